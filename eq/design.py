@@ -1,0 +1,373 @@
+"""Band design: Audio EQ Cookbook biquads as normalised second-order sections.
+
+Pure NumPy/``math``. Each band becomes one second-order section in scipy's
+``sos`` layout ``[b0, b1, b2, 1, a1, a2]``, with the formulas of R. Bristow-
+Johnson's *Cookbook formulae for audio EQ biquad filter coefficients*::
+
+    w0 = 2*pi*freq_hz/sample_rate   alpha = sin(w0)/(2*q)   A = 10**(gain_db/40)
+
+and every section divided by its ``a0``.
+"""
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InvalidParameterError, InvalidTypeError
+
+__all__ = [
+    "BAND_TYPES",
+    "Band",
+    "as_bands",
+    "design_sos",
+    "frequency_response_db",
+    "parse_band",
+]
+
+BAND_TYPES = (
+    "peaking",
+    "lowshelf",
+    "highshelf",
+    "lowpass",
+    "highpass",
+    "bandpass",
+    "notch",
+    "allpass",
+)
+"""Band types; the position of a name is its integer code in the task contract."""
+
+GAIN_BAND_TYPES = frozenset({"peaking", "lowshelf", "highshelf"})
+"""Band types whose response depends on ``gain_db``."""
+
+_TYPE_ALIASES = {
+    "peak": "peaking",
+    "bell": "peaking",
+    "equalizer": "peaking",
+    "low_shelf": "lowshelf",
+    "high_shelf": "highshelf",
+    "lowpass": "lowpass",
+    "lpf": "lowpass",
+    "hpf": "highpass",
+    "bpf": "bandpass",
+    "band": "bandpass",
+    "apf": "allpass",
+}
+
+DEFAULT_Q = 1.0 / math.sqrt(2.0)
+"""Butterworth Q, the default when a band gives none."""
+
+
+def _real(value, name):
+    """Return `value` as a finite float or raise naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidTypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InvalidParameterError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _band_type(value):
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"band type must be a string such as 'peaking', got {value!r}")
+    key = value.strip().lower().replace("-", "_")
+    key = _TYPE_ALIASES.get(key, key)
+    if key not in BAND_TYPES:
+        raise InvalidParameterError(
+            f"unknown band type {value!r}; expected one of {', '.join(BAND_TYPES)}"
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Band:
+    """One equalizer band: a single Audio EQ Cookbook biquad.
+
+    Parameters
+    ----------
+    type : str
+        One of :data:`BAND_TYPES` (a few aliases such as ``"bell"`` are accepted).
+    freq_hz : float
+        Centre, corner or shelf mid-point frequency in Hz, ``> 0`` (and below
+        Nyquist, checked when a sample rate is known).
+    q : float, optional
+        Quality factor, ``> 0``. Default ``1/sqrt(2)``.
+    gain_db : float, optional
+        Gain in dB, used by ``peaking``, ``lowshelf`` and ``highshelf``. Default 0.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown type or a non-finite or non-positive value.
+    InvalidTypeError
+        For a value of the wrong kind.
+
+    Examples
+    --------
+    >>> Band("peaking", 1000.0, q=1.4, gain_db=-3.0)
+    Band(type='peaking', freq_hz=1000.0, q=1.4, gain_db=-3.0)
+    """
+
+    type: str
+    freq_hz: float
+    q: float = DEFAULT_Q
+    gain_db: float = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "type", _band_type(self.type))
+        freq_hz = _real(self.freq_hz, "band frequency (freq_hz)")
+        if freq_hz <= 0.0:
+            raise InvalidParameterError(f"band frequency must be > 0 Hz, got {freq_hz!r}")
+        q = _real(self.q, "band q")
+        if q <= 0.0:
+            raise InvalidParameterError(f"band q must be > 0, got {q!r}")
+        object.__setattr__(self, "freq_hz", freq_hz)
+        object.__setattr__(self, "q", q)
+        object.__setattr__(self, "gain_db", _real(self.gain_db, "band gain_db"))
+
+    @classmethod
+    def from_dict(cls, mapping):
+        """Build a band from a mapping ``{"type", "freq", "q", "gain_db"}``.
+
+        ``freq_hz`` may stand for ``freq`` and ``gain`` for ``gain_db``; ``q``
+        and the gain are optional. Unknown keys are rejected, so a typo does
+        not silently fall back to a default.
+        """
+        if not hasattr(mapping, "keys"):
+            raise InvalidTypeError(f"a band must be a Band or a mapping, got {mapping!r}")
+        keys = {"type": "type", "freq": "freq_hz", "freq_hz": "freq_hz", "q": "q",
+                "gain_db": "gain_db", "gain": "gain_db"}
+        kwargs = {}
+        for key, value in mapping.items():
+            if key not in keys:
+                raise InvalidParameterError(
+                    f"unknown band key {key!r} in {dict(mapping)!r}; "
+                    "expected type, freq, q, gain_db"
+                )
+            if keys[key] in kwargs:
+                raise InvalidParameterError(f"band {dict(mapping)!r} gives {keys[key]} twice")
+            kwargs[keys[key]] = value
+        for required in ("type", "freq_hz"):
+            if required not in kwargs:
+                raise InvalidParameterError(f"band {dict(mapping)!r} has no {required!r}")
+        return cls(**kwargs)
+
+    def to_dict(self):
+        """Return the band as ``{"type", "freq", "q", "gain_db"}``."""
+        return {"type": self.type, "freq": self.freq_hz, "q": self.q, "gain_db": self.gain_db}
+
+    def check_rate(self, sample_rate):
+        """Raise unless the band's frequency is below Nyquist at `sample_rate`."""
+        nyquist = sample_rate / 2.0
+        if not self.freq_hz < nyquist:
+            raise InvalidParameterError(
+                f"{self.type} band frequency {self.freq_hz!r} Hz must be below Nyquist "
+                f"({nyquist!r} Hz at sample rate {sample_rate!r})"
+            )
+
+    def sos(self, sample_rate):
+        """Return this band's normalised section ``[b0, b1, b2, 1, a1, a2]``."""
+        self.check_rate(sample_rate)
+        return _cookbook_section(self.type, self.freq_hz, self.q, self.gain_db, sample_rate)
+
+    def spec(self):
+        """Return the command-line spec of this band (see :func:`parse_band`)."""
+        text = f"{self.type}:{self.freq_hz:g}:q={self.q:g}"
+        if self.type in GAIN_BAND_TYPES:
+            text += f":gain={self.gain_db:g}"
+        return text
+
+
+def check_sample_rate(sample_rate):
+    """Return `sample_rate` as an int, or raise if it is not a positive integer in Hz."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Integral):
+        if isinstance(sample_rate, float) and sample_rate.is_integer():
+            sample_rate = int(sample_rate)
+        else:
+            raise InvalidParameterError(
+                f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}"
+            )
+    if sample_rate <= 0:
+        raise InvalidParameterError(f"sample_rate must be > 0 Hz, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def as_bands(bands):
+    """Normalise an iterable of :class:`Band` or dicts to a tuple of bands."""
+    if isinstance(bands, (Band, dict, str, bytes)):
+        raise InvalidTypeError(
+            f"bands must be a list of Band objects or dicts, got a single {type(bands).__name__}"
+        )
+    try:
+        items = list(bands)
+    except TypeError:
+        raise InvalidTypeError(f"bands must be a list of bands, got {bands!r}") from None
+    return tuple(b if isinstance(b, Band) else Band.from_dict(b) for b in items)
+
+
+def _cookbook_section(band_type, freq_hz, q, gain_db, sample_rate):
+    w0 = 2.0 * math.pi * freq_hz / sample_rate
+    cos_w0 = math.cos(w0)
+    alpha = math.sin(w0) / (2.0 * q)
+    a = 10.0 ** (gain_db / 40.0)
+    if band_type == "peaking":
+        b = (1.0 + alpha * a, -2.0 * cos_w0, 1.0 - alpha * a)
+        den = (1.0 + alpha / a, -2.0 * cos_w0, 1.0 - alpha / a)
+    elif band_type in ("lowshelf", "highshelf"):
+        two_sqrt_a_alpha = 2.0 * math.sqrt(a) * alpha
+        sign = 1.0 if band_type == "lowshelf" else -1.0
+        b = (
+            a * ((a + 1.0) - sign * (a - 1.0) * cos_w0 + two_sqrt_a_alpha),
+            sign * 2.0 * a * ((a - 1.0) - sign * (a + 1.0) * cos_w0),
+            a * ((a + 1.0) - sign * (a - 1.0) * cos_w0 - two_sqrt_a_alpha),
+        )
+        den = (
+            (a + 1.0) + sign * (a - 1.0) * cos_w0 + two_sqrt_a_alpha,
+            -sign * 2.0 * ((a - 1.0) + sign * (a + 1.0) * cos_w0),
+            (a + 1.0) + sign * (a - 1.0) * cos_w0 - two_sqrt_a_alpha,
+        )
+    else:
+        den = (1.0 + alpha, -2.0 * cos_w0, 1.0 - alpha)
+        if band_type == "lowpass":
+            b = ((1.0 - cos_w0) / 2.0, 1.0 - cos_w0, (1.0 - cos_w0) / 2.0)
+        elif band_type == "highpass":
+            b = ((1.0 + cos_w0) / 2.0, -(1.0 + cos_w0), (1.0 + cos_w0) / 2.0)
+        elif band_type == "bandpass":
+            b = (alpha, 0.0, -alpha)
+        elif band_type == "notch":
+            b = (1.0, -2.0 * cos_w0, 1.0)
+        elif band_type == "allpass":
+            b = (1.0 - alpha, -2.0 * cos_w0, 1.0 + alpha)
+        else:  # Band validates the type; this is an internal invariant.
+            raise AssertionError(band_type)
+    a0 = den[0]
+    return np.array([b[0] / a0, b[1] / a0, b[2] / a0, 1.0, den[1] / a0, den[2] / a0])
+
+
+def design_sos(bands, sample_rate):
+    """Design the cascade of second-order sections for a list of bands.
+
+    Parameters
+    ----------
+    bands : iterable of Band or dict
+        The bands, applied in the given order. Dicts use the keys
+        ``type``, ``freq``, ``q``, ``gain_db``.
+    sample_rate : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    sos : ndarray, shape (n_bands, 6), float64
+        One row ``[b0, b1, b2, 1, a1, a2]`` per band (scipy's ``sos`` layout).
+        An empty band list gives shape ``(0, 6)``: the identity.
+
+    Raises
+    ------
+    InvalidParameterError
+        If a band is invalid or its frequency is not below ``sample_rate / 2``.
+
+    See Also
+    --------
+    scipy.signal.sosfilt : filters with this array.
+    frequency_response_db : the magnitude response of the cascade.
+
+    Examples
+    --------
+    >>> sos = design_sos([{"type": "peaking", "freq": 1000, "q": 1, "gain_db": 6}], 48000)
+    >>> sos.shape
+    (1, 6)
+    """
+    sample_rate = check_sample_rate(sample_rate)
+    bands = as_bands(bands)
+    sos = np.empty((len(bands), 6), dtype=np.float64)
+    for i, band in enumerate(bands):
+        sos[i] = band.sos(sample_rate)
+    return sos
+
+
+def frequency_response_db(bands, sample_rate, freqs_hz, preamp_db=0.0):
+    """Magnitude response of a band cascade, in dB.
+
+    Parameters
+    ----------
+    bands : iterable of Band or dict
+        The bands.
+    sample_rate : int
+        Sample rate in Hz.
+    freqs_hz : array_like
+        Frequencies in Hz at which to evaluate, ``0 <= f <= sample_rate/2``.
+    preamp_db : float, optional
+        A gain added to every frequency.
+
+    Returns
+    -------
+    ndarray
+        ``20*log10(|H(f)|)`` at each frequency (``-inf`` at an exact zero).
+    """
+    sos = design_sos(bands, sample_rate)
+    freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
+    z_inv = np.exp(-2j * np.pi * freqs_hz / sample_rate)
+    h = np.ones_like(z_inv)
+    for b0, b1, b2, _, a1, a2 in sos:
+        h = h * (b0 + z_inv * (b1 + z_inv * b2)) / (1.0 + z_inv * (a1 + z_inv * a2))
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(np.abs(h)) + _real(preamp_db, "preamp_db")
+
+
+def _parse_number(text, what, spec):
+    value = text.strip().lower()
+    factor = 1.0
+    if what == "frequency":
+        if value.endswith("hz"):
+            value = value[:-2]
+        if value.endswith("k"):
+            factor, value = 1000.0, value[:-1]
+    elif what == "gain" and value.endswith("db"):
+        value = value[:-2]
+    try:
+        return float(value) * factor
+    except ValueError:
+        raise InvalidParameterError(
+            f"band {spec!r}: {what} {text!r} is not a number"
+        ) from None
+
+
+def parse_band(spec):
+    """Parse a command-line band spec ``TYPE:FREQ[:q=Q][:gain=DB]``.
+
+    ``FREQ`` is in Hz and may end in ``k`` (``2.5k`` = 2500 Hz); ``gain`` is
+    in dB (``gain_db=`` and ``g=`` are accepted too). Omitted values take the
+    defaults of :class:`Band`.
+
+    Examples
+    --------
+    >>> parse_band("peaking:1k:q=1.4:gain=-3")
+    Band(type='peaking', freq_hz=1000.0, q=1.4, gain_db=-3.0)
+    >>> parse_band("highpass:80")
+    Band(type='highpass', freq_hz=80.0, q=0.7071067811865475, gain_db=0.0)
+    """
+    if not isinstance(spec, str):
+        raise InvalidTypeError(f"band spec must be a string, got {spec!r}")
+    parts = spec.split(":")
+    if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
+        raise InvalidParameterError(
+            f"band spec {spec!r} must look like TYPE:FREQ[:q=Q][:gain=DB], "
+            "for example peaking:1k:q=1.4:gain=-3"
+        )
+    kwargs = {"type": parts[0], "freq_hz": _parse_number(parts[1], "frequency", spec)}
+    names = {"q": ("q", "q"), "gain": ("gain_db", "gain"), "gain_db": ("gain_db", "gain"),
+             "g": ("gain_db", "gain")}
+    for part in parts[2:]:
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in names:
+            raise InvalidParameterError(
+                f"band spec {spec!r}: {part!r} should be q=Q or gain=DB"
+            )
+        field, what = names[key]
+        if field in kwargs:
+            raise InvalidParameterError(f"band spec {spec!r} gives {key} twice")
+        kwargs[field] = _parse_number(value, what, spec)
+    return Band(**kwargs)

@@ -1,0 +1,329 @@
+"""Streaming equalizers: raw PCM bytes in any chunking, and float blocks.
+
+This is the public layer over :mod:`eq._kernels`: it validates arguments,
+keeps the bytes of an incomplete frame between calls, and owns the filter
+state. The kernels see only whole frames.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _kernels
+from .design import as_bands, check_sample_rate, design_sos
+from .errors import IncompleteFrameError, InvalidParameterError, InvalidTypeError
+from .formats import get_format
+
+__all__ = ["StreamingEqualizer", "BlockEqualizer"]
+
+MAX_CHANNELS = 1024
+"""Upper bound on channels, to turn a wrong argument into an error instead of a huge allocation."""
+
+
+def _check_channels(channels):
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral):
+        raise InvalidParameterError(f"channels must be a whole number >= 1, got {channels!r}")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise InvalidParameterError(
+            f"channels must be between 1 and {MAX_CHANNELS}, got {channels!r}"
+        )
+    return int(channels)
+
+
+def _preamp_gain(preamp_db):
+    if isinstance(preamp_db, bool) or not isinstance(preamp_db, numbers.Real):
+        raise InvalidTypeError(f"preamp_db must be a real number of dB, got {preamp_db!r}")
+    if not math.isfinite(preamp_db):
+        raise InvalidParameterError(f"preamp_db must be finite, got {preamp_db!r}")
+    return 10.0 ** (float(preamp_db) / 20.0)
+
+
+class _FilterBank:
+    """Coefficients, per-channel state and scratch shared by both equalizers."""
+
+    def __init__(self, sample_rate, channels, bands, preamp_db):
+        self.sample_rate = check_sample_rate(sample_rate)
+        self.channels = _check_channels(channels)
+        self.bands = as_bands(bands)
+        self.preamp_db = float(preamp_db)
+        self._gain = _preamp_gain(preamp_db)
+        self._sos = np.ascontiguousarray(design_sos(self.bands, self.sample_rate))
+        self._zi = np.zeros((len(self.bands), self.channels, 2))
+        tile_frames = max(16, _kernels.TILE_SAMPLES // self.channels)
+        self._tile = np.empty((self.channels, tile_frames))
+
+    @property
+    def sos(self):
+        """The second-order sections, ``(n_sections, 6)`` (a copy)."""
+        return self._sos.copy()
+
+    def get_state(self):
+        """Return a copy of the filter state, shape ``(n_sections, channels, 2)``.
+
+        The layout is scipy's ``zi`` for ``sosfilt`` with the channel axis in
+        the middle: ``zi[s, c]`` is the ``(z1, z2)`` pair of section ``s`` for
+        channel ``c``.
+        """
+        return self._zi.copy()
+
+    def set_state(self, zi):
+        """Set the filter state from an array of shape ``(n_sections, channels, 2)``."""
+        zi = np.asarray(zi, dtype=np.float64)
+        if zi.shape != self._zi.shape:
+            raise InvalidParameterError(
+                f"state must have shape {self._zi.shape!r} (sections, channels, 2), "
+                f"got {zi.shape!r}"
+            )
+        if not np.all(np.isfinite(zi)):
+            raise InvalidParameterError("state must be finite")
+        self._zi[...] = zi
+
+    def _reset_state(self):
+        self._zi[...] = 0.0
+
+
+class StreamingEqualizer(_FilterBank):
+    """Equalize a stream of raw interleaved PCM bytes, split anywhere.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz.
+    channels : int
+        Interleaved channels per frame, ``>= 1``.
+    sample_format : str
+        One of :data:`eq.SAMPLE_FORMATS`: ``u8``, ``s8``, ``s16le``, ``s16be``,
+        ``s24le``, ``s24be`` (packed, 3 bytes), ``s32le``, ``s32be``,
+        ``f32le``, ``f32be``, ``f64le``, ``f64be``.
+    bands : iterable of Band or dict
+        The bands in the order they are applied; dicts use the keys ``type``,
+        ``freq``, ``q``, ``gain_db``.
+    preamp_db : float, optional
+        Gain applied to the input before the bands. Default 0.
+
+    Raises
+    ------
+    InvalidParameterError
+        (a ``ValueError``) for an invalid rate, channel count, format or band.
+
+    Notes
+    -----
+    *Zero added latency*: after every call to :meth:`process`, the total
+    output equals the complete frames received so far, times the frame size.
+    The bytes of an incomplete frame are held until the frame completes.
+    The output bytes do not depend on how the input was split.
+
+    Integer output is rounded to nearest (ties to even) and saturated; the
+    number of saturated samples is counted in :attr:`clipped_samples`. Float
+    output is never clipped.
+
+    See Also
+    --------
+    BlockEqualizer : the same filter for float arrays of shape (frames, channels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eq = StreamingEqualizer(48000, 2, "s16le",
+    ...                         [{"type": "peaking", "freq": 1000, "q": 1, "gain_db": 6}])
+    >>> data = np.arange(8, dtype="<i2").tobytes()      # 4 stereo frames
+    >>> out = eq.process(data[:3]) + eq.process(data[3:])  # split mid-sample
+    >>> len(out)
+    16
+    """
+
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
+        self.format = get_format(sample_format)
+        super().__init__(sample_rate, channels, bands, preamp_db)
+        fmt = self.format
+        self.frame_bytes = fmt.bytes_per_sample * self.channels
+        self.clipped_samples = 0
+        self._pending = b""
+        if fmt.is_float:
+            self._dtype = np.dtype(f"{'>' if fmt.big_endian else '<'}f{fmt.bytes_per_sample}")
+            self._native = self._dtype.isnative
+        else:
+            self._int_args = (fmt.code, self._gain, fmt.scale, float(fmt.int_min),
+                              float(fmt.int_max))
+
+    @property
+    def pending_bytes(self):
+        """Bytes of an incomplete frame held until the rest arrives."""
+        return len(self._pending)
+
+    def process(self, data):
+        """Equalize the next chunk of the stream.
+
+        Parameters
+        ----------
+        data : bytes, bytearray or memoryview
+            The next bytes of the stream, of any length (0 included), split
+            anywhere (mid-sample or mid-frame).
+
+        Returns
+        -------
+        bytes
+            Every complete frame that this chunk completes, equalized. A
+            partial frame at the end is held for the next call.
+
+        Raises
+        ------
+        InvalidTypeError
+            If `data` is not bytes-like (a ``str``, for example).
+        """
+        pending = self._pending
+        if pending:
+            try:
+                data = pending + data
+            except TypeError:
+                raise InvalidTypeError(
+                    f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}"
+                ) from None
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidTypeError(
+                f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}"
+            )
+        n_bytes = len(data) if not isinstance(data, memoryview) else data.nbytes
+        frame_bytes = self.frame_bytes
+        n_frames = n_bytes // frame_bytes
+        used = n_frames * frame_bytes
+        if used != n_bytes:
+            self._pending = bytes(data[used:]) if not isinstance(data, memoryview) \
+                else data.cast("B")[used:].tobytes()
+        elif pending:
+            self._pending = b""
+        if n_frames == 0:
+            return b""
+        return self._run(data, n_frames, used)
+
+    def _run(self, data, n_frames, used):
+        if self.format.is_float:
+            src = np.frombuffer(data, dtype=self._dtype, count=n_frames * self.channels)
+            if not self._native:
+                src = src.astype(self._dtype.newbyteorder("="))
+            dst = np.empty(src.shape, dtype=src.dtype)
+            _kernels.process_float(src, n_frames, self._gain, self._sos, self._zi,
+                                   self._tile, dst)
+            if not self._native:
+                dst = dst.astype(self._dtype)
+            return dst.tobytes()
+        src = np.frombuffer(data, dtype=np.uint8, count=used)
+        dst = np.empty(used, dtype=np.uint8)
+        code, gain, scale, lo, hi = self._int_args
+        self.clipped_samples += _kernels.process_int(
+            src, n_frames, code, gain, scale, lo, hi, self._sos, self._zi, self._tile, dst
+        )
+        return dst.tobytes()
+
+    def flush(self):
+        """End the stream.
+
+        Returns
+        -------
+        bytes
+            Always ``b""``: with zero latency nothing is held back but the
+            bytes of an incomplete frame.
+
+        Raises
+        ------
+        IncompleteFrameError
+            If the stream ended inside a frame. Its ``leftover`` attribute
+            holds those bytes; they are cleared from the equalizer, and the
+            filter state is kept, so :meth:`process` can go on.
+        """
+        if self._pending:
+            leftover, self._pending = self._pending, b""
+            raise IncompleteFrameError(
+                f"stream ended {len(leftover)} byte(s) into a {self.frame_bytes}-byte frame "
+                f"({self.channels} channel(s) of {self.format.name}); "
+                "those bytes were not processed",
+                leftover,
+                self.frame_bytes,
+            )
+        return b""
+
+    def reset(self):
+        """Clear the filter state, the pending bytes and the clip count; keep the bands."""
+        self._reset_state()
+        self._pending = b""
+        self.clipped_samples = 0
+
+    def __repr__(self):
+        return (f"StreamingEqualizer(sample_rate={self.sample_rate!r}, "
+                f"channels={self.channels!r}, sample_format={self.format.name!r}, "
+                f"bands={[b.to_dict() for b in self.bands]!r}, preamp_db={self.preamp_db!r})")
+
+
+class BlockEqualizer(_FilterBank):
+    """Equalize float audio block by block, with state carried between blocks.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz.
+    channels : int
+        Channels, ``>= 1``.
+    bands : iterable of Band or dict
+        The bands in the order they are applied.
+    preamp_db : float, optional
+        Gain applied to the input before the bands. Default 0.
+
+    See Also
+    --------
+    StreamingEqualizer : the same filter on raw PCM bytes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.signal import sosfilt
+    >>> from eq import design_sos
+    >>> bands = [{"type": "lowpass", "freq": 1000, "q": 0.7}]
+    >>> x = np.random.default_rng(0).standard_normal((1000, 2))
+    >>> beq = BlockEqualizer(48000, 2, bands)
+    >>> y = np.concatenate([beq.process(x[:300]), beq.process(x[300:])])
+    >>> bool(np.allclose(y, sosfilt(design_sos(bands, 48000), x, axis=0)))
+    True
+    """
+
+    def process(self, block, out=None):
+        """Filter the next block.
+
+        Parameters
+        ----------
+        block : array_like, shape (frames, channels)
+            Float samples (a 1-D array is taken as mono).
+        out : ndarray, shape (frames, channels), float64, optional
+            Where to write the result (may be `block` itself when that is a
+            C-contiguous float64 array).
+
+        Returns
+        -------
+        ndarray, shape (frames, channels), float64
+            The filtered block.
+        """
+        x = np.asarray(block)
+        if x.ndim == 1 and self.channels == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.channels:
+            raise InvalidParameterError(
+                f"block must have shape (frames, {self.channels}), got {np.shape(block)!r}"
+            )
+        if x.dtype.kind not in "fiu":
+            raise InvalidTypeError(f"block must hold real numbers, got dtype {x.dtype}")
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        if out is None:
+            out = np.empty_like(x)
+        elif (not isinstance(out, np.ndarray) or out.shape != x.shape
+              or out.dtype != np.float64 or not out.flags.c_contiguous):
+            raise InvalidParameterError(
+                f"out must be a C-contiguous float64 array of shape {x.shape!r}"
+            )
+        if x.shape[0]:
+            _kernels.process_float(x.reshape(-1), x.shape[0], self._gain, self._sos,
+                                   self._zi, self._tile, out.reshape(-1))
+        return out
+
+    def reset(self):
+        """Clear the filter state; keep the bands."""
+        self._reset_state()
