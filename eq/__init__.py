@@ -18,13 +18,28 @@ from .design import (
     frequency_response_db,
     parse_band,
 )
-from .errors import EqError, IncompleteFrameError, InvalidParameterError, InvalidTypeError, PresetError
+from .errors import (
+    AudioFileError,
+    EqError,
+    IncompleteFrameError,
+    InvalidParameterError,
+    InvalidTypeError,
+    PresetError,
+)
 from .formats import HARNESS_FORMAT_CODES, SAMPLE_FORMATS, SampleFormat
+from .files import FileReport, equalize_file
+from .presets import Preset, list_presets, load_preset
 from .streaming import BlockEqualizer, StreamingEqualizer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AudioFileError",
+    "FileReport",
+    "Preset",
+    "equalize_file",
+    "list_presets",
+    "load_preset",
     "BAND_TYPES",
     "Band",
     "BlockEqualizer",

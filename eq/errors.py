@@ -38,3 +38,7 @@ class IncompleteFrameError(EqError, ValueError):
 
 class PresetError(EqError, ValueError):
     """A preset cannot be found, read or understood."""
+
+
+class AudioFileError(EqError, OSError):
+    """An audio file cannot be read or written."""

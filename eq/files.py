@@ -1,0 +1,189 @@
+"""Equalize audio files through soundfile, block by block.
+
+The file is never read whole: blocks of ``block_frames`` frames go through a
+:class:`~eq.streaming.BlockEqualizer`, so the filter state runs on across
+blocks exactly as over one long array. Integer PCM is read as integers and
+written as integers, rounded to nearest and saturated by this module (not by
+libsndfile, whose float-to-integer conversion scales by ``2**(bits-1) - 1``
+and so does not invert its own reading); float files stay float.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioFileError, InvalidParameterError
+from .streaming import BlockEqualizer
+
+__all__ = ["FileReport", "equalize_file", "PCM_SUBTYPE_BITS"]
+
+PCM_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+"""Integer subtypes that are rounded and saturated exactly, with their bit depth."""
+
+_INT32_SCALE = 2.0 ** 31
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What :func:`equalize_file` did.
+
+    Attributes
+    ----------
+    in_path, out_path : str
+    sample_rate : int
+    channels : int
+    frames : int
+        Frames written (equal to the frames read).
+    format, subtype : str
+        soundfile's container format and subtype of the output.
+    clipped_samples : int
+        Integer output: samples saturated at full scale. Float output: samples
+        whose magnitude exceeds 1.0 (kept as they are, not clipped).
+    peak_dbfs : float
+        Peak magnitude of the output in dB relative to full scale
+        (``-inf`` for silence).
+    runtime_s : float
+        Wall-clock time of the whole job.
+    """
+
+    in_path: str
+    out_path: str
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+    clipped_samples: int
+    peak_dbfs: float
+    runtime_s: float
+
+    @property
+    def duration_s(self):
+        """Duration of the audio in seconds."""
+        return self.frames / self.sample_rate
+
+
+def _quantize(y, bits):
+    """Round ``y`` (full scale 1.0) to ``bits``-bit integers, saturate, and left-align in int32."""
+    scale = 2.0 ** (bits - 1)
+    r = np.rint(y * scale)
+    n_clipped = int(np.count_nonzero((r > scale - 1) | (r < -scale)))
+    np.clip(r, -scale, scale - 1, out=r)
+    return r.astype(np.int32) << (32 - bits), n_clipped
+
+
+def _output_format(in_file, out_path, subtype):
+    out_format = None
+    ext = os.path.splitext(str(out_path))[1].lstrip(".").upper()
+    if ext in sf.available_formats():
+        out_format = ext
+    elif ext:
+        out_format = {"AIF": "AIFF", "OGA": "OGG"}.get(ext)
+    if out_format is None:
+        if ext:
+            raise InvalidParameterError(
+                f"cannot tell the audio format from the extension of {str(out_path)!r}; "
+                f"use one of {', '.join(sorted(e.lower() for e in sf.available_formats()))}"
+            )
+        out_format = in_file.format
+    if subtype is None:
+        subtype = in_file.subtype
+        if not sf.check_format(out_format, subtype):
+            subtype = sf.default_subtype(out_format)
+    elif not sf.check_format(out_format, subtype):
+        raise InvalidParameterError(
+            f"subtype {subtype!r} cannot be written in {out_format} files; expected one of "
+            f"{', '.join(sf.available_subtypes(out_format))}"
+        )
+    return out_format, subtype
+
+
+def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
+                  progress=False, subtype=None):
+    """Equalize an audio file into a new file, block by block.
+
+    Parameters
+    ----------
+    in_path : str or path-like
+        Any file soundfile reads (WAV, FLAC, AIFF, OGG, ...).
+    out_path : str or path-like
+        The output; its extension picks the container. It must not be the
+        input file.
+    bands : iterable of Band or dict
+        The bands, in order.
+    preamp_db : float, optional
+        Gain before the bands, in dB.
+    block_frames : int, optional
+        Frames per block read and written.
+    progress : bool, optional
+        Show a progress bar on standard error.
+    subtype : str, optional
+        soundfile subtype of the output (``"PCM_16"``, ``"FLOAT"``, ...).
+        Default: the input's, when the output container allows it.
+
+    Returns
+    -------
+    FileReport
+
+    Raises
+    ------
+    AudioFileError
+        If a file cannot be read or written.
+    InvalidParameterError
+        For invalid bands or arguments, or an output path equal to the input.
+    """
+    start = time.perf_counter()
+    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames < 1:
+        raise InvalidParameterError(f"block_frames must be an integer >= 1, got {block_frames!r}")
+    if os.path.exists(out_path) and os.path.exists(in_path) and os.path.samefile(in_path, out_path):
+        raise InvalidParameterError(f"output {str(out_path)!r} is the input file; choose another path")
+    try:
+        src = sf.SoundFile(in_path)
+    except (sf.LibsndfileError, OSError) as exc:
+        raise AudioFileError(f"cannot read audio file {str(in_path)!r}: {exc}") from None
+    with src:
+        beq = BlockEqualizer(src.samplerate, src.channels, bands, preamp_db)
+        out_format, out_subtype = _output_format(src, out_path, subtype)
+        in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
+        out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
+        try:
+            dst = sf.SoundFile(out_path, "w", samplerate=src.samplerate, channels=src.channels,
+                               format=out_format, subtype=out_subtype)
+        except (sf.LibsndfileError, OSError) as exc:
+            raise AudioFileError(f"cannot write audio file {str(out_path)!r}: {exc}") from None
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=src.frames if src.frames > 0 else None, unit="frame",
+                       unit_scale=True, desc=os.path.basename(str(in_path)), leave=False)
+        clipped = 0
+        frames = 0
+        peak = 0.0
+        with dst:
+            read_dtype = "int32" if in_bits else "float64"
+            for block in src.blocks(blocksize=block_frames, dtype=read_dtype, always_2d=True):
+                x = block / _INT32_SCALE if in_bits else block
+                y = beq.process(x, out=x if x is not block else None)
+                if out_bits:
+                    data, n = _quantize(y, out_bits)
+                    peak = max(peak, float(np.max(np.abs(data), initial=0)) / _INT32_SCALE)
+                else:
+                    data = y
+                    n = int(np.count_nonzero(np.abs(y) > 1.0))
+                    peak = max(peak, float(np.max(np.abs(y), initial=0.0)))
+                clipped += n
+                dst.write(data)
+                frames += len(block)
+                if bar is not None:
+                    bar.update(len(block))
+        if bar is not None:
+            bar.close()
+    with np.errstate(divide="ignore"):
+        peak_dbfs = float(20.0 * np.log10(peak))
+    return FileReport(str(in_path), str(out_path), src.samplerate, src.channels, frames,
+                      out_format, out_subtype, clipped, peak_dbfs,
+                      time.perf_counter() - start)
