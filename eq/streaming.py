@@ -39,6 +39,35 @@ def _preamp_gain(preamp_db):
     return 10.0 ** (float(preamp_db) / 20.0)
 
 
+_PACKED_LAYOUTS = {
+    "s16be": _kernels.PACKED_S16BE,
+    "s24le": _kernels.PACKED_S24LE,
+    "s24be": _kernels.PACKED_S24BE,
+    "s32be": _kernels.PACKED_S32BE,
+}
+
+
+def _plan(fmt):
+    """Pick the kernel for a format: ``(kind, numpy dtype, offset or layout)``.
+
+    Formats numpy can view as an array go through the typed kernels (a
+    byte-swapped copy where the order is not native); the 24-bit ones, and
+    big-endian integers on this (little-endian) machine, are assembled from
+    bytes.
+    """
+    if fmt.is_float:
+        order = ">" if fmt.big_endian else "<"
+        return "float", np.dtype(f"{order}f{fmt.bytes_per_sample}"), None
+    if fmt.name == "u8":
+        return "int", np.dtype(np.uint8), 128
+    order = ">" if fmt.big_endian else "<"
+    if fmt.bytes_per_sample != 3:
+        dtype = np.dtype(f"{order}i{fmt.bytes_per_sample}")
+        if dtype.isnative or fmt.name not in _PACKED_LAYOUTS:
+            return "int", dtype, 0
+    return "packed", np.dtype(np.uint8), _PACKED_LAYOUTS[fmt.name]
+
+
 class _FilterBank:
     """Coefficients, per-channel state and scratch shared by both equalizers."""
 
@@ -50,8 +79,8 @@ class _FilterBank:
         self._gain = _preamp_gain(preamp_db)
         self._sos = np.ascontiguousarray(design_sos(self.bands, self.sample_rate))
         self._zi = np.zeros((len(self.bands), self.channels, 2))
-        tile_frames = max(16, _kernels.TILE_SAMPLES // self.channels)
-        self._tile = np.empty((self.channels, tile_frames))
+        tile_frames = max(1, _kernels.TILE_SAMPLES // self.channels)
+        self._tile = np.empty(tile_frames * self.channels)
 
     @property
     def sos(self):
@@ -140,12 +169,8 @@ class StreamingEqualizer(_FilterBank):
         self.frame_bytes = fmt.bytes_per_sample * self.channels
         self.clipped_samples = 0
         self._pending = b""
-        if fmt.is_float:
-            self._dtype = np.dtype(f"{'>' if fmt.big_endian else '<'}f{fmt.bytes_per_sample}")
-            self._native = self._dtype.isnative
-        else:
-            self._int_args = (fmt.code, self._gain, fmt.scale, float(fmt.int_min),
-                              float(fmt.int_max))
+        self._plan = _plan(fmt)
+        self._int_limits = (fmt.scale, float(fmt.int_min), float(fmt.int_max))
 
     @property
     def pending_bytes(self):
@@ -198,22 +223,24 @@ class StreamingEqualizer(_FilterBank):
         return self._run(data, n_frames, used)
 
     def _run(self, data, n_frames, used):
-        if self.format.is_float:
-            src = np.frombuffer(data, dtype=self._dtype, count=n_frames * self.channels)
-            if not self._native:
-                src = src.astype(self._dtype.newbyteorder("="))
-            dst = np.empty(src.shape, dtype=src.dtype)
+        kind, dtype, arg = self._plan
+        if kind == "packed":
+            src = np.frombuffer(data, dtype=np.uint8, count=used)
+        else:
+            src = np.frombuffer(data, dtype=dtype, count=n_frames * self.channels)
+            if not dtype.isnative:
+                src = src.astype(dtype.newbyteorder("="))
+        dst = np.empty_like(src)
+        if kind == "float":
             _kernels.process_float(src, n_frames, self._gain, self._sos, self._zi,
                                    self._tile, dst)
-            if not self._native:
-                dst = dst.astype(self._dtype)
-            return dst.tobytes()
-        src = np.frombuffer(data, dtype=np.uint8, count=used)
-        dst = np.empty(used, dtype=np.uint8)
-        code, gain, scale, lo, hi = self._int_args
-        self.clipped_samples += _kernels.process_int(
-            src, n_frames, code, gain, scale, lo, hi, self._sos, self._zi, self._tile, dst
-        )
+        else:
+            scale, lo, hi = self._int_limits
+            run = _kernels.process_typed_int if kind == "int" else _kernels.process_packed_int
+            self.clipped_samples += run(src, n_frames, arg, self._gain, scale, lo, hi,
+                                        self._sos, self._zi, self._tile, dst)
+        if kind != "packed" and not dtype.isnative:
+            dst = dst.astype(dtype)
         return dst.tobytes()
 
     def flush(self):
@@ -285,6 +312,9 @@ class BlockEqualizer(_FilterBank):
     >>> bool(np.allclose(y, sosfilt(design_sos(bands, 48000), x, axis=0)))
     True
     """
+
+    def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
+        super().__init__(sample_rate, channels, bands, preamp_db)
 
     def process(self, block, out=None):
         """Filter the next block.
