@@ -100,7 +100,8 @@ def throughput_table(data):
                 cells.append("-")
             elif m["status"] == "ok":
                 ratio = _ratio(m["ratio_vs_scipy_whole"])
-                cells.append(_num(m["msamples_per_s"]) + (f" ({ratio})" if ratio else ""))
+                wrong = "*" if m["equals_whole"] is False else ""
+                cells.append(_num(m["msamples_per_s"]) + (f" ({ratio})" if ratio else "") + wrong)
             else:
                 notes.append(f"{first['label']}, chunk {chunk_name(c)}: {m['message']}")
                 cells.append(f"{m['status']} [{len(notes)}]")
@@ -299,6 +300,9 @@ def format_report(data):
         "",
         table,
     ]
+    if any(m["equals_whole"] is False for m in data["throughput"]):
+        parts += ["", "* output differs from the same implementation's whole-buffer output "
+                      "(last column)."]
     if notes:
         parts += [""] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
     parts += ["", "Per-call overhead (median time per process() call, same chunk repeated):",
@@ -346,6 +350,12 @@ def plot_throughput(data, path):
         xs, ys = zip(*sorted(pts))
         style = "-" if len(pts) > 1 else "none"
         ax.plot(xs, ys, linestyle=style, marker=next(markers, "o"), label=ms[0]["label"])
+    wrong = [((whole_x if m["chunk_frames"] is None else m["chunk_frames"]), m["msamples_per_s"])
+             for m in data["throughput"] if m["status"] == "ok" and m["equals_whole"] is False]
+    if wrong:
+        xs, ys = zip(*wrong)
+        ax.scatter(xs, ys, s=140, facecolors="none", edgecolors="red", linewidths=1.5,
+                   label="output differs from whole buffer", zorder=5)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ticks = [c for c in data["config"]["chunk_frames"] if c is not None] + [whole_x]

@@ -25,30 +25,54 @@ import numpy as np  # noqa: E402
 
 from benchmarks import machine, measure, peers, report, signals  # noqa: E402
 
-CHUNK_FRAMES = (1, 64, 1024, 16384, None)
+#: Frames per call; None is the whole buffer. 2 frames is where pedalboard cannot
+#: tell channels from samples.
+CHUNK_FRAMES = (1, 2, 64, 1024, 16384, None)
 PER_CALL_BYTES = (1, 2, 4)
+
+
+def _parse_chunks(text):
+    chunks = []
+    for item in text.split(","):
+        item = item.strip()
+        if item == "whole":
+            chunks.append(None)
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(
+                f"chunk sizes must be positive integers or 'whole', got {item!r}")
+        chunks.append(value)
+    ints = sorted({c for c in chunks if c is not None})
+    return tuple(ints) + ((None,) if None in chunks else ())
 
 
 def parse_args(argv=None):
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=None,
-                   help="duration of the input in seconds (default 8, --quick 2)")
+                   help="duration of the input in seconds (default 10, --quick 2)")
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats and calls, shorter inputs: a rough run in seconds")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results",
                    help="directory for results.json and throughput.png "
                         "(default benchmarks/results)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement (default 7, --quick 3)")
+                   help="timed repeats per measurement (default 9, --quick 3)")
     p.add_argument("--max-calls", type=int, default=None,
-                   help="most process() calls per chunked pass (default 10000, --quick 2000)")
+                   help="most process() calls per chunked pass (default 20000, --quick 2000)")
     p.add_argument("--command-seconds", type=float, default=None,
                    help="input length for ffmpeg and sox, the input repeated "
                         "(default 60, --quick 10)")
+    p.add_argument("--chunks", type=_parse_chunks, default=CHUNK_FRAMES,
+                   help="comma-separated frames per call, 'whole' for the whole buffer "
+                        "(default 1,2,64,1024,16384,whole)")
     p.add_argument("--seed", type=int, default=0, help="seed of the input signal")
     args = p.parse_args(argv)
-    defaults = {"seconds": (8.0, 2.0), "repeats": (7, 3), "max_calls": (10000, 2000),
+    defaults = {"seconds": (10.0, 2.0), "repeats": (9, 3), "max_calls": (20000, 2000),
                 "command_seconds": (60.0, 10.0)}
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
@@ -70,6 +94,15 @@ def _eq_design_check(bands, sample_rate, sos):
         return float(np.max(np.abs(eq.design_sos(bands, sample_rate) - sos)))
     except Exception as exc:  # noqa: BLE001 - informative only
         return f"not available ({type(exc).__name__}: {exc})"
+
+
+def _eq_location():
+    try:
+        import eq
+
+        return eq.__file__
+    except Exception as exc:  # noqa: BLE001 - informative only
+        return f"not importable ({type(exc).__name__}: {exc})"
 
 
 def _preset_check(bands):
@@ -126,7 +159,8 @@ def run(args):
             "oracle": "np.clip(np.rint(sosfilt(sos, x / 32768, axis=0) * 32768), -32768, 32767)",
             "eq_design_sos_max_abs_diff": _eq_design_check(bands, fs, sos),
             "eq_preset_benchmark_5band": _preset_check(bands),
-            "chunk_frames": list(CHUNK_FRAMES),
+            "eq_module": _eq_location(),
+            "chunk_frames": list(args.chunks),
             "repeats": args.repeats,
             "max_calls": args.max_calls,
             "command_seconds": args.command_seconds,
@@ -134,7 +168,7 @@ def run(args):
         },
     }
     log("in-process peers by chunk size")
-    throughput = measure.measure_streams(stream_peers, pcm, oracle, list(CHUNK_FRAMES),
+    throughput = measure.measure_streams(stream_peers, pcm, oracle, list(args.chunks),
                                          args.repeats, args.max_calls, ch)
     log("command-line peers (ffmpeg, sox)")
     n_tile = max(1, int(np.ceil(args.command_seconds / args.seconds)))

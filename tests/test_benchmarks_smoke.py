@@ -35,7 +35,7 @@ def test_json_has_every_peer_and_chunk_size(suite_run):
     keys = {m["key"] for m in data["throughput"]}
     assert keys == {"eq", "scipy", "scipy_filter", "pedalboard", "ffmpeg", "ffmpeg_f64", "sox"}
     chunks = data["config"]["chunk_frames"]
-    assert chunks == [1, 64, 1024, 16384, None]
+    assert chunks == [1, 2, 64, 1024, 16384, None]
     for key in ("eq", "scipy", "scipy_filter", "pedalboard"):
         assert [m["chunk_frames"] for m in data["throughput"] if m["key"] == key] == chunks
 
