@@ -4,23 +4,19 @@ Only numba loops live here. They take preallocated C-contiguous arrays, update
 the filter state in place and never raise for user input: the public wrappers
 in :mod:`eq.streaming` validate everything first.
 
-Audio is processed in tiles of :data:`TILE_SAMPLES` interleaved samples: a
-tile is decoded into a float64 scratch array, every section runs over it
-(:mod:`eq._cascades`, sections fused up to ``MAX_FUSED_SECTIONS`` at a time,
-channels in pairs), and it is rounded, saturated and encoded back. The tile
-stays in L1 cache, so this is one pass over memory. The grouping of sections
-and channels depends only on their counts, so every sample sees the same
-arithmetic whatever the chunking, and the output is bit-identical for any
-split of the stream.
+Audio is processed in tiles of interleaved samples: a tile is decoded into a
+float64 scratch array, every section runs over it (:mod:`eq._cascades`,
+sections fused up to ``MAX_FUSED_SECTIONS`` at a time, channels in pairs), and
+it is rounded, saturated and encoded back. The tile stays in L1 cache, so this
+is one pass over memory. The grouping of sections and channels depends only on
+their counts, so every sample sees the same arithmetic whatever the chunking,
+and the output is bit-identical for any split of the stream.
 
-Three entry points cover the formats:
-
-- :func:`process_typed_int`: integer formats that numpy can view natively
-  (``u8`` via uint8 with an offset of 128, ``s8``, ``s16le``, ``s32le``);
-- :func:`process_packed_int`: integer formats assembled byte by byte
-  (``s24le``, ``s24be``, ``s16be``, ``s32be``);
-- :func:`process_float`: float32/float64 arrays (float formats, and
-  :class:`eq.BlockEqualizer`).
+The byte entry point :func:`process_bytes` takes the ``bytes`` object and a
+``bytearray`` for the output directly, and everything else in one float64
+*engine* array (header, coefficients, state and tile, see :func:`engine_size`),
+because on small chunks the cost of a call is mostly numba unboxing its
+arguments.
 """
 
 import numpy as np
@@ -31,8 +27,32 @@ from ._cascades import MAX_FUSED_SECTIONS, run_cascade
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
 
-# Byte layouts of the packed formats (see eq/formats.py for the public names).
-PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE = 0, 1, 2, 3
+# Sample kinds and their codes (kept in the engine header).
+KIND_INT, KIND_FLOAT, KIND_PACKED = 0, 1, 2
+# KIND_INT codes: numpy views of the buffer.
+INT_U8, INT_S8, INT_S16, INT_S32 = 0, 1, 2, 3
+# KIND_FLOAT codes.
+FLOAT_F32, FLOAT_F64 = 0, 1
+# KIND_PACKED codes: samples assembled byte by byte.
+PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64BE = range(6)
+
+# Engine header: slot -> meaning.
+H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE = range(10)
+HEADER_SIZE = 10
+
+
+def engine_size(n_sections, channels):
+    """Length of the float64 engine array for a filter of this size.
+
+    Layout: ``HEADER_SIZE`` header slots, then ``sos`` (n_sections x 6), then
+    the state ``zi`` (n_sections x channels x 2), then the tile.
+    """
+    return HEADER_SIZE + 6 * n_sections + 2 * n_sections * channels + tile_samples(channels)
+
+
+def tile_samples(channels):
+    """Samples in a tile: whole frames, at least one."""
+    return max(1, TILE_SAMPLES // channels) * channels
 
 
 @njit(cache=True, nogil=True)
@@ -56,32 +76,10 @@ def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def process_typed_int(src, n_frames, offset, gain, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
-    """Equalize interleaved integer samples held in a native integer array.
-
-    Parameters
-    ----------
-    src, dst : integer arrays of at least ``n_frames * channels`` samples
-        (uint8 for ``u8``, int8, int16 or int32).
-    n_frames : int
-    offset : int
-        Integer value of silence (128 for ``u8``, else 0).
-    gain : float
-        Linear preamp gain.
-    scale, lo, hi : float
-        ``2**(bits-1)`` and the saturation limits (offset removed).
-    sos : (n_sections, 6) float64
-    zi : (n_sections, channels, 2) float64, updated in place
-    tile : float64 scratch of at least ``channels`` samples
-
-    Returns
-    -------
-    int
-        How many samples saturated.
-    """
+def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
+    """Decode, filter, round to nearest (ties to even), saturate and encode integer arrays."""
     channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
-    inv_scale = gain / scale
     clipped = 0
     f0 = 0
     while f0 < n_frames:
@@ -105,67 +103,12 @@ def process_typed_int(src, n_frames, offset, gain, scale, lo, hi, sos, zi, tile,
 
 
 @njit(cache=True, nogil=True)
-def _packed_sample(src, j, layout):  # pragma: no cover - compiled
-    if layout == PACKED_S24LE:
-        v = np.int64(src[j]) | (np.int64(src[j + 1]) << 8) | (np.int64(src[j + 2]) << 16)
-        return v - ((v & 0x800000) << 1)
-    if layout == PACKED_S24BE:
-        v = (np.int64(src[j]) << 16) | (np.int64(src[j + 1]) << 8) | np.int64(src[j + 2])
-        return v - ((v & 0x800000) << 1)
-    if layout == PACKED_S16BE:
-        v = (np.int64(src[j]) << 8) | np.int64(src[j + 1])
-        return v - ((v & 0x8000) << 1)
-    v = ((np.int64(src[j]) << 24) | (np.int64(src[j + 1]) << 16)
-         | (np.int64(src[j + 2]) << 8) | np.int64(src[j + 3]))
-    return v - ((v & 0x80000000) << 1)
-
-
-@njit(cache=True, nogil=True)
-def process_packed_int(src, n_frames, layout, gain, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
-    """Equalize integer samples assembled from bytes (24-bit and big-endian formats).
-
-    ``src`` and ``dst`` are uint8 arrays; ``layout`` is one of the
-    ``PACKED_*`` codes; the other arguments are as in :func:`process_typed_int`.
-    """
-    channels = zi.shape[1]
-    tile_frames = tile.shape[0] // channels
-    big = layout != PACKED_S24LE
-    bps = 2 if layout == PACKED_S16BE else (4 if layout == PACKED_S32BE else 3)
-    inv_scale = gain / scale
-    clipped = 0
-    f0 = 0
-    while f0 < n_frames:
-        m = min(tile_frames, n_frames - f0)
-        j0 = f0 * channels * bps
-        count = m * channels
-        j = j0
-        for k in range(count):
-            tile[k] = _packed_sample(src, j, layout) * inv_scale
-            j += bps
-        filter_tile(tile, m, channels, sos, zi)
-        j = j0
-        for k in range(count):
-            r = np.rint(tile[k] * scale)
-            if r > hi:
-                r = hi
-                clipped += 1
-            elif r < lo:
-                r = lo
-                clipped += 1
-            v = np.int64(r)
-            for b in range(bps):
-                shift = 8 * (bps - 1 - b) if big else 8 * b
-                dst[j + b] = np.uint8((v >> shift) & 0xFF)
-            j += bps
-        f0 += m
-    return clipped
-
-
-@njit(cache=True, nogil=True)
 def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover - compiled
     """Equalize interleaved float samples (float32 or float64 arrays), no clipping.
 
-    The arguments are as in :func:`process_typed_int`; ``dst`` may be ``src``.
+    ``src`` and ``dst`` hold ``n_frames * channels`` samples (``dst`` may be
+    ``src``); ``zi`` is ``(n_sections, channels, 2)``, updated in place;
+    ``tile`` is float64 scratch of whole frames.
     """
     channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
@@ -180,3 +123,164 @@ def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover 
         for k in range(count):
             dst[k0 + k] = tile[k]
         f0 += m
+
+
+@njit(cache=True, nogil=True)
+def _read_packed(src, j, code, f32, u32, f64, u64):  # pragma: no cover - compiled
+    """Return the sample at byte ``j`` as a float (integers unscaled)."""
+    if code == PACKED_S24LE:
+        v = np.int64(src[j]) | (np.int64(src[j + 1]) << 8) | (np.int64(src[j + 2]) << 16)
+        return np.float64(v - ((v & 0x800000) << 1))
+    if code == PACKED_S24BE:
+        v = (np.int64(src[j]) << 16) | (np.int64(src[j + 1]) << 8) | np.int64(src[j + 2])
+        return np.float64(v - ((v & 0x800000) << 1))
+    if code == PACKED_S16BE:
+        v = (np.int64(src[j]) << 8) | np.int64(src[j + 1])
+        return np.float64(v - ((v & 0x8000) << 1))
+    if code == PACKED_S32BE or code == PACKED_F32BE:
+        v = ((np.int64(src[j]) << 24) | (np.int64(src[j + 1]) << 16)
+             | (np.int64(src[j + 2]) << 8) | np.int64(src[j + 3]))
+        if code == PACKED_S32BE:
+            return np.float64(v - ((v & 0x80000000) << 1))
+        u32[0] = np.uint32(v)
+        return np.float64(f32[0])
+    w = np.uint64(0)
+    for b in range(8):
+        w = (w << np.uint64(8)) | np.uint64(src[j + b])
+    u64[0] = w
+    return f64[0]
+
+
+@njit(cache=True, nogil=True)
+def _write_packed(dst, j, code, r, f32, u32, f64, u64):  # pragma: no cover - compiled
+    """Write ``r`` (a rounded integer, or a float for the float codes) at byte ``j``."""
+    if code == PACKED_F64BE:
+        f64[0] = r
+        w = u64[0]
+        for b in range(8):
+            dst[j + b] = np.uint8((w >> np.uint64(56 - 8 * b)) & np.uint64(0xFF))
+        return
+    if code == PACKED_F32BE:
+        f32[0] = np.float32(r)
+        v = np.int64(u32[0])
+    else:
+        v = np.int64(r)
+    if code == PACKED_S24LE:
+        dst[j] = np.uint8(v & 0xFF)
+        dst[j + 1] = np.uint8((v >> 8) & 0xFF)
+        dst[j + 2] = np.uint8((v >> 16) & 0xFF)
+    elif code == PACKED_S24BE:
+        dst[j] = np.uint8((v >> 16) & 0xFF)
+        dst[j + 1] = np.uint8((v >> 8) & 0xFF)
+        dst[j + 2] = np.uint8(v & 0xFF)
+    elif code == PACKED_S16BE:
+        dst[j] = np.uint8((v >> 8) & 0xFF)
+        dst[j + 1] = np.uint8(v & 0xFF)
+    else:
+        dst[j] = np.uint8((v >> 24) & 0xFF)
+        dst[j + 1] = np.uint8((v >> 16) & 0xFF)
+        dst[j + 2] = np.uint8((v >> 8) & 0xFF)
+        dst[j + 3] = np.uint8(v & 0xFF)
+
+
+@njit(cache=True, nogil=True)
+def _packed_tiles(src, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
+    """Decode, filter and encode samples assembled byte by byte (24-bit, big-endian)."""
+    channels = zi.shape[1]
+    tile_frames = tile.shape[0] // channels
+    is_float = code == PACKED_F32BE or code == PACKED_F64BE
+    inv_scale = gain / scale
+    # One-element arrays viewed both ways: the bit casts between ints and floats.
+    u32 = np.zeros(1, np.uint32)
+    f32 = u32.view(np.float32)
+    u64 = np.zeros(1, np.uint64)
+    f64 = u64.view(np.float64)
+    clipped = 0
+    f0 = 0
+    while f0 < n_frames:
+        m = min(tile_frames, n_frames - f0)
+        j0 = f0 * channels * bps
+        count = m * channels
+        j = j0
+        for k in range(count):
+            tile[k] = _read_packed(src, j, code, f32, u32, f64, u64) * inv_scale
+            j += bps
+        filter_tile(tile, m, channels, sos, zi)
+        j = j0
+        for k in range(count):
+            if is_float:
+                r = tile[k]
+            else:
+                r = np.rint(tile[k] * scale)
+                if r > hi:
+                    r = hi
+                    clipped += 1
+                elif r < lo:
+                    r = lo
+                    clipped += 1
+            _write_packed(dst, j, code, r, f32, u32, f64, u64)
+            j += bps
+        f0 += m
+    return clipped
+
+
+@njit(cache=True, nogil=True)
+def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
+    """Equalize ``n_frames`` whole frames from the start of ``src`` into ``dst``.
+
+    Parameters
+    ----------
+    src : bytes
+        Holds at least ``n_frames`` frames (anything after them is ignored).
+    n_frames : int
+    engine : float64 array
+        Header, coefficients, state and tile (see :func:`engine_size`); the
+        state is updated in place.
+    dst : bytearray
+        Exactly ``n_frames`` frames long.
+
+    Returns
+    -------
+    int
+        How many samples saturated.
+    """
+    kind = int(engine[H_KIND])
+    code = int(engine[H_CODE])
+    n_sections = int(engine[H_SECTIONS])
+    channels = int(engine[H_CHANNELS])
+    n_tile = int(engine[H_TILE])
+    gain = engine[H_GAIN]
+    scale = engine[H_SCALE]
+    lo = engine[H_LO]
+    hi = engine[H_HI]
+    p = HEADER_SIZE
+    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
+    p += 6 * n_sections
+    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
+    p += 2 * n_sections * channels
+    tile = engine[p:p + n_tile]
+    n_bytes = len(dst)
+    raw = np.frombuffer(src, np.uint8)[:n_bytes]
+    out = np.frombuffer(dst, np.uint8)
+    if kind == KIND_INT:
+        offset = int(engine[H_OFFSET])
+        if code == INT_S16:
+            return _int_tiles(raw.view(np.int16), n_frames, offset, gain / scale, scale,
+                              lo, hi, sos, zi, tile, out.view(np.int16))
+        if code == INT_S32:
+            return _int_tiles(raw.view(np.int32), n_frames, offset, gain / scale, scale,
+                              lo, hi, sos, zi, tile, out.view(np.int32))
+        if code == INT_S8:
+            return _int_tiles(raw.view(np.int8), n_frames, offset, gain / scale, scale,
+                              lo, hi, sos, zi, tile, out.view(np.int8))
+        return _int_tiles(raw, n_frames, offset, gain / scale, scale, lo, hi, sos, zi, tile, out)
+    if kind == KIND_FLOAT:
+        if code == FLOAT_F32:
+            process_float(raw.view(np.float32), n_frames, gain, sos, zi, tile,
+                          out.view(np.float32))
+        else:
+            process_float(raw.view(np.float64), n_frames, gain, sos, zi, tile,
+                          out.view(np.float64))
+        return 0
+    bps = n_bytes // (n_frames * channels)
+    return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)

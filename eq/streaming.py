@@ -7,12 +7,13 @@ state. The kernels see only whole frames.
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
 from . import _kernels
 from .design import as_bands, check_sample_rate, design_sos
-from .errors import IncompleteFrameError, InvalidParameterError, InvalidTypeError
+from .errors import EqError, IncompleteFrameError, InvalidParameterError, InvalidTypeError
 from .formats import get_format
 
 __all__ = ["StreamingEqualizer", "BlockEqualizer"]
@@ -39,37 +40,41 @@ def _preamp_gain(preamp_db):
     return 10.0 ** (float(preamp_db) / 20.0)
 
 
-_PACKED_LAYOUTS = {
+_PACKED_CODES = {
     "s16be": _kernels.PACKED_S16BE,
     "s24le": _kernels.PACKED_S24LE,
     "s24be": _kernels.PACKED_S24BE,
     "s32be": _kernels.PACKED_S32BE,
+    "f32be": _kernels.PACKED_F32BE,
+    "f64be": _kernels.PACKED_F64BE,
 }
+_INT_CODES = {"u8": _kernels.INT_U8, "s8": _kernels.INT_S8, "s16le": _kernels.INT_S16,
+              "s32le": _kernels.INT_S32}
+_FLOAT_CODES = {"f32le": _kernels.FLOAT_F32, "f64le": _kernels.FLOAT_F64}
 
 
-def _plan(fmt):
-    """Pick the kernel for a format: ``(kind, numpy dtype, offset or layout)``.
+def _kernel_format(fmt):
+    """Return ``(kind, code)``: how the byte kernel reads and writes `fmt`.
 
-    Formats numpy can view as an array go through the typed kernels (a
-    byte-swapped copy where the order is not native); the 24-bit ones, and
-    big-endian integers on this (little-endian) machine, are assembled from
-    bytes.
+    Little-endian formats that numpy can view are read as typed arrays; the
+    24-bit and big-endian ones are assembled byte by byte.
     """
-    if fmt.is_float:
-        order = ">" if fmt.big_endian else "<"
-        return "float", np.dtype(f"{order}f{fmt.bytes_per_sample}"), None
-    if fmt.name == "u8":
-        return "int", np.dtype(np.uint8), 128
-    order = ">" if fmt.big_endian else "<"
-    if fmt.bytes_per_sample != 3:
-        dtype = np.dtype(f"{order}i{fmt.bytes_per_sample}")
-        if dtype.isnative or fmt.name not in _PACKED_LAYOUTS:
-            return "int", dtype, 0
-    return "packed", np.dtype(np.uint8), _PACKED_LAYOUTS[fmt.name]
+    if sys.byteorder == "little":
+        if fmt.name in _INT_CODES:
+            return _kernels.KIND_INT, _INT_CODES[fmt.name]
+        if fmt.name in _FLOAT_CODES:
+            return _kernels.KIND_FLOAT, _FLOAT_CODES[fmt.name]
+        return _kernels.KIND_PACKED, _PACKED_CODES[fmt.name]
+    raise EqError("raw PCM streaming needs a little-endian machine")  # pragma: no cover
 
 
 class _FilterBank:
-    """Coefficients, per-channel state and scratch shared by both equalizers."""
+    """Coefficients, per-channel state and scratch shared by both equalizers.
+
+    They live in one float64 *engine* array (see :func:`eq._kernels.engine_size`)
+    so that a kernel call unboxes one array instead of several; ``_sos``,
+    ``_zi`` and ``_tile`` are views into it.
+    """
 
     def __init__(self, sample_rate, channels, bands, preamp_db):
         self.sample_rate = check_sample_rate(sample_rate)
@@ -77,10 +82,21 @@ class _FilterBank:
         self.bands = as_bands(bands)
         self.preamp_db = float(preamp_db)
         self._gain = _preamp_gain(preamp_db)
-        self._sos = np.ascontiguousarray(design_sos(self.bands, self.sample_rate))
-        self._zi = np.zeros((len(self.bands), self.channels, 2))
-        tile_frames = max(1, _kernels.TILE_SAMPLES // self.channels)
-        self._tile = np.empty(tile_frames * self.channels)
+        sos = design_sos(self.bands, self.sample_rate)
+        n_sections, n_channels = len(sos), self.channels
+        engine = np.zeros(_kernels.engine_size(n_sections, n_channels))
+        engine[_kernels.H_GAIN] = self._gain
+        engine[_kernels.H_SECTIONS] = n_sections
+        engine[_kernels.H_CHANNELS] = n_channels
+        engine[_kernels.H_TILE] = _kernels.tile_samples(n_channels)
+        p = _kernels.HEADER_SIZE
+        self._sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
+        self._sos[...] = sos
+        p += 6 * n_sections
+        self._zi = engine[p:p + 2 * n_sections * n_channels].reshape(n_sections, n_channels, 2)
+        p += 2 * n_sections * n_channels
+        self._tile = engine[p:]
+        self._engine = engine
 
     @property
     def sos(self):
@@ -169,8 +185,14 @@ class StreamingEqualizer(_FilterBank):
         self.frame_bytes = fmt.bytes_per_sample * self.channels
         self.clipped_samples = 0
         self._pending = b""
-        self._plan = _plan(fmt)
-        self._int_limits = (fmt.scale, float(fmt.int_min), float(fmt.int_max))
+        kind, code = _kernel_format(fmt)
+        engine = self._engine
+        engine[_kernels.H_KIND] = kind
+        engine[_kernels.H_CODE] = code
+        engine[_kernels.H_OFFSET] = 128 if fmt.name == "u8" else 0
+        engine[_kernels.H_SCALE] = fmt.scale
+        engine[_kernels.H_LO] = fmt.int_min
+        engine[_kernels.H_HI] = fmt.int_max
 
     @property
     def pending_bytes(self):
@@ -197,51 +219,30 @@ class StreamingEqualizer(_FilterBank):
         InvalidTypeError
             If `data` is not bytes-like (a ``str``, for example).
         """
-        pending = self._pending
-        if pending:
-            try:
-                data = pending + data
-            except TypeError:
+        # This runs once per chunk, so it is kept short: chunks of a few
+        # bytes are common in pipes.
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise InvalidTypeError(
-                    f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}"
-                ) from None
-        elif not isinstance(data, (bytes, bytearray, memoryview)):
-            raise InvalidTypeError(
-                f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}"
-            )
-        n_bytes = len(data) if not isinstance(data, memoryview) else data.nbytes
-        frame_bytes = self.frame_bytes
-        n_frames = n_bytes // frame_bytes
-        used = n_frames * frame_bytes
-        if used != n_bytes:
-            self._pending = bytes(data[used:]) if not isinstance(data, memoryview) \
-                else data.cast("B")[used:].tobytes()
-        elif pending:
+                    "process() takes bytes, bytearray or memoryview, "
+                    f"got {type(data).__name__}"
+                )
+            data = bytes(data)
+        if self._pending:
+            data = self._pending + data
+        n_bytes = len(data)
+        rest = n_bytes % self.frame_bytes
+        if rest:
+            self._pending = data[n_bytes - rest:]
+            if n_bytes == rest:
+                return b""
+        else:
             self._pending = b""
-        if n_frames == 0:
-            return b""
-        return self._run(data, n_frames, used)
-
-    def _run(self, data, n_frames, used):
-        kind, dtype, arg = self._plan
-        if kind == "packed":
-            src = np.frombuffer(data, dtype=np.uint8, count=used)
-        else:
-            src = np.frombuffer(data, dtype=dtype, count=n_frames * self.channels)
-            if not dtype.isnative:
-                src = src.astype(dtype.newbyteorder("="))
-        dst = np.empty_like(src)
-        if kind == "float":
-            _kernels.process_float(src, n_frames, self._gain, self._sos, self._zi,
-                                   self._tile, dst)
-        else:
-            scale, lo, hi = self._int_limits
-            run = _kernels.process_typed_int if kind == "int" else _kernels.process_packed_int
-            self.clipped_samples += run(src, n_frames, arg, self._gain, scale, lo, hi,
-                                        self._sos, self._zi, self._tile, dst)
-        if kind != "packed" and not dtype.isnative:
-            dst = dst.astype(dtype)
-        return dst.tobytes()
+        used = n_bytes - rest
+        out = bytearray(used)
+        self.clipped_samples += _kernels.process_bytes(data, used // self.frame_bytes,
+                                                       self._engine, out)
+        return bytes(out)
 
     def flush(self):
         """End the stream.
