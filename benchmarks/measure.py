@@ -142,7 +142,8 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
     oracle : numpy.ndarray
         int16 ``(frames, channels)`` float64 reference output for ``pcm``.
     chunk_sizes : list of (int or None)
-        Frames per call; None means the whole buffer.
+        Frames per call, in the order of the results; None means the whole
+        buffer, which is always measured (and reported if listed).
     repeats : int
         Timed passes per peer and chunk size (interleaved across peers).
     max_calls : int
@@ -157,12 +158,9 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
     frame_bytes = 2 * channels
     results = []
     whole_out = {}
-    sizes = [None] + [c for c in chunk_sizes if c is not None]
-    sizes_ordered = [c for c in chunk_sizes if c is not None] + (
-        [None] if None in chunk_sizes else []
-    )
+    # The whole buffer goes first: chunked outputs are compared with it.
     by_size = {}
-    for chunk in sizes:
+    for chunk in [None] + [c for c in chunk_sizes if c is not None]:
         chunk_bytes = None if chunk is None else chunk * frame_bytes
         raw_chunks = split_chunks(pcm, chunk_bytes, max_calls)
         n_frames = sum(len(c) for c in raw_chunks) // frame_bytes
@@ -225,7 +223,7 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
                 m.max_diff_vs_whole_lsb = vs_whole["max_err_lsb"]
                 m.equals_whole = vs_whole["max_err_lsb"] == 0
         by_size[chunk] = list(measurements.values())
-    for chunk in sizes_ordered:
+    for chunk in chunk_sizes:
         results.extend(by_size[chunk])
     return results
 

@@ -66,14 +66,14 @@ def parse_args(argv=None):
                    help="most process() calls per chunked pass (default 20000, --quick 2000)")
     p.add_argument("--command-seconds", type=float, default=None,
                    help="input length for ffmpeg and sox, the input repeated "
-                        "(default 60, --quick 10)")
+                        "(default 120, --quick 10)")
     p.add_argument("--chunks", type=_parse_chunks, default=CHUNK_FRAMES,
                    help="comma-separated frames per call, 'whole' for the whole buffer "
                         "(default 1,2,64,1024,16384,whole)")
     p.add_argument("--seed", type=int, default=0, help="seed of the input signal")
     args = p.parse_args(argv)
     defaults = {"seconds": (10.0, 2.0), "repeats": (9, 3), "max_calls": (20000, 2000),
-                "command_seconds": (60.0, 10.0)}
+                "command_seconds": (120.0, 10.0)}
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
