@@ -1,0 +1,461 @@
+"""StreamingEqualizer and BlockEqualizer against float64 scipy.signal.sosfilt.
+
+The expected bytes come from ``eq_oracle``: cookbook coefficients written from
+the cookbook text, ``sosfilt`` in float64, then the format's own encoding
+(integers: ``rint`` and saturation; u8 offset 128; floats: cast).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+import eq
+from eq_oracle import (
+    BAND_TYPE_NAMES,
+    FLOAT_FORMATS,
+    INT_FORMATS,
+    PCM_FORMATS,
+    decode,
+    encode,
+    int_limits,
+    oracle_filter,
+    oracle_sos,
+    oracle_stream,
+    random_pcm,
+    to_float,
+)
+
+ALL_FORMATS = list(PCM_FORMATS)
+RATES = [8000, 11025, 22050, 44100, 48000, 96000, 192000]
+CHANNELS = [1, 2, 6]
+
+# Every band type once; all frequencies below the Nyquist of 8 kHz.
+CASCADE = [
+    {"type": "highpass", "freq": 40.0, "q": 0.707},
+    {"type": "lowshelf", "freq": 120.0, "q": 0.8, "gain_db": 5.0},
+    {"type": "peaking", "freq": 1000.0, "q": 1.4, "gain_db": -4.0},
+    {"type": "bandpass", "freq": 700.0, "q": 0.5},
+    {"type": "notch", "freq": 1500.0, "q": 3.0},
+    {"type": "allpass", "freq": 2500.0, "q": 0.9},
+    {"type": "highshelf", "freq": 3000.0, "q": 0.707, "gain_db": 6.0},
+    {"type": "lowpass", "freq": 3600.0, "q": 1.1},
+]
+
+FRAMES = 3000  # crosses several of the kernels' internal tiles for every channel count
+
+
+def band_of_type(kind, freq=1000.0):
+    return {"type": kind, "freq": freq, "q": 0.9, "gain_db": 6.0}
+
+
+def assert_pcm_close(out, raw, name, channels, fs, bands, preamp_db=0.0, clipped=None):
+    """Compare equalizer output bytes with the oracle, with the tolerances of the spec."""
+    width = PCM_FORMATS[name][0]
+    assert len(out) == (len(raw) // (width * channels)) * width * channels
+    expected, y, n_clipped = oracle_stream(raw[:len(out)], name, channels, fs, bands, preamp_db)
+    got = decode(out, name, channels)
+    if name in INT_FORMATS:
+        diff = got - expected
+        n_diff = int(np.count_nonzero(diff))
+        assert np.max(np.abs(diff), initial=0) <= 1, f"{name}: off by more than 1 LSB"
+        assert n_diff <= 0.001 * diff.size, f"{name}: {n_diff} of {diff.size} samples differ"
+        if clipped is not None:
+            assert abs(clipped - n_clipped) <= n_diff
+    elif PCM_FORMATS[name][0] == 8:
+        np.testing.assert_allclose(got, y, rtol=1e-9, atol=1e-12)
+    else:
+        y32 = y.astype(np.float32)
+        # Within one float32 ulp of the float64 result rounded to float32.
+        assert np.all(np.abs(got - y32.astype(np.float64))
+                      <= np.spacing(np.abs(y32)).astype(np.float64) + 1e-30)
+        if clipped is not None:
+            assert clipped == 0
+
+
+# ------------------------------------------------------------------ oracle
+@pytest.mark.parametrize("channels", CHANNELS)
+@pytest.mark.parametrize("kind", BAND_TYPE_NAMES)
+@pytest.mark.parametrize("name", ALL_FORMATS)
+def test_every_band_type_and_format_matches_sosfilt(rng, name, kind, channels):
+    fs = 48000
+    bands = [band_of_type(kind)]
+    raw = random_pcm(rng, name, FRAMES, channels)
+    stream = eq.StreamingEqualizer(fs, channels, name, bands)
+    out = stream.process(raw)
+    assert stream.flush() == b""
+    assert_pcm_close(out, raw, name, channels, fs, bands, clipped=stream.clipped_samples)
+
+
+@pytest.mark.parametrize("fs", RATES)
+@pytest.mark.parametrize("channels", CHANNELS)
+@pytest.mark.parametrize("name", ALL_FORMATS)
+def test_every_rate_and_format_matches_sosfilt(rng, name, channels, fs):
+    raw = random_pcm(rng, name, FRAMES, channels, level=0.7)
+    stream = eq.StreamingEqualizer(fs, channels, name, CASCADE)
+    out = stream.process(raw)
+    assert_pcm_close(out, raw, name, channels, fs, CASCADE, clipped=stream.clipped_samples)
+
+
+@pytest.mark.parametrize("n_bands", [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17])
+@pytest.mark.parametrize("name", ["s16le", "f64le"])
+def test_any_number_of_sections_matches_sosfilt(rng, name, n_bands):
+    fs = 44100
+    bands = [CASCADE[i % len(CASCADE)] for i in range(n_bands)]
+    raw = random_pcm(rng, name, 2500, 2, level=0.3)
+    stream = eq.StreamingEqualizer(fs, 2, name, bands)
+    assert_pcm_close(stream.process(raw), raw, name, 2, fs, bands)
+
+
+@pytest.mark.parametrize("name", ALL_FORMATS)
+def test_design_sos_is_the_cookbook(name):
+    # The streaming object must run exactly the sections of the cookbook.
+    stream = eq.StreamingEqualizer(44100, 1, name, CASCADE)
+    np.testing.assert_allclose(stream.sos, oracle_sos(CASCADE, 44100), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ALL_FORMATS)
+def test_no_bands_is_the_identity(rng, name):
+    raw = random_pcm(rng, name, 1000, 3, level=1.0)
+    stream = eq.StreamingEqualizer(48000, 3, name, [])
+    assert stream.process(raw) == raw
+    assert stream.clipped_samples == 0
+
+
+@pytest.mark.parametrize("name", ALL_FORMATS)
+def test_bytes_like_inputs_give_the_same_output(rng, name):
+    raw = random_pcm(rng, name, 400, 2)
+    expected = eq.StreamingEqualizer(48000, 2, name, CASCADE).process(raw)
+    for wrap in (bytearray, memoryview, lambda b: memoryview(np.frombuffer(b, np.uint8))):
+        stream = eq.StreamingEqualizer(48000, 2, name, CASCADE)
+        cut = len(raw) // 2 + 1  # mid-sample
+        out = stream.process(wrap(raw[:cut])) + stream.process(wrap(raw[cut:]))
+        assert out == expected
+
+
+def test_memoryview_of_wider_items_is_taken_as_bytes(rng):
+    samples = rng.integers(-20000, 20000, (500, 2)).astype("<i2")
+    expected = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE).process(samples.tobytes())
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE)
+    view = memoryview(samples)  # format 'h', 2-D
+    assert stream.process(view) == expected
+    stream.reset()
+    flat = memoryview(samples.reshape(-1))
+    out = stream.process(flat[:301]) + stream.process(flat[301:])  # 602 bytes: mid-frame
+    assert out == expected
+
+
+# --------------------------------------------------------- chunk invariance
+@st.composite
+def stream_case(draw):
+    name = draw(st.sampled_from(ALL_FORMATS))
+    channels = draw(st.integers(1, 6))
+    frame_bytes = PCM_FORMATS[name][0] * channels
+    frames = draw(st.integers(0, 300))
+    extra = draw(st.integers(0, frame_bytes - 1))  # a partial frame at the end, maybe
+    total = frames * frame_bytes + extra
+    size = st.one_of(st.just(0), st.just(1), st.integers(0, 2 * frame_bytes + 1),
+                     st.integers(0, max(1, total)))
+    sizes = draw(st.lists(size, max_size=40))
+    kinds = draw(st.lists(st.sampled_from(["bytes", "bytearray", "memoryview"]),
+                          min_size=len(sizes) + 1, max_size=len(sizes) + 1))
+    n_bands = draw(st.integers(0, 10))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    preamp_db = draw(st.sampled_from([0.0, -6.0, 9.5]))
+    return name, channels, frames, extra, sizes, kinds, n_bands, seed, preamp_db
+
+
+def _wrap(chunk, kind):
+    if kind == "bytearray":
+        return bytearray(chunk)
+    if kind == "memoryview":
+        return memoryview(chunk)
+    return chunk
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream_case())
+def test_any_split_gives_the_bytes_of_one_pass(case):
+    name, channels, frames, extra, sizes, kinds, n_bands, seed, preamp_db = case
+    rng = np.random.default_rng(seed)
+    frame_bytes = PCM_FORMATS[name][0] * channels
+    raw = random_pcm(rng, name, frames, channels, level=0.9)
+    raw += bytes(rng.integers(0, 256, extra, dtype=np.uint8))
+    bands = [CASCADE[(i * 3) % len(CASCADE)] for i in range(n_bands)]
+
+    one = eq.StreamingEqualizer(44100, channels, name, bands, preamp_db=preamp_db)
+    whole = one.process(raw)
+    assert len(whole) == frames * frame_bytes
+
+    stream = eq.StreamingEqualizer(44100, channels, name, bands, preamp_db=preamp_db)
+    out = bytearray()
+    pos = 0
+    for size, kind in zip(sizes + [len(raw)], kinds):
+        chunk = raw[pos:pos + size]
+        pos += len(chunk)
+        out += stream.process(_wrap(chunk, kind))
+        # Zero added latency: every complete frame is out after every call.
+        assert len(out) == (pos // frame_bytes) * frame_bytes
+        assert stream.pending_bytes == pos % frame_bytes
+    assert pos == len(raw)
+    assert bytes(out) == whole
+    assert stream.clipped_samples == one.clipped_samples
+    if extra:
+        with pytest.raises(eq.IncompleteFrameError) as info:
+            stream.flush()
+        assert info.value.leftover == raw[len(raw) - extra:]
+    else:
+        assert stream.flush() == b""
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(ALL_FORMATS), preamp_db=st.floats(-30.0, 30.0),
+       channels=st.integers(1, 3), seed=st.integers(0, 2 ** 32 - 1))
+def test_preamp_matches_sosfilt_of_scaled_input(name, preamp_db, channels, seed):
+    rng = np.random.default_rng(seed)
+    bands = CASCADE[1:4]
+    raw = random_pcm(rng, name, 600, channels, level=0.4)
+    stream = eq.StreamingEqualizer(48000, channels, name, bands, preamp_db=preamp_db)
+    out = stream.process(raw)
+    assert_pcm_close(out, raw, name, channels, 48000, bands, preamp_db,
+                     clipped=stream.clipped_samples)
+
+
+@pytest.mark.parametrize("name", ["u8", "s16le", "s24be", "f32le", "f64be"])
+def test_preamp_alone_is_a_gain(rng, name):
+    raw = random_pcm(rng, name, 800, 2, level=0.3)
+    out = eq.StreamingEqualizer(48000, 2, name, [], preamp_db=6.0).process(raw)
+    assert_pcm_close(out, raw, name, 2, 48000, [], 6.0)
+
+
+# ------------------------------------------------------------- reset/state
+@pytest.mark.parametrize("name", ["u8", "s16be", "s24le", "s32le", "f32be", "f64le"])
+def test_reset_gives_the_output_of_a_fresh_object(rng, name):
+    first = random_pcm(rng, name, 700, 2, level=1.0)
+    second = random_pcm(rng, name, 700, 2, level=0.8)
+    fresh = eq.StreamingEqualizer(48000, 2, name, CASCADE, preamp_db=8.0)
+    expected = fresh.process(second)
+    used = eq.StreamingEqualizer(48000, 2, name, CASCADE, preamp_db=8.0)
+    partial = PCM_FORMATS[name][0] * 2 - 1
+    used.process(first + first[:partial])  # leaves pending bytes and some filter state
+    assert used.pending_bytes == partial
+    used.reset()
+    assert used.pending_bytes == 0
+    assert used.clipped_samples == 0
+    assert np.all(used.get_state() == 0)
+    assert used.process(second) == expected
+    assert used.clipped_samples == fresh.clipped_samples
+    assert used.flush() == b""
+    # The bands are kept.
+    np.testing.assert_allclose(used.sos, oracle_sos(CASCADE, 48000), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["s16le", "s24be", "f32le", "f64le"])
+def test_get_state_set_state_round_trip(rng, name):
+    raw = random_pcm(rng, name, 1500, 2)
+    cut = 701 * PCM_FORMATS[name][0] * 2
+    a = eq.StreamingEqualizer(96000, 2, name, CASCADE)
+    a.process(raw[:cut])
+    state = a.get_state()
+    assert state.shape == (len(CASCADE), 2, 2)
+    state_before = state.copy()
+    state[...] = 123.0  # a copy: changing it does not touch the equalizer
+    b = eq.StreamingEqualizer(96000, 2, name, CASCADE)
+    b.set_state(state_before)
+    np.testing.assert_array_equal(b.get_state(), state_before)
+    assert b.process(raw[cut:]) == a.process(raw[cut:])
+
+
+def test_state_is_scipy_zf_and_set_state_is_scipy_zi(rng):
+    fs, channels = 48000, 3
+    sos = oracle_sos(CASCADE, fs)
+    x = rng.uniform(-1, 1, (900, channels))
+    stream = eq.StreamingEqualizer(fs, channels, "f64le", CASCADE)
+    stream.process(encode(x, "f64le"))
+    _, zf = signal.sosfilt(sos, x, axis=0, zi=np.zeros((len(sos), 2, channels)))
+    np.testing.assert_allclose(stream.get_state(), zf.transpose(0, 2, 1), rtol=1e-9, atol=1e-12)
+
+    zi = rng.uniform(-0.5, 0.5, (len(sos), channels, 2))
+    stream.set_state(zi)
+    y_expected, _ = signal.sosfilt(sos, x, axis=0, zi=zi.transpose(0, 2, 1))
+    y = decode(stream.process(encode(x, "f64le")), "f64le", channels)
+    np.testing.assert_allclose(y, y_expected, rtol=1e-9, atol=1e-12)
+
+
+def test_set_state_rejects_a_wrong_shape_or_non_finite_state():
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE[:2])
+    with pytest.raises(eq.InvalidParameterError, match=r"\(2, 2, 2\)"):
+        stream.set_state(np.zeros((2, 2)))
+    with pytest.raises(eq.InvalidParameterError):
+        stream.set_state(np.full((2, 2, 2), np.nan))
+    np.testing.assert_array_equal(stream.get_state(), 0.0)
+
+
+# ---------------------------------------------------------- BlockEqualizer
+@settings(max_examples=60, deadline=None)
+@given(channels=st.integers(1, 4), frames=st.integers(0, 600),
+       cuts=st.lists(st.integers(0, 600), max_size=12), seed=st.integers(0, 2 ** 32 - 1),
+       n_bands=st.integers(0, 9))
+def test_block_equalizer_any_blocking_equals_sosfilt(channels, frames, cuts, seed, n_bands):
+    rng = np.random.default_rng(seed)
+    bands = [CASCADE[(i * 5) % len(CASCADE)] for i in range(n_bands)]
+    x = rng.uniform(-1, 1, (frames, channels))
+    whole = eq.BlockEqualizer(44100, channels, bands).process(x)
+    beq = eq.BlockEqualizer(44100, channels, bands)
+    edges = [0] + sorted(min(c, frames) for c in cuts) + [frames]
+    parts = [beq.process(x[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+    for part, a, b in zip(parts, edges[:-1], edges[1:]):
+        assert part.shape == (b - a, channels) and part.dtype == np.float64
+    blocked = np.concatenate(parts, axis=0)
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_allclose(blocked, oracle_filter(oracle_sos(bands, 44100), x),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_block_equalizer_preamp_reset_state_and_mono(rng):
+    bands = CASCADE[:4]
+    x = rng.uniform(-1, 1, 1000)
+    beq = eq.BlockEqualizer(22050, 1, bands, preamp_db=-3.0)
+    y = beq.process(x)  # 1-D mono is taken as (frames, 1)
+    expected = oracle_filter(oracle_sos(bands, 22050), x[:, None] * 10 ** (-3 / 20))
+    np.testing.assert_allclose(y, expected, rtol=1e-9, atol=1e-12)
+    state = beq.get_state()
+    beq.reset()
+    np.testing.assert_array_equal(beq.get_state(), 0.0)
+    np.testing.assert_array_equal(beq.process(x[:, None]), y)
+    other = eq.BlockEqualizer(22050, 1, bands, preamp_db=-3.0)
+    other.set_state(state)
+    np.testing.assert_array_equal(other.process(x), beq.process(x))
+    # Integer arrays are accepted as numbers; `out` receives the result.
+    out = np.empty((10, 1))
+    res = eq.BlockEqualizer(22050, 1, []).process(np.arange(10)[:, None], out=out)
+    assert res is out
+    np.testing.assert_array_equal(out[:, 0], np.arange(10) * 1.0)
+
+
+def test_block_equalizer_rejects_a_wrong_shape():
+    beq = eq.BlockEqualizer(48000, 2, CASCADE[:1])
+    with pytest.raises(eq.InvalidParameterError, match=r"\(10, 3\)"):
+        beq.process(np.zeros((10, 3)))
+    with pytest.raises(eq.EqError):
+        beq.process(np.zeros(10))
+
+
+# --------------------------------------------------- saturation, rounding
+@pytest.mark.parametrize("name", INT_FORMATS)
+def test_saturates_at_the_format_limits_and_never_wraps(rng, name):
+    fs, channels = 48000, 2
+    scale, lo, hi = int_limits(name)
+    n = 4000
+    t = np.arange(n) / fs
+    x = 0.95 * np.sin(2 * np.pi * 1000 * t)[:, None] * np.array([1.0, -0.7])
+    x[::97] = 1.0  # plus full-scale spikes
+    v = np.clip(np.rint(x * scale), lo, hi).astype(np.int64)
+    raw = encode(v, name)
+    bands = [{"type": "peaking", "freq": 1000, "q": 1.0, "gain_db": 12.0},
+             {"type": "highshelf", "freq": 5000, "q": 0.7, "gain_db": 6.0}]
+    stream = eq.StreamingEqualizer(fs, channels, name, bands, preamp_db=6.0)
+    out = stream.process(raw)
+    got = decode(out, name, channels)
+    expected, y, n_clipped = oracle_stream(raw, name, channels, fs, bands, 6.0)
+    assert n_clipped > n // 4, "the test signal must clip"
+    assert got.min() >= lo and got.max() <= hi
+    over, under = y * scale > hi + 0.5, y * scale < lo - 0.5
+    np.testing.assert_array_equal(got[over], hi)
+    np.testing.assert_array_equal(got[under], lo)
+    big = np.abs(y * scale) >= 1.0
+    np.testing.assert_array_equal(np.sign(got[big]), np.sign(y[big]))
+    assert_pcm_close(out, raw, name, channels, fs, bands, 6.0, clipped=stream.clipped_samples)
+    assert stream.clipped_samples == n_clipped
+    # The count is cumulative over calls.
+    stream.process(raw)
+    one_pass = eq.StreamingEqualizer(fs, channels, name, bands, preamp_db=6.0)
+    one_pass.process(raw + raw)
+    assert stream.clipped_samples == one_pass.clipped_samples > n_clipped
+
+
+@pytest.mark.parametrize("name", FLOAT_FORMATS)
+def test_float_output_is_never_clipped(rng, name):
+    x = rng.uniform(-1, 1, (1000, 1))
+    bands = [{"type": "peaking", "freq": 1000, "q": 1.0, "gain_db": 12.0}]
+    stream = eq.StreamingEqualizer(48000, 1, name, bands, preamp_db=12.0)
+    y = decode(stream.process(encode(x, name)), name, 1)
+    assert np.max(np.abs(y)) > 3.0
+    assert stream.clipped_samples == 0
+
+
+@pytest.mark.parametrize("name", INT_FORMATS)
+def test_rounding_is_to_nearest_without_bias(rng, name):
+    fs, frames = 44100, 60000
+    scale, lo, hi = int_limits(name)
+    bands = [{"type": "peaking", "freq": 3000, "q": 0.8, "gain_db": -3.0}]
+    raw = random_pcm(rng, name, frames, 1, level=0.6, extremes=False)
+    out = eq.StreamingEqualizer(fs, 1, name, bands).process(raw)
+    got = decode(out, name, 1)[:, 0].astype(np.float64)
+    y = oracle_filter(oracle_sos(bands, fs), to_float(decode(raw, name, 1), name))[:, 0] * scale
+    inside = (y > lo) & (y < hi)
+    assert inside.mean() > 0.99
+    err = got[inside] - y[inside]
+    assert np.max(np.abs(err)) <= 0.5 + 1e-6 * max(1.0, scale / 2 ** 23)
+    # No bias on either sign (truncation or floor would give about -0.5 / +0.5 LSB).
+    assert abs(err[y[inside] > 0].mean()) < 0.05
+    assert abs(err[y[inside] < 0].mean()) < 0.05
+    assert abs(err.mean()) < 0.05
+
+
+@pytest.mark.parametrize("name", INT_FORMATS)
+def test_identity_band_returns_the_input(rng, name):
+    # A 0 dB peaking band is the identity up to float rounding: rint gets every sample back.
+    raw = random_pcm(rng, name, 3000, 2, level=1.0)
+    bands = [{"type": "peaking", "freq": 1000, "q": 1.0, "gain_db": 0.0}]
+    out = eq.StreamingEqualizer(48000, 2, name, bands).process(raw)
+    diff = decode(out, name, 2) - decode(raw, name, 2)
+    assert np.max(np.abs(diff)) <= 1
+    assert np.count_nonzero(diff) <= 0.001 * diff.size
+
+
+# ---------------------------------------------------------- partial frames
+@pytest.mark.parametrize("name,channels", [("s16le", 2), ("s24be", 6), ("u8", 3), ("f64le", 2)])
+def test_flush_on_a_partial_frame_reports_the_leftover(rng, name, channels):
+    frame_bytes = PCM_FORMATS[name][0] * channels
+    raw = random_pcm(rng, name, 250, channels)
+    tail = raw[:frame_bytes - 1]
+    stream = eq.StreamingEqualizer(48000, channels, name, CASCADE)
+    out = stream.process(raw[:1000]) + stream.process(raw[1000:] + tail)
+    assert len(out) == len(raw)
+    assert stream.pending_bytes == len(tail)
+    with pytest.raises(eq.IncompleteFrameError) as info:
+        stream.flush()
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, eq.EqError)
+    assert err.leftover == tail
+    assert err.frame_bytes == frame_bytes
+    assert f"{len(tail)} byte" in str(err)
+    # What was processed before is intact, and the stream goes on.
+    assert_pcm_close(out, raw, name, channels, 48000, CASCADE)
+    assert stream.pending_bytes == 0
+    assert stream.flush() == b""
+
+
+def test_flush_after_one_byte(rng):
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", [])
+    assert stream.process(b"\x01") == b""
+    with pytest.raises(eq.IncompleteFrameError, match=r"\b1 byte") as info:
+        stream.flush()
+    assert info.value.leftover == b"\x01"
+
+
+def test_process_empty_input():
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE)
+    for empty in (b"", bytearray(), memoryview(b"")):
+        assert stream.process(empty) == b""
+    assert stream.flush() == b""
+
+
+def test_sample_format_names_are_case_insensitive():
+    assert eq.StreamingEqualizer(48000, 1, "S16LE", []).frame_bytes == 2
+    assert eq.StreamingEqualizer(48000, 2, eq.SAMPLE_FORMATS["s24be"], []).frame_bytes == 6
+    assert math.isclose(eq.SAMPLE_FORMATS["s24le"].scale, 2 ** 23)
