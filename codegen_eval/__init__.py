@@ -1,0 +1,13 @@
+"""Score AI-written implementations of a task (first task: the byte-by-byte streaming equalizer).
+
+Layers: task data in ``tasks/<name>/`` (prompts, interface, cases, tolerances, allowed imports),
+:mod:`~codegen_eval.cases` (seeded inputs and chunkings), :mod:`~codegen_eval.reference`
+(reference outputs and tolerances), :mod:`~codegen_eval.compile`, :mod:`~codegen_eval.sandbox`
+and the worker script (running candidates), :mod:`~codegen_eval.scoring` and
+:mod:`~codegen_eval.diagnosis` (pure judging), :mod:`~codegen_eval.throughput`,
+:mod:`~codegen_eval.report` and :mod:`~codegen_eval.cli`.
+"""
+from .evaluate import RESULT_SCHEMA, score, score_many
+from .task import load_task
+
+__all__ = ["RESULT_SCHEMA", "load_task", "score", "score_many"]

@@ -1,0 +1,292 @@
+"""Pure functions: say *why* a candidate failed, from a fixed vocabulary, with evidence.
+
+Each diagnosis is a dict ``{"code", "detail", "evidence": [...], "replay"}``. Evidence items name
+the case, the chunking, the first divergent frame and channel, its signed distance from the
+nearest chunk boundary (frames) and the error size (LSB for integer formats, absolute for f32).
+The rules contrast runs that differ in one factor: mono vs multichannel, frame-aligned vs
+misaligned chunks, whole vs chunked, one format or one band type vs the others.
+"""
+from __future__ import annotations
+
+import signal
+from collections import defaultdict
+
+from .cases import Case
+from .scoring import RunResult
+
+VOCABULARY = (
+    "compile_error", "load_error", "crash", "timeout", "resource_limit", "disallowed_import",
+    "rejects_valid_config", "accepts_invalid_config", "wrong_coefficients", "channel_crosstalk",
+    "state_reset_at_boundary", "partial_frame_mishandled", "added_latency", "no_saturation",
+    "rounding_bias", "precision_loss", "format_error", "wrong_length", "nondeterministic",
+)
+MAX_EVIDENCE = 3
+# a failing run whose error is this small relative to the signal is a precision problem
+PRECISION_RELATIVE_RMS = 1e-4
+
+
+def replay_command(candidate: str, case_id: str | None, chunking: str | None) -> str:
+    parts = ["codegen-eval", "score", candidate]
+    if case_id:
+        parts += ["--case", case_id]
+    if chunking:
+        parts += ["--chunking", chunking]
+    return " ".join(parts)
+
+
+def make(code: str, detail: str, evidence: list[dict], candidate: str, **extra) -> dict:
+    assert code in VOCABULARY, code
+    first = evidence[0] if evidence else {}
+    d = {"code": code, "detail": detail, "evidence": evidence[:MAX_EVIDENCE],
+         "replay": replay_command(candidate, first.get("case"), first.get("chunking"))}
+    d.update(extra)
+    return d
+
+
+def diagnose_infrastructure(candidate: str, compile_info: dict | None, load: dict | None, outcome: dict,
+                            violations: list[dict], running: dict | None) -> list[dict]:
+    """Diagnoses from compiling, loading, the sandbox and the way the worker ended.
+
+    Parameters
+    ----------
+    outcome : dict
+        ``returncode``, ``killed_for`` (``"timeout"``/``"stall"``/None), ``finished`` (bool).
+    running : dict or None
+        ``{"case", "chunking"}`` of the run in progress when the worker stopped.
+    """
+    out: list[dict] = []
+    ev_running = [running] if running else []
+    if compile_info is not None and not compile_info["ok"]:
+        tail = compile_info["output"].strip().splitlines()[-3:]
+        return [make("compile_error", " | ".join(tail)[:400], [], candidate)]
+    if violations:
+        what = sorted({v["detail"] if v["kind"] == "import" else f"{v['kind']}: {v['detail']}" for v in violations})
+        out.append(make("disallowed_import", "tried to use what the task forbids: " + "; ".join(what)[:300],
+                        ev_running, candidate))
+    if load is not None and not load.get("ok"):
+        if not violations:
+            err = load.get("error", {})
+            code = "compile_error" if err.get("type") in ("SyntaxError", "IndentationError", "TabError") else "load_error"
+            out.append(make(code, f"{err.get('type')}: {err.get('message')}", [], candidate))
+        return out
+    rc = outcome.get("returncode")
+    if outcome.get("killed_for"):
+        why = ("no progress within the stall limit" if outcome["killed_for"] == "stall"
+               else "the wall-clock limit was reached")
+        out.append(make("timeout", why, ev_running, candidate))
+    elif rc is not None and rc < 0:
+        sig = -rc
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        memory_mb = outcome.get("memory_limit_mb") or 0
+        near_memory_limit = memory_mb and outcome.get("max_rss_mb", 0) >= 0.5 * memory_mb
+        says_memory = any(w in outcome.get("stderr_tail", "").lower()
+                          for w in ("out of memory", "bad_alloc", "cannot allocate memory", "memoryerror"))
+        if sig == signal.SIGSYS:
+            out.append(make("disallowed_import", "killed for a forbidden system call (process, socket, signal "
+                            "or mount)", ev_running, candidate))
+        elif sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL):
+            out.append(make("resource_limit", f"worker killed by {name}", ev_running, candidate))
+        elif near_memory_limit or says_memory:
+            out.append(make("resource_limit", f"worker killed by {name} after using "
+                            f"{outcome.get('max_rss_mb', 0):.0f} MB of its {memory_mb} MB limit", ev_running,
+                            candidate))
+        else:
+            out.append(make("crash", f"worker killed by {name}", ev_running, candidate))
+    elif not outcome.get("finished"):
+        out.append(make("crash", f"worker exited with status {rc} before finishing", ev_running, candidate))
+    return out
+
+
+def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResult],
+                  config_results: list[dict]) -> list[dict]:
+    """Diagnoses from the measured runs and the configuration checks."""
+    out: list[dict] = []
+    # ------------------------------------------------------ exceptions, configs
+    mem = [r for r in results if (r.error or r.create_error or {}).get("memory")]
+    if mem:
+        out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem], candidate))
+    overrun = [r for r in results if r.error and r.error["type"] == "OverflowError"
+               and "past the" in r.error["message"]]
+    crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
+    if crashed:
+        r = crashed[0]
+        out.append(make("crash", f"{r.error['type']}: {r.error['message'][:200]}", [_err_ev(x) for x in crashed],
+                        candidate))
+    # PermissionError comes from the sandbox blocking the candidate: reported as disallowed_import
+    rejected = [r for r in results if r.create_error is not None and not r.repeat and r not in mem
+                and not r.create_error.get("sandbox")]
+    rejected_extra = [c for c in config_results if c["kind"] == "valid" and c.get("accepted") is False
+                      and not (c.get("error") or {}).get("sandbox") and not (c.get("error") or {}).get("memory")]
+    if rejected or rejected_extra:
+        ev = [{"case": r.case_id, "chunking": r.chunking, "error": r.create_error.get("message", "")[:200]}
+              for r in rejected if r.chunking == "whole"]
+        ev += [{"config": c["why"], "error": (c.get("error") or {}).get("message", "")[:200]} for c in rejected_extra]
+        out.append(make("rejects_valid_config", f"{len(ev)} valid configuration(s) rejected", ev, candidate))
+    accepted = [c for c in config_results if c["kind"] == "invalid" and c.get("accepted")]
+    if accepted:
+        out.append(make("accepts_invalid_config", "accepted: " + ", ".join(c["why"] for c in accepted),
+                        [{"config": c["why"]} for c in accepted], candidate))
+
+    done = [r for r in results if r.completed and r.error is None and r.create_error is None]
+    first = [r for r in done if not r.repeat]
+    whole = {r.case_id: r for r in first if r.chunking == "whole"}
+    # ------------------------------------------------------------ determinism
+    nondet = [r for r in done if r.repeat and r.identical_to_whole is False]
+    if nondet:
+        out.append(make("nondeterministic", "the same input gave different bytes on a second run",
+                        [{"case": r.case_id, "chunking": "whole"} for r in nondet], candidate))
+    if overrun:
+        out.append(make("wrong_length", "wrote more bytes than the room it was given",
+                        [_err_ev(r) for r in overrun], candidate))
+
+    # ------------------------------------------------------ lengths and latency
+    length_codes = _diagnose_lengths(candidate, whole, first)
+    out += length_codes
+    latency_cases = {e["case"] for d in length_codes for e in d["evidence"]} if length_codes else set()
+    shifted = [r for r in whole.values() if getattr(r, "shift_frames", None)]
+    if shifted and not any(d["code"] == "added_latency" for d in out):
+        out.append(make("added_latency", f"output delayed by {shifted[0].shift_frames} frame(s)",
+                        [dict(r.evidence(), delay_frames=r.shift_frames) for r in shifted], candidate))
+        latency_cases |= {r.case_id for r in shifted}
+
+    # ---------------------------------------------------- content, whole runs
+    failing = {cid: r for cid, r in whole.items()
+               if not r.within_tolerance and r.got_bytes == r.expected_bytes and cid not in latency_cases}
+    explained: set = set()
+    sat = [r for r in failing.values() if r.saturated_bad > 0 and r.saturated_bad >= 0.5 * r.bad_samples]
+    if sat:
+        out.append(make("no_saturation", "errors sit where the output must saturate (wrap-around)",
+                        [_ev(r) for r in sat], candidate))
+        explained |= {r.case_id for r in sat}
+    bias = [r for cid, r in failing.items() if cid not in explained and cases[cid].spec["kind"] != "float"
+            and r.max_abs <= 2 and (abs(r.mean_diff) >= 0.2 or abs(r.mean_signed_diff) >= 0.2)]
+    if bias:
+        out.append(make("rounding_bias", f"systematic rounding: mean error {bias[0].mean_diff:+.2f} LSB, "
+                        f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias], candidate))
+        explained |= {r.case_id for r in bias}
+    def is_small(r: RunResult) -> bool:
+        return r.relative_rms < PRECISION_RELATIVE_RMS or r.float32_like
+
+    large = {cid: r for cid, r in failing.items() if cid not in explained and not is_small(r)}
+    small = [r for cid, r in failing.items() if cid not in explained and is_small(r)]
+    if small:
+        out.append(make("precision_loss", f"small errors (relative rms {max(r.relative_rms for r in small):.1e}) "
+                        "typical of single precision", [_ev(r) for r in small], candidate))
+        explained |= {r.case_id for r in small}
+    out += _diagnose_large(candidate, cases, whole, large, explained)
+
+    # -------------------------------------------- chunked runs vs whole runs
+    if not nondet:  # chunk invariance means nothing when a second identical run differs already
+        out += _diagnose_chunking(candidate, cases, whole, first, latency_cases)
+    return out
+
+
+def _diagnose_lengths(candidate: str, whole: dict, first: list[RunResult]) -> list[dict]:
+    out = []
+    # held back (never more than the complete frames, possibly less at the end: the C contract
+    # has no flush) is latency; anything else with the wrong total is a wrong length
+    whole_short = [r for r in whole.values() if r.short_calls and not r.over_calls
+                   and r.got_bytes <= r.expected_bytes]
+    whole_wrong = [r for r in whole.values() if (r.got_bytes != r.expected_bytes or r.over_calls)
+                   and r not in whole_short]
+    aligned_bad = [r for r in first if r.boundary_kind in ("frame_aligned",) and (r.short_calls or r.over_calls)]
+    misaligned_bad = [r for r in first if r.boundary_kind in ("sample_aligned", "misaligned")
+                      and (r.short_calls or r.over_calls or r.got_bytes != r.expected_bytes)]
+    if whole_short or (aligned_bad and all(r.over_calls == 0 for r in aligned_bad) and not whole_wrong):
+        bad = whole_short or aligned_bad
+        out.append(make("added_latency", "output held back: fewer bytes than complete frames after a call",
+                        [_len_ev(r) for r in bad], candidate))
+    elif whole_wrong:
+        out.append(make("wrong_length", f"{whole_wrong[0].got_bytes} output bytes, expected "
+                        f"{whole_wrong[0].expected_bytes}", [_len_ev(r) for r in whole_wrong], candidate))
+    elif misaligned_bad:
+        out.append(make("partial_frame_mishandled", "output length wrong only when chunks split a frame",
+                        [_len_ev(r) for r in misaligned_bad], candidate))
+    return out
+
+
+def _diagnose_large(candidate: str, cases: dict[str, Case], whole: dict, large: dict, explained: set) -> list[dict]:
+    """Large errors in whole runs: a format, channels, or band types."""
+    out: list[dict] = []
+    if not large:
+        return out
+    ok = {cid for cid, r in whole.items() if r.ok}
+    by_format = defaultdict(list)
+    for cid in whole:
+        by_format[cases[cid].config["format"]].append(cid)
+    bad_formats = sorted(f for f, ids in by_format.items()
+                         if all(i in large for i in ids) and any(i in ok for i in whole if i not in ids))
+    if bad_formats:
+        ids = [i for f in bad_formats for i in by_format[f]]
+        out.append(make("format_error", "wrong output in every case of format " + ", ".join(bad_formats),
+                        [_ev(large[i]) for i in ids], candidate, formats=bad_formats))
+        explained |= set(ids)
+    rest = {cid: r for cid, r in large.items() if cid not in explained}
+    if not rest:
+        return out
+    mono_ok = [cid for cid in whole if cases[cid].config["channels"] == 1 and cid not in large]
+    multi_bad = [cid for cid in rest if cases[cid].config["channels"] > 1]
+    mono_bad = [cid for cid in rest if cases[cid].config["channels"] == 1]
+    if multi_bad and not mono_bad and mono_ok:
+        out.append(make("channel_crosstalk", "mono cases pass, multichannel cases fail",
+                        [_ev(rest[i]) for i in multi_bad], candidate))
+        explained |= set(multi_bad)
+        rest = {cid: r for cid, r in rest.items() if cid not in explained}
+    if not rest:
+        return out
+    types_bad = set()
+    types_ok = set()
+    for cid, r in whole.items():
+        types = {b["type"] for b in cases[cid].config["bands"]}
+        if cid in rest and len(types) == 1:
+            types_bad |= types
+        elif cid in ok:
+            types_ok |= types
+    named = sorted(types_bad - types_ok) or sorted(types_bad)
+    if not named:
+        common = None
+        for cid in rest:
+            t = {b["type"] for b in cases[cid].config["bands"]}
+            common = t if common is None else common & t
+        named = sorted((common or set()) - types_ok) or sorted(common or [])
+    out.append(make("wrong_coefficients", "wrong response for band type(s) " + (", ".join(named) or "unknown"),
+                    [_ev(r) for r in rest.values()], candidate, band_types=named))
+    return out
+
+
+def _diagnose_chunking(candidate: str, cases: dict[str, Case], whole: dict, first: list[RunResult],
+                       latency_cases: set) -> list[dict]:
+    out = []
+    fails = [r for r in first if r.chunking != "whole" and r.case_id in whole and whole[r.case_id].ok
+             and r.case_id not in latency_cases and r.got_bytes == r.expected_bytes
+             and (not r.within_tolerance or r.identical_to_whole is False)]
+    if not fails:
+        return out
+    aligned = [r for r in fails if r.boundary_kind == "frame_aligned"]
+    misaligned = [r for r in fails if r.boundary_kind in ("sample_aligned", "misaligned")]
+    if aligned:
+        near = [r for r in aligned if r.boundary_distance_frames is not None and 0 <= r.boundary_distance_frames <= 2]
+        ev = [_ev(r) for r in (near or aligned)]
+        out.append(make("state_reset_at_boundary",
+                        "whole input passes; frame-aligned chunks diverge right after a chunk boundary"
+                        if near else "whole input passes; frame-aligned chunks diverge", ev, candidate))
+    elif misaligned:
+        out.append(make("partial_frame_mishandled",
+                        "whole input and frame-aligned chunks pass; chunks that split a frame or sample diverge",
+                        [_ev(r) for r in misaligned], candidate))
+    return out
+
+
+def _ev(r: RunResult) -> dict:
+    return r.evidence()
+
+
+def _err_ev(r: RunResult) -> dict:
+    err = r.error or r.create_error
+    return {"case": r.case_id, "chunking": r.chunking, "call": r.error_call,
+            "error": f"{err['type']}: {err['message'][:160]}"}
+
+
+def _len_ev(r: RunResult) -> dict:
+    return {"case": r.case_id, "chunking": r.chunking, "call": r.first_bad_call,
+            "got_bytes": r.got_bytes, "expected_bytes": r.expected_bytes}

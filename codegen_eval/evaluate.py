@@ -1,0 +1,310 @@
+"""Score one candidate: compile, run in the sandbox, measure, diagnose, time, and build the result.
+
+This module only wires the layers together; judging lives in :mod:`codegen_eval.scoring` and
+:mod:`codegen_eval.diagnosis`, execution in :mod:`codegen_eval.sandbox` and the worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import cases as cases_mod
+from . import diagnosis, scoring, throughput
+from .compile import compile_candidate
+from .reference import compute_reference
+from .sandbox import capabilities, make_job_dir, remove_job_dir, run_worker
+from .task import Task, language_of, load_task
+
+RESULT_SCHEMA = "codegen_eval.result/1"
+REFERENCE_CANDIDATE = "<eq.StreamingEqualizer>"
+_REFERENCE_CACHE: dict = {}
+MAX_PLOTS = 8
+PLOT_POINTS = 1200
+
+
+def prepare(task: Task, seed: int, case_ids=None, chunkings=None):
+    """Cases and their references (cached per task, seed and selection)."""
+    key = (str(task.folder), seed, tuple(case_ids or ()), tuple(chunkings or ()))
+    if key not in _REFERENCE_CACHE:
+        t0 = time.perf_counter()
+        built = cases_mod.build_cases(task.data, seed, case_ids, chunkings)
+        refs = {c.id: compute_reference(c, task.data["tolerances"], seed=seed) for c in built}
+        _REFERENCE_CACHE[key] = (built, refs, time.perf_counter() - t0)
+    return _REFERENCE_CACHE[key]
+
+
+def _eq_parent() -> str:
+    import eq
+
+    return str(Path(eq.__file__).resolve().parent.parent)
+
+
+def _forbidden_roots() -> list[str]:
+    roots = []
+    try:
+        import eq
+
+        roots.append(str(Path(eq.__file__).resolve().parent))
+    except ImportError:
+        pass
+    return roots
+
+
+def build_job(task: Task, language: str, built: list, job_dir: str, candidate_file: str) -> tuple[dict, list]:
+    """Write the inputs to `job_dir` and return the job description and the run list."""
+    iface = task.data["interface"]
+    formats, band_types = iface["formats"], iface["band_types"]
+    configs = []
+    for kind in ("invalid", "valid"):
+        for entry in task.data.get(f"{kind}_configs", []):
+            conf = cases_mod.config_for_language(entry, formats, band_types)
+            configs.append({"kind": kind, "why": entry["why"], "config": conf})
+    runs = []
+    run_meta = []
+    for i, case in enumerate(built):
+        name = f"in_{i}.bin"
+        Path(job_dir, name).write_bytes(case.input_bytes)
+        conf = cases_mod.config_for_language(case.config, formats, band_types)
+        order = list(case.chunkings.items()) + [("whole", case.chunkings["whole"])]
+        for j, (chunking, sizes) in enumerate(order):
+            repeat = j == len(order) - 1
+            runs.append({"run": len(runs), "config": conf, "input": name, "sizes": sizes})
+            run_meta.append((case.id, chunking, repeat))
+    py = task.data["allowed_imports"]["python"]
+    job = {"mode": "correctness", "language": language, "candidate": candidate_file, "configs": configs,
+           "runs": runs, "allowed_imports": py, "never_import": ["eq", "codegen_eval"],
+           "forbidden_read_roots": _forbidden_roots()}
+    return job, run_meta
+
+
+def collect(outcome, job: dict, run_meta: list, job_dir: str):
+    """Turn the worker's event log and output files into raw runs and config results."""
+    raws = [scoring.RawRun(case_id=c, chunking=k, repeat=rep) for c, k, rep in run_meta]
+    config_results = [{"kind": c["kind"], "why": c["why"], "accepted": None} for c in job["configs"]]
+    load = None
+    violations = []
+    finished = False
+    sandbox_applied = {}
+    for ev in outcome.events:
+        kind = ev.get("event")
+        if kind == "run":
+            raw = raws[ev["run"]]
+            raw.completed = "create_error" not in ev
+            raw.error = ev.get("error")
+            raw.error_call = ev.get("error_call")
+            raw.create_error = ev.get("create_error")
+            raw.flush_bytes = ev.get("flush_bytes", 0)
+            try:
+                raw.output = Path(job_dir, f"out_{ev['run']}.bin").read_bytes()
+                blob = Path(job_dir, f"len_{ev['run']}.bin").read_bytes()
+                raw.lengths = np.array(struct.unpack(f"<{len(blob) // 8}q", blob), dtype=np.int64)
+            except OSError:
+                raw.completed = False
+        elif kind == "config":
+            entry = config_results[ev["index"]]
+            entry["accepted"] = ev["accepted"]
+            entry["error"] = ev.get("error") or ev.get("process_error")
+        elif kind == "load":
+            load = ev
+        elif kind == "violation":
+            violations.append(ev)
+        elif kind == "done":
+            finished = True
+        elif kind == "sandbox":
+            sandbox_applied = ev.get("applied", {})
+    running = None
+    try:
+        idx = int(Path(job_dir, "progress").read_text())
+        if not any(ev.get("event") == "run" and ev.get("run") == idx for ev in outcome.events):
+            running = {"case": run_meta[idx][0], "chunking": run_meta[idx][1]}
+    except (OSError, ValueError, IndexError):
+        pass
+    return raws, config_results, load, violations, finished, sandbox_applied, running
+
+
+def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
+    import numba
+    import scipy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import eq
+
+        eq_version = getattr(eq, "__version__", "unknown")
+    except ImportError:
+        eq_version = "unavailable"
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__, "eq": eq_version, "seed": seed, "task": task.name,
+            "compile": compile_info, "sandbox": capabilities()}
+
+
+def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_ids=None, chunkings=None,
+          with_throughput: bool = True, keep_job_dir: bool = False, reference: bool = False) -> dict:
+    """Score one candidate file and return its result (a JSON-ready dict plus ``_runs``).
+
+    Parameters
+    ----------
+    candidate : str or Path
+        A ``.py``, ``.c`` or ``.cpp`` file.
+    reference : bool
+        Score ``eq.StreamingEqualizer`` through the Python contract instead (the one case where
+        the worker may import ``eq``); `candidate` is then ignored.
+    """
+    task = task or load_task()
+    t_start = time.perf_counter()
+    if reference:
+        language, cand_name = "python", REFERENCE_CANDIDATE
+    else:
+        language, cand_name = language_of(candidate), str(candidate)
+    built, refs, ref_s = prepare(task, seed, case_ids, chunkings)
+    by_id = {c.id: c for c in built}
+    job_dir = make_job_dir()
+    compile_info = None
+    try:
+        if reference:
+            source_bytes = b"from eq import StreamingEqualizer\n"
+            Path(job_dir, "candidate.py").write_bytes(source_bytes)
+            cand_file = "candidate.py"
+        else:
+            source_bytes = Path(candidate).read_bytes()
+            suffix = task.data["languages"][language]["suffix"]
+            shutil.copyfile(candidate, Path(job_dir, "candidate" + suffix))
+            cand_file = "candidate" + suffix
+        if language in ("c", "cpp"):
+            res = compile_candidate(Path(job_dir, cand_file), language, job_dir, task.data["compile"][language])
+            compile_info = {"ok": res.ok, "command": res.command, "output": res.output,
+                            "compile_s": res.compile_s, "compiler_version": res.compiler_version}
+            cand_file = "candidate.so"
+        job, run_meta = build_job(task, language, built, job_dir, cand_file)
+        if reference:
+            job["allow_modules"] = ["eq"]
+            job["extra_path"] = [_eq_parent()]
+            job["forbidden_read_roots"] = []
+        t0 = time.perf_counter()
+        if compile_info is not None and not compile_info["ok"]:
+            outcome = None
+            raws, config_results, load, violations, finished, applied, running = [], [], None, [], False, {}, None
+        else:
+            outcome = run_worker(job_dir, job, task.data["limits"])
+            raws, config_results, load, violations, finished, applied, running = collect(outcome, job, run_meta,
+                                                                                         job_dir)
+        correctness_s = time.perf_counter() - t0
+        results = [scoring.measure(by_id[r.case_id], refs[r.case_id], r) for r in raws]
+        scoring.compare_with_whole(results, raws)
+        outcome_info = {"returncode": outcome.returncode if outcome else None,
+                        "killed_for": outcome.killed_for if outcome else None, "finished": finished,
+                        "wall_s": outcome.wall_s if outcome else 0.0,
+                        "stderr_tail": outcome.stderr_tail[-800:] if outcome else "",
+                        "max_rss_mb": outcome.max_rss_mb if outcome else 0.0,
+                        "memory_limit_mb": task.data["limits"].get("memory_mb")}
+        diags = diagnosis.diagnose_infrastructure(cand_name, compile_info, load, outcome_info, violations, running)
+        if not any(d["code"] in ("compile_error", "load_error") for d in diags) and load is not None:
+            diags += diagnosis.diagnose_runs(cand_name, by_id, results, config_results)
+        diags = _merge(diags)
+        props = scoring.properties(results, config_results)
+        verdict = scoring.verdict(diags)
+        tp = None
+        tp_s = 0.0
+        if verdict == "pass" and with_throughput and not case_ids and not chunkings:
+            t1 = time.perf_counter()
+            tp = throughput.measure(task, language, job_dir, cand_file, seed, reference=reference)
+            tp_s = time.perf_counter() - t1
+        result = {
+            "schema": RESULT_SCHEMA, "task": task.name, "candidate": cand_name, "language": language,
+            "sha256": hashlib.sha256(source_bytes).hexdigest(), "verdict": verdict, "diagnoses": diags,
+            "properties": props,
+            "configs": config_results,
+            "cases": [{"id": c.id, "config": {k: v for k, v in c.config.items()}, "frames": c.frames,
+                       "tolerance": refs[c.id].tolerance.as_dict(),
+                       "reference_oracle_max_diff": refs[c.id].oracle_max_diff} for c in built],
+            "failing_runs": [_run_summary(r) for r in results if not r.ok][:200],
+            "throughput": tp,
+            "worker": outcome_info, "sandbox_applied": applied,
+            "environment": environment(task, seed, compile_info),
+            "timing_s": {"reference": ref_s, "correctness": correctness_s, "throughput": tp_s,
+                         "total": time.perf_counter() - t_start},
+            "plots": _plots(results),
+        }
+        return result
+    finally:
+        if not keep_job_dir:
+            remove_job_dir(job_dir)
+
+
+def _merge(diags: list[dict]) -> list[dict]:
+    """One entry per code (evidence pooled), in vocabulary order."""
+    merged: dict = {}
+    for d in diags:
+        if d["code"] in merged:
+            m = merged[d["code"]]
+            m["evidence"] = (m["evidence"] + d["evidence"])[: diagnosis.MAX_EVIDENCE]
+            if d["detail"] not in m["detail"]:
+                m["detail"] += "; " + d["detail"]
+        else:
+            merged[d["code"]] = dict(d)
+    return sorted(merged.values(), key=lambda d: diagnosis.VOCABULARY.index(d["code"]))
+
+
+def _run_summary(r: scoring.RunResult) -> dict:
+    out = {"case": r.case_id, "chunking": r.chunking, "repeat": r.repeat, "boundary_kind": r.boundary_kind,
+           "completed": r.completed, "got_bytes": r.got_bytes, "expected_bytes": r.expected_bytes,
+           "short_calls": r.short_calls, "over_calls": r.over_calls,
+           "max_abs": scoring._finite(r.max_abs), "mismatch_fraction": r.mismatch_fraction,
+           "mean_diff": r.mean_diff if np.isfinite(r.mean_diff) else None, "relative_rms": r.relative_rms
+           if np.isfinite(r.relative_rms) else None, "identical_to_whole": r.identical_to_whole}
+    out.update(r.evidence())
+    if r.error:
+        out["exception"] = r.error
+    if r.create_error:
+        out["create_error"] = r.create_error
+    return out
+
+
+def _plots(results: list[scoring.RunResult]) -> list[dict]:
+    """Error against frame index for the first failing run of each case (decimated by max)."""
+    plots = []
+    seen = set()
+    for r in results:
+        if r.ok or r.error_per_frame is None or r.case_id in seen or not r.error_per_frame.size:
+            continue
+        if r.max_abs == 0 and r.got_bytes == r.expected_bytes:
+            continue
+        seen.add(r.case_id)
+        err = np.nan_to_num(r.error_per_frame, posinf=1e300)
+        step = max(1, int(np.ceil(err.size / PLOT_POINTS)))
+        pad = (-err.size) % step
+        pooled = np.pad(err, (0, pad)).reshape(-1, step).max(axis=1)
+        plots.append({"case": r.case_id, "chunking": r.chunking, "frames_per_point": step,
+                      "error": [float(v) for v in pooled],
+                      "boundaries_frames": [int(b) for b in (r.boundaries_frames if r.boundaries_frames is not None
+                                                             else [])][:400]})
+        if len(plots) >= MAX_PLOTS:
+            break
+    return plots
+
+
+def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: int = 1, **kwargs) -> list[dict]:
+    """Score several candidates, `jobs` at a time (each in its own worker); results in input order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    task = task or load_task()
+    prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # references once, before threads
+    if jobs <= 1 or len(candidates) <= 1:
+        return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda c: score(c, task=task, seed=seed, **kwargs), candidates))

@@ -1,0 +1,222 @@
+"""Pure functions: raw worker results -> per-run measurements -> properties -> verdict.
+
+Nothing here runs candidate code. Arrays are laid out ``(frames, channels)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import pcm
+from .cases import Case, boundary_kind
+from .reference import Reference
+
+# a candidate whose error is within this factor of single-precision filtering error looks single precision
+FLOAT32_FACTOR = 30.0
+ERROR_DIAGNOSES = ("compile_error", "load_error", "crash", "timeout", "resource_limit")
+
+
+@dataclass
+class RawRun:
+    """What the worker reported for one run (one case fed with one chunking)."""
+
+    case_id: str
+    chunking: str
+    output: bytes = b""
+    lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    error: dict | None = None
+    error_call: int | None = None
+    create_error: dict | None = None
+    completed: bool = False
+    repeat: bool = False
+    flush_bytes: int = 0
+
+
+@dataclass
+class RunResult:
+    """Measurements of one run against the reference.
+
+    Errors are in LSB of the stored value for integer formats and absolute for ``f32le``.
+    """
+
+    case_id: str
+    chunking: str
+    boundary_kind: str
+    repeat: bool
+    completed: bool
+    error: dict | None
+    error_call: int | None
+    create_error: dict | None
+    expected_bytes: int
+    got_bytes: int
+    short_calls: int = 0
+    over_calls: int = 0
+    first_bad_call: int | None = None
+    max_abs: float = 0.0
+    mismatch_fraction: float = 0.0
+    mean_diff: float = 0.0
+    mean_signed_diff: float = 0.0
+    relative_rms: float = 0.0
+    first_frame: int | None = None
+    first_channel: int | None = None
+    first_expected: float | None = None
+    first_got: float | None = None
+    boundary_distance_frames: int | None = None
+    channel_max_abs: list = field(default_factory=list)
+    saturated_bad: int = 0
+    bad_samples: int = 0
+    within_tolerance: bool = False
+    identical_to_whole: bool | None = None
+    shift_frames: int | None = None
+    float32_like: bool = False
+    error_per_frame: np.ndarray | None = None
+    boundaries_frames: np.ndarray | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Completed, correct length, zero latency and within tolerance."""
+        return (self.completed and self.error is None and self.create_error is None
+                and self.got_bytes == self.expected_bytes and self.short_calls == 0 and self.over_calls == 0
+                and self.within_tolerance)
+
+    def evidence(self) -> dict:
+        out = {"case": self.case_id, "chunking": self.chunking, "frame": self.first_frame,
+               "channel": self.first_channel, "boundary_distance_frames": self.boundary_distance_frames,
+               "error": _finite(self.max_abs), "expected": self.first_expected, "got": self.first_got}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def _finite(v: float) -> float | str:
+    return float(v) if np.isfinite(v) else str(v)
+
+
+def expected_lengths(sizes: list[int], frame_bytes: int) -> np.ndarray:
+    """Output bytes the contract requires after every call (complete frames so far)."""
+    return np.cumsum(sizes, dtype=np.int64) // frame_bytes * frame_bytes
+
+
+def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
+    """Compare one raw run with the reference output of its case."""
+    sizes = case.chunkings[raw.chunking]
+    fb = case.frame_bytes
+    spec = case.spec
+    res = RunResult(case_id=case.id, chunking=raw.chunking,
+                    boundary_kind=boundary_kind(sizes, fb, spec["bytes"]), repeat=raw.repeat,
+                    completed=raw.completed, error=raw.error, error_call=raw.error_call,
+                    create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output))
+    ends = np.cumsum(sizes)[:-1]
+    res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))] // fb)
+    if raw.create_error is not None or not raw.completed:
+        return res
+    want = expected_lengths(sizes, fb)[: raw.lengths.size]
+    short = np.nonzero(raw.lengths < want)[0]
+    over = np.nonzero(raw.lengths > want)[0]
+    res.short_calls, res.over_calls = int(short.size), int(over.size)
+    bad = np.concatenate([short, over])
+    res.first_bad_call = int(bad.min()) if bad.size else None
+
+    channels = case.config["channels"]
+    got = pcm.stored_values(raw.output, spec, channels).astype(np.float64)
+    exp = ref.values.astype(np.float64)
+    n = min(got.shape[0], exp.shape[0])
+    diff = got[:n] - exp[:n]
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    absd = np.abs(diff)
+    tol = ref.tolerance
+    if n:
+        res.max_abs = float(absd.max())
+        res.mismatch_fraction = float(np.mean(absd > 0))
+        finite = np.isfinite(diff)
+        res.mean_diff = float(diff[finite].mean()) if finite.any() else float("inf")
+        sign = np.sign(exp[:n])
+        signed = (diff * sign)[finite & (sign != 0)]
+        res.mean_signed_diff = float(signed.mean()) if signed.size else 0.0
+        scale = spec["scale"] if spec["kind"] != "float" else 1.0
+        ref_rms = float(np.sqrt(np.mean((exp[:n] / scale) ** 2))) or 1.0
+        err_rms = float(np.sqrt(np.mean(np.where(finite, diff / scale, 1e6) ** 2)))
+        res.relative_rms = err_rms / ref_rms
+        # no bigger than what single-precision filtering does to this case (plus one LSB)
+        lsb = 1.0 / scale if spec["kind"] != "float" else 1e-6
+        res.float32_like = bool(err_rms <= FLOAT32_FACTOR * ref.float32_rms + lsb)
+        res.channel_max_abs = [_finite(v) for v in absd.max(axis=0)]
+        res.error_per_frame = absd.max(axis=1)
+        beyond = absd > (tol.max_abs if tol.kind == "int" else tol.max_abs)
+        limit_mask = beyond if beyond.any() else absd > 0
+        res.bad_samples = int(beyond.sum())
+        if limit_mask.any():
+            frame, channel = np.argwhere(limit_mask)[0]
+            res.first_frame, res.first_channel = int(frame), int(channel)
+            res.first_expected = float(exp[frame, channel])
+            res.first_got = _finite(float(got[frame, channel]))
+            res.boundary_distance_frames = boundary_distance(res.boundaries_frames, int(frame))
+        if spec["kind"] != "float":
+            lo = spec["min"] - spec.get("offset", 0)
+            hi = spec["max"] - spec.get("offset", 0)
+            unclipped = ref.y[:n] * spec["scale"]
+            saturating = (unclipped > hi + 0.5) | (unclipped < lo - 0.5)
+            res.saturated_bad = int((beyond & saturating).sum())
+    within = res.max_abs <= tol.max_abs and (tol.kind == "float" or res.mismatch_fraction <= tol.max_mismatch_fraction)
+    res.within_tolerance = bool(within and got.shape[0] == exp.shape[0] and raw.error is None)
+    if not res.within_tolerance and raw.chunking == "whole" and n > 64:
+        res.shift_frames = find_delay(got[:n], exp[:n], tol.max_abs)
+    return res
+
+
+def find_delay(got: np.ndarray, exp: np.ndarray, max_abs: float, max_frames: int = 32) -> int | None:
+    """The delay (frames) for which `got` equals `exp` delayed, within `max_abs`, if any."""
+    for k in range(1, max_frames + 1):
+        if np.all(np.abs(got[k:] - exp[:-k]) <= max_abs):
+            return k
+    return None
+
+
+def boundary_distance(boundaries_frames: np.ndarray, frame: int) -> int | None:
+    """Signed distance in frames from the nearest chunk boundary to `frame`
+    (0: the frame in which a chunk ends or the first frame after it; positive: after it)."""
+    if boundaries_frames is None or boundaries_frames.size == 0:
+        return None
+    d = frame - boundaries_frames
+    return int(d[np.argmin(np.abs(d))])
+
+
+def compare_with_whole(results: list[RunResult], raws: list[RawRun]) -> None:
+    """Set ``identical_to_whole`` on every run: the same bytes as the case's whole run."""
+    whole = {r.case_id: r.output for r in raws if r.chunking == "whole" and not r.repeat and r.completed}
+    for res, raw in zip(results, raws):
+        if raw.case_id in whole and raw.completed:
+            res.identical_to_whole = raw.output == whole[raw.case_id]
+
+
+def properties(results: list[RunResult], config_results: list[dict]) -> dict:
+    """Summarise the run measurements into the contract's properties."""
+    done = [r for r in results if r.completed and r.create_error is None and r.error is None]
+    first = [r for r in done if not r.repeat]
+    whole = {r.case_id: r for r in first if r.chunking == "whole"}
+    repeat = [r for r in done if r.repeat]
+    invalid = [c for c in config_results if c["kind"] == "invalid"]
+    valid = [c for c in config_results if c["kind"] == "valid"]
+    return {
+        "runs": len(results),
+        "runs_ok": sum(r.ok for r in results),
+        "completed": len(done) == len(results),
+        "matches_reference": bool(first) and all(r.within_tolerance for r in first),
+        "chunk_invariant": bool(first) and all(r.identical_to_whole for r in first),
+        "zero_latency": all(r.short_calls == 0 and r.over_calls == 0 for r in done),
+        "correct_length": all(r.got_bytes == r.expected_bytes for r in done),
+        "deterministic": all(r.identical_to_whole for r in repeat) if repeat else True,
+        "accepts_valid": all(r.create_error is None for r in results) and all(c.get("accepted") for c in valid),
+        "rejects_invalid": all(not c.get("accepted") for c in invalid),
+        "cases_whole_ok": sum(r.ok for r in whole.values()),
+        "cases": len(whole),
+    }
+
+
+def verdict(diagnoses: list[dict]) -> str:
+    """``error`` when the candidate could not be built, loaded or run to the end (compile or load
+    error, crash, timeout, resource limit); ``fail`` on any other diagnosis, including a
+    disallowed import or operation (a rule broken on purpose, not an accident); else ``pass``."""
+    codes = {d["code"] for d in diagnoses}
+    if codes & set(ERROR_DIAGNOSES):
+        return "error"
+    return "fail" if codes else "pass"
