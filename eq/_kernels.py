@@ -20,12 +20,15 @@ arguments.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade
 
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
+
+PARALLEL_BLOCK_FRAMES = 16384
+"""Frames per block of the multi-threaded path: one planar float64 row per channel."""
 
 # Sample kinds and their codes (kept in the engine header).
 KIND_INT, KIND_FLOAT, KIND_PACKED = 0, 1, 2
@@ -70,7 +73,7 @@ def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
             # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
             # section is latency-bound, a group of several is not.
             k = (n_sections - s) // (n_groups - g)
-            run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+            run_cascade(k, lanes, tile, c, m, channels, c, sos, zi, s)
             s += k
         c += lanes
 
@@ -284,3 +287,113 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
         return 0
     bps = n_bytes // (n_frames * channels)
     return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
+
+
+@njit(cache=True, nogil=True)
+def _filter_row(row, m, c, sos, zi):  # pragma: no cover - compiled
+    """Filter the first ``m`` samples of one channel's contiguous ``row``."""
+    n_sections = sos.shape[0]
+    if n_sections == 0:
+        return
+    n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
+    s = 0
+    for g in range(n_groups):
+        k = (n_sections - s) // (n_groups - g)
+        run_cascade(k, 1, row, 0, m, 1, c, sos, zi, s)
+        s += k
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _parallel_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, is_int, sos, zi,
+                    planar, dst, n_slices):  # pragma: no cover - compiled
+    """Multi-threaded equivalent of ``_int_tiles`` / ``process_float``.
+
+    Each block of frames is decoded and filtered one channel per task
+    (channels are independent), into the planar rows of ``planar``; then the
+    block is encoded in time slices, one per thread, so no two threads write
+    the same cache line. Per sample the arithmetic is that of the one-thread
+    path, so the output is bit-identical to it.
+    """
+    channels = zi.shape[1]
+    block = planar.shape[1]
+    clipped_per_slice = np.zeros(n_slices, np.int64)
+    f0 = 0
+    while f0 < n_frames:
+        m = min(block, n_frames - f0)
+        k0 = f0 * channels
+        for c in prange(channels):
+            row = planar[c]
+            for i in range(m):
+                row[i] = (np.float64(src[k0 + i * channels + c]) - offset) * inv_scale
+            _filter_row(row, m, c, sos, zi)
+        for t in prange(n_slices):
+            n_clipped = 0
+            for i in range(m * t // n_slices, m * (t + 1) // n_slices):
+                k = k0 + i * channels
+                for c in range(channels):
+                    if is_int:
+                        r = np.rint(planar[c, i] * scale)
+                        if r > hi:
+                            r = hi
+                            n_clipped += 1
+                        elif r < lo:
+                            r = lo
+                            n_clipped += 1
+                        dst[k + c] = np.int64(r) + offset
+                    else:
+                        dst[k + c] = planar[c, i]
+            clipped_per_slice[t] += n_clipped
+        f0 += m
+    return clipped_per_slice.sum()
+
+
+@njit(cache=True, nogil=True)
+def process_bytes_parallel(src, n_frames, engine, dst, planar, n_slices):  # pragma: no cover - compiled
+    """:func:`process_bytes` on several threads, for long chunks of at least two channels.
+
+    ``planar`` is float64 scratch of shape ``(channels, block_frames)``;
+    ``n_slices`` is the number of threads (numba's ``get_num_threads()``,
+    passed in because reading it inside makes the function uncachable). Only
+    the formats with a typed view (``KIND_INT`` and ``KIND_FLOAT``) take this
+    path; the caller sends packed formats to :func:`process_bytes`.
+    """
+    kind = int(engine[H_KIND])
+    code = int(engine[H_CODE])
+    n_sections = int(engine[H_SECTIONS])
+    channels = int(engine[H_CHANNELS])
+    gain = engine[H_GAIN]
+    scale = engine[H_SCALE]
+    lo = engine[H_LO]
+    hi = engine[H_HI]
+    offset = engine[H_OFFSET]
+    p = HEADER_SIZE
+    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
+    p += 6 * n_sections
+    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
+    raw = np.frombuffer(src, np.uint8)[:len(dst)]
+    out = np.frombuffer(dst, np.uint8)
+    inv = gain / scale
+    if kind == KIND_FLOAT:
+        if code == FLOAT_F32:
+            return _parallel_tiles(raw.view(np.float32), n_frames, 0.0, gain, 1.0, 0.0, 0.0,
+                                   False, sos, zi, planar, out.view(np.float32), n_slices)
+        return _parallel_tiles(raw.view(np.float64), n_frames, 0.0, gain, 1.0, 0.0, 0.0,
+                               False, sos, zi, planar, out.view(np.float64), n_slices)
+    if code == INT_S16:
+        return _parallel_tiles(raw.view(np.int16), n_frames, offset, inv, scale, lo, hi,
+                               True, sos, zi, planar, out.view(np.int16), n_slices)
+    if code == INT_S32:
+        return _parallel_tiles(raw.view(np.int32), n_frames, offset, inv, scale, lo, hi,
+                               True, sos, zi, planar, out.view(np.int32), n_slices)
+    if code == INT_S8:
+        return _parallel_tiles(raw.view(np.int8), n_frames, offset, inv, scale, lo, hi,
+                               True, sos, zi, planar, out.view(np.int8), n_slices)
+    return _parallel_tiles(raw, n_frames, offset, inv, scale, lo, hi, True, sos, zi, planar, out,
+                           n_slices)
+
+
+@njit(cache=True, nogil=True)
+def process_float_parallel(src, n_frames, gain, sos, zi, planar, dst, n_slices):  # pragma: no cover
+    """:func:`process_float` on several threads (see :func:`process_bytes_parallel`)."""
+    _parallel_tiles(src, n_frames, 0.0, gain, 1.0, 0.0, 0.0, False, sos, zi, planar, dst,
+                    n_slices)

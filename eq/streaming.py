@@ -9,6 +9,7 @@ import math
 import numbers
 import sys
 
+import numba
 import numpy as np
 
 from . import _kernels
@@ -17,6 +18,11 @@ from .errors import EqError, IncompleteFrameError, InvalidParameterError, Invali
 from .formats import get_format
 
 __all__ = ["StreamingEqualizer", "BlockEqualizer"]
+
+PARALLEL_MIN_FRAMES = 8192
+"""Chunks of at least this many frames (and two or more channels) use every
+thread numba has (``NUMBA_NUM_THREADS``, or :func:`numba.set_num_threads`),
+one channel per thread. The output is bit-identical to the one-thread path."""
 
 MAX_CHANNELS = 1024
 """Upper bound on channels, to turn a wrong argument into an error instead of a huge allocation."""
@@ -97,6 +103,7 @@ class _FilterBank:
         p += 2 * n_sections * n_channels
         self._tile = engine[p:]
         self._engine = engine
+        self._planar_buf = None
 
     @property
     def sos(self):
@@ -126,6 +133,12 @@ class _FilterBank:
 
     def _reset_state(self):
         self._zi[...] = 0.0
+
+    def _planar(self):
+        """Scratch of the multi-threaded path, made on first use."""
+        if self._planar_buf is None:
+            self._planar_buf = np.empty((self.channels, _kernels.PARALLEL_BLOCK_FRAMES))
+        return self._planar_buf
 
 
 class StreamingEqualizer(_FilterBank):
@@ -186,6 +199,7 @@ class StreamingEqualizer(_FilterBank):
         self.clipped_samples = 0
         self._pending = b""
         kind, code = _kernel_format(fmt)
+        self._parallel_ok = self.channels > 1 and kind != _kernels.KIND_PACKED
         engine = self._engine
         engine[_kernels.H_KIND] = kind
         engine[_kernels.H_CODE] = code
@@ -240,8 +254,14 @@ class StreamingEqualizer(_FilterBank):
             self._pending = b""
         used = n_bytes - rest
         out = bytearray(used)
-        self.clipped_samples += _kernels.process_bytes(data, used // self.frame_bytes,
-                                                       self._engine, out)
+        n_frames = used // self.frame_bytes
+        if n_frames >= PARALLEL_MIN_FRAMES and self._parallel_ok:
+            n_threads = numba.get_num_threads()
+            if n_threads > 1:
+                self.clipped_samples += _kernels.process_bytes_parallel(
+                    data, n_frames, self._engine, out, self._planar(), n_threads)
+                return bytes(out)
+        self.clipped_samples += _kernels.process_bytes(data, n_frames, self._engine, out)
         return bytes(out)
 
     def flush(self):
@@ -350,8 +370,13 @@ class BlockEqualizer(_FilterBank):
             raise InvalidParameterError(
                 f"out must be a C-contiguous float64 array of shape {x.shape!r}"
             )
-        if x.shape[0]:
-            _kernels.process_float(x.reshape(-1), x.shape[0], self._gain, self._sos,
+        n_frames = x.shape[0]
+        if n_frames >= PARALLEL_MIN_FRAMES and self.channels > 1 and numba.get_num_threads() > 1:
+            _kernels.process_float_parallel(x.reshape(-1), n_frames, self._gain, self._sos,
+                                            self._zi, self._planar(), out.reshape(-1),
+                                            numba.get_num_threads())
+        elif n_frames:
+            _kernels.process_float(x.reshape(-1), n_frames, self._gain, self._sos,
                                    self._zi, self._tile, out.reshape(-1))
         return out
 
