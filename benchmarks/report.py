@@ -267,7 +267,8 @@ def header_text(data):
         f"{mc.get('load_average_end')} at end",
         f"Software: Python {mc['python']}, numpy {v.get('numpy')}, scipy {v.get('scipy')}, "
         f"numba {v.get('numba')}, pedalboard {v.get('pedalboard')}, ffmpeg {v.get('ffmpeg')}, "
-        f"sox {v.get('sox')}, eq {v.get('eq-stream')} (git {mc.get('git_revision')})",
+        f"sox {v.get('sox')}, eq {v.get('eq-stream')} from {cfg.get('eq_module')} "
+        f"(repository at git {mc.get('git_revision')})",
         f"Input: {cfg['seconds']:g} s stereo {cfg['sample_rate']} Hz s16le, seeded noise + tones, "
         f"{cfg['frames']} frames; bands of preset benchmark-5band; {cfg['repeats']} repeats, "
         f"median, implementations interleaved",
