@@ -1,0 +1,195 @@
+"""eq.equalize_file on audio files made here with soundfile, against the sosfilt oracle."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import eq
+from eq_oracle import oracle_filter, oracle_sos
+
+BANDS = [
+    {"type": "highpass", "freq": 30.0, "q": 0.707},
+    {"type": "lowshelf", "freq": 150.0, "q": 0.707, "gain_db": 6.0},
+    {"type": "peaking", "freq": 1200.0, "q": 1.2, "gain_db": 9.0},
+    {"type": "notch", "freq": 2500.0, "q": 4.0},
+    {"type": "highshelf", "freq": 3000.0, "q": 0.8, "gain_db": -3.0},
+]
+
+# (container, subtype, bits or None for float, file extension)
+KINDS = [
+    ("WAV", "PCM_16", 16, "wav"),
+    ("WAV", "PCM_24", 24, "wav"),
+    ("WAV", "PCM_U8", 8, "wav"),
+    ("WAV", "PCM_32", 32, "wav"),
+    ("WAV", "FLOAT", None, "wav"),
+    ("FLAC", "PCM_16", 16, "flac"),
+    ("FLAC", "PCM_24", 24, "flac"),
+]
+RATES = [8000, 44100, 48000, 96000]
+
+
+def make_signal(rng, fs, channels, frames):
+    """Noise and a tone, with a loud stretch that clips after the boosts."""
+    t = np.arange(frames) / fs
+    x = 0.2 * rng.uniform(-1, 1, (frames, channels))
+    x += 0.3 * np.sin(2 * np.pi * 1200 * t)[:, None] * np.linspace(1, -1, channels)
+    x[frames // 2: frames // 2 + frames // 8] *= 3.0
+    return np.clip(x, -1, 1)
+
+
+def write_input(path, rng, container, subtype, bits, fs, channels, frames=6000):
+    """Write the file; return its exact content as float64 (full scale 1.0)."""
+    x = make_signal(rng, fs, channels, frames)
+    if bits is None:
+        data = x.astype(np.float32)
+        sf.write(path, data, fs, subtype=subtype, format=container)
+        return data.astype(np.float64)
+    scale = 2 ** (bits - 1)
+    v = np.clip(np.rint(x * scale), -scale, scale - 1).astype(np.int64)
+    sf.write(path, (v << (32 - bits)).astype(np.int32), fs, subtype=subtype, format=container)
+    return v / scale
+
+
+def read_output(path, bits):
+    """Read back: integer samples (exact) or float32."""
+    if bits is None:
+        data, fs = sf.read(path, dtype="float32", always_2d=True)
+        return data, fs
+    data, fs = sf.read(path, dtype="int32", always_2d=True)
+    return data.astype(np.int64) >> (32 - bits), fs
+
+
+def oracle_file(x, bits, fs, bands, preamp_db=0.0):
+    """Expected samples and clip count."""
+    y = oracle_filter(oracle_sos(bands, fs), x * 10 ** (preamp_db / 20))
+    if bits is None:
+        return y, int(np.count_nonzero(np.abs(y) > 1.0))
+    scale = 2 ** (bits - 1)
+    r = np.rint(y * scale)
+    n_clipped = int(np.count_nonzero((r < -scale) | (r > scale - 1)))
+    return np.clip(r, -scale, scale - 1).astype(np.int64), n_clipped
+
+
+def assert_samples_match(got, expected, bits):
+    assert got.shape == expected.shape
+    if bits is None:
+        e32 = expected.astype(np.float32)
+        assert np.all(np.abs(got.astype(np.float64) - e32)
+                      <= np.spacing(np.abs(e32)).astype(np.float64) + 1e-12)
+        return
+    diff = got - expected
+    assert np.max(np.abs(diff), initial=0) <= 1
+    assert np.count_nonzero(diff) <= 0.001 * diff.size
+
+
+CASES = [(kind, channels, RATES[(i + j) % len(RATES)])
+         for i, kind in enumerate(KINDS) for j, channels in enumerate([1, 2, 6])]
+
+
+@pytest.mark.parametrize("kind,channels,fs", CASES,
+                         ids=[f"{k[0]}-{k[1]}-{c}ch-{fs}" for k, c, fs in CASES])
+def test_equalize_file_matches_the_oracle(tmp_path, rng, kind, channels, fs):
+    container, subtype, bits, ext = kind
+    src = tmp_path / f"in.{ext}"
+    x = write_input(src, rng, container, subtype, bits, fs, channels)
+    expected, n_clipped = oracle_file(x, bits, fs, BANDS, preamp_db=2.0)
+    assert n_clipped > 0, "the test signal must clip"
+    outputs = []
+    for block_frames in (65536, 1000, 7):
+        dst = tmp_path / f"out{block_frames}.{ext}"
+        report = eq.equalize_file(src, dst, BANDS, preamp_db=2.0, block_frames=block_frames)
+        info = sf.info(dst)
+        assert (info.samplerate, info.channels, info.subtype, info.format) == \
+            (fs, channels, subtype, container)
+        assert info.frames == len(x)
+        assert (report.sample_rate, report.channels, report.frames) == (fs, channels, len(x))
+        assert report.subtype == subtype
+        assert report.duration_s == pytest.approx(len(x) / fs)
+        got, got_fs = read_output(dst, bits)
+        assert got_fs == fs
+        assert_samples_match(got, expected, bits)
+        assert abs(report.clipped_samples - n_clipped) <= np.count_nonzero(got - expected)
+        outputs.append((got, report.clipped_samples))
+    # The block size does not change a single sample.
+    for got, clipped in outputs[1:]:
+        np.testing.assert_array_equal(got, outputs[0][0])
+        assert clipped == outputs[0][1]
+
+
+def test_integer_output_saturates_and_never_wraps(tmp_path, rng):
+    fs = 44100
+    src = tmp_path / "loud.wav"
+    t = np.arange(4000) / fs
+    v = np.rint(32767 * 0.99 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+    sf.write(src, v, fs, subtype="PCM_16")
+    bands = [{"type": "peaking", "freq": 1000, "q": 1.0, "gain_db": 12.0}]
+    report = eq.equalize_file(src, tmp_path / "out.wav", bands)
+    got, _ = sf.read(tmp_path / "out.wav", dtype="int16")
+    y = oracle_filter(oracle_sos(bands, fs), v[:, None] / 32768.0)[:, 0] * 32768
+    assert got.max() == 32767 and got.min() == -32768
+    np.testing.assert_array_equal(got[y > 32767.5], 32767)
+    np.testing.assert_array_equal(got[y < -32768.5], -32768)
+    big = np.abs(y) >= 1
+    np.testing.assert_array_equal(np.sign(got[big]), np.sign(y[big]))
+    assert report.clipped_samples == np.count_nonzero((y > 32767.5) | (y < -32768.5))
+    assert report.peak_dbfs == pytest.approx(20 * np.log10(32767 / 32768), abs=1e-3)
+
+
+def test_output_container_follows_the_extension(tmp_path, rng):
+    fs = 48000
+    src = tmp_path / "in.wav"
+    x = write_input(src, rng, "WAV", "PCM_16", 16, fs, 2, frames=3000)
+    report = eq.equalize_file(src, tmp_path / "out.flac", BANDS)
+    assert (report.format, report.subtype) == ("FLAC", "PCM_16")
+    got, _ = read_output(tmp_path / "out.flac", 16)
+    assert_samples_match(got, oracle_file(x, 16, fs, BANDS)[0], 16)
+
+
+def test_progress_bar_does_not_change_the_output(tmp_path, rng, capsys):
+    src = tmp_path / "in.wav"
+    write_input(src, rng, "WAV", "PCM_24", 24, 44100, 2, frames=5000)
+    eq.equalize_file(src, tmp_path / "a.wav", BANDS, block_frames=512, progress=True)
+    eq.equalize_file(src, tmp_path / "b.wav", BANDS, block_frames=512, progress=False)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_same_path_output_is_refused(tmp_path, rng):
+    src = tmp_path / "in.wav"
+    write_input(src, rng, "WAV", "PCM_16", 16, 8000, 1, frames=800)
+    before = src.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for out in (src, str(src), tmp_path / "sub" / ".." / "in.wav"):
+        with pytest.raises(eq.EqError) as info:
+            eq.equalize_file(src, out, BANDS)
+        assert isinstance(info.value, ValueError)
+        assert "in.wav" in str(info.value)
+    assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [None, b"", b"RIFF\x00\x00\x00\x00WAVEjunk" * 3,
+                                     b"not audio at all"])
+def test_unreadable_input_names_the_path(tmp_path, content):
+    src = tmp_path / "bad input.wav"
+    if content is not None:
+        src.write_bytes(content)
+    with pytest.raises(eq.EqError) as info:
+        eq.equalize_file(src, tmp_path / "out.wav", BANDS)
+    assert str(src) in str(info.value)
+    assert not (tmp_path / "out.wav").exists()
+
+
+def test_unwritable_output_names_the_path(tmp_path, rng):
+    src = tmp_path / "in.wav"
+    write_input(src, rng, "WAV", "PCM_16", 16, 8000, 1, frames=800)
+    out = tmp_path / "no such dir" / "out.wav"
+    with pytest.raises(eq.EqError) as info:
+        eq.equalize_file(src, out, BANDS)
+    assert str(out) in str(info.value)
+
+
+def test_band_above_the_file_nyquist_is_rejected(tmp_path, rng):
+    src = tmp_path / "in.wav"
+    write_input(src, rng, "WAV", "PCM_16", 16, 8000, 1, frames=800)
+    with pytest.raises(eq.EqError) as info:
+        eq.equalize_file(src, tmp_path / "out.wav", [{"type": "peaking", "freq": 5000.0}])
+    assert "5000" in str(info.value)
