@@ -195,6 +195,7 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
             job["allow_modules"] = ["eq"]
             job["extra_path"] = [_eq_parent()]
             job["forbidden_read_roots"] = []
+            job["writable_roots"] = [str(Path(_eq_parent(), "eq"))]
         t0 = time.perf_counter()
         if compile_info is not None and not compile_info["ok"]:
             outcome = None

@@ -88,7 +88,8 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
     job : dict
         The job description (see :mod:`codegen_eval.worker`).
     limits : dict
-        ``wall_s``, ``stall_s``, ``cpu_s``, ``memory_mb``, ``file_size_mb``, ``processes``.
+        ``wall_s``, ``stall_s`` (no progress within one run), ``load_s`` (no progress while the
+        candidate loads), ``cpu_s``, ``memory_mb``, ``file_size_mb``, ``processes``.
     """
     job = dict(job)
     job["sandbox"] = sandbox_settings(limits)
@@ -96,9 +97,10 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
     os.chmod(job_dir, 0o755)
     wall_s = float(limits.get("wall_s", 240))
     stall_s = float(limits.get("stall_s", 20))
+    load_s = float(limits.get("load_s", 60))
     t0 = time.monotonic()
     with open(Path(job_dir, "stdout.txt"), "wb") as out, open(Path(job_dir, "stderr.txt"), "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-I", str(WORKER), job_dir], cwd=job_dir,
+        proc = subprocess.Popen([sys.executable, "-I", "-B", str(WORKER), job_dir], cwd=job_dir,
                                 env=scrubbed_env(job_dir), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
         killed_for = None
@@ -121,9 +123,11 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
             if mark != last_mark:
                 last_mark = mark
                 last_change = now
+            # loading (imports, JIT compilation) gets a longer allowance than one run
+            allowed = load_s if mark and mark[1] in ("load", "") else stall_s
             if now - t0 > wall_s:
                 killed_for = "timeout"
-            elif now - last_change > stall_s:
+            elif now - last_change > allowed:
                 killed_for = "stall"
             if killed_for:
                 _kill_group(proc)

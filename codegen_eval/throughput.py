@@ -54,12 +54,13 @@ def measure(task, language: str, job_dir: str, cand_file: str, seed: int, refere
 
     job, samples = _job(task, language, job_dir, cand_file, seed)
     job["extra_path"] = [str(Path(eq.__file__).resolve().parent.parent)]
+    job["writable_roots"] = [str(Path(eq.__file__).resolve().parent)]
     if reference:
         job["allow_modules"] = ["eq"]
     for name in ("progress", "results.jsonl"):
         Path(job_dir, name).unlink(missing_ok=True)
     limits = dict(task.data["limits"])
-    limits["stall_s"] = max(limits.get("stall_s", 20), 4 * task.data["throughput"]["budget_s_per_chunking"] + 30)
+    limits["stall_s"] = max(limits.get("stall_s", 20), 2 * task.data["throughput"]["budget_s_per_chunking"])
     outcome = run_worker(job_dir, job, limits)
     rows = []
     for ev in outcome.events:

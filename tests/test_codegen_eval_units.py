@@ -1,0 +1,220 @@
+"""Unit tests of the harness layers that run no candidate: task data, cases, tolerances,
+scoring, diagnosis, reports and the command line."""
+import json
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from codegen_eval import cases as cases_mod
+from codegen_eval import cli, diagnosis, pcm, report, scoring
+from codegen_eval.evaluate import prepare
+from codegen_eval.task import load_task
+
+
+@pytest.fixture(scope="module")
+def task():
+    return load_task()
+
+
+@pytest.fixture(scope="module")
+def prepared(task):
+    built, refs, _ = prepare(task, 0)
+    return {c.id: c for c in built}, refs
+
+
+def test_prompts_state_the_contract_for_every_language(task):
+    for language in ("python", "c", "cpp"):
+        text = task.prompt(language)
+        assert "{contract}" not in text
+        assert "saturate" in text and "Zero added latency" in text
+    assert "class StreamingEqualizer" in task.prompt("python")
+    assert "eq_process" in task.prompt("c") and 'extern "C"' in task.prompt("cpp")
+    with pytest.raises(ValueError, match="'rust'"):
+        task.prompt("rust")
+
+
+def test_task_covers_the_required_space(task):
+    data = task.data
+    ids = [c["id"] for c in data["cases"]]
+    assert len(ids) == len(set(ids))
+    assert {c["format"] for c in data["cases"]} == {"u8", "s16le", "s24le", "s32le", "f32le"}
+    assert {1, 2, 6} <= {c["channels"] for c in data["cases"]}
+    rates = {c["sample_rate"] for c in data["cases"]}
+    assert min(rates) == 8000 and max(rates) == 192000
+    solo = {c["bands"][0]["type"] for c in data["cases"] if len(c["bands"]) == 1}
+    assert solo == set(data["interface"]["band_types"])
+
+
+def test_cases_are_deterministic_and_seeded(task):
+    a = cases_mod.build_cases(task.data, 3, ["ch-2", "loud-s16le"])
+    b = cases_mod.build_cases(task.data, 3, ["ch-2", "loud-s16le"])
+    c = cases_mod.build_cases(task.data, 4, ["ch-2", "loud-s16le"])
+    assert [x.input_bytes for x in a] == [x.input_bytes for x in b]
+    assert a[0].input_bytes != c[0].input_bytes
+    assert a[0].chunkings == b[0].chunkings
+
+
+def test_chunkings_cover_every_alignment(prepared):
+    built, _ = prepared
+    case = built["ch-2"]
+    kinds = {}
+    for name, sizes in case.chunkings.items():
+        assert sum(sizes) == len(case.input_bytes)
+        assert all(s >= 0 for s in sizes)
+        kinds[name] = cases_mod.boundary_kind(sizes, case.frame_bytes, case.spec["bytes"])
+    assert kinds["whole"] == "whole"
+    assert kinds["frames-17"] == "frame_aligned"
+    assert kinds["samples-misaligned"] == "sample_aligned"
+    assert kinds["bytes-1"] == "misaligned"
+    assert 0 in case.chunkings["random"]
+    assert set(case.chunkings["bytes-1"][:600]) == {1}
+
+
+@pytest.mark.parametrize("fmt", ["u8", "s16le", "s24le", "s32le", "f32le"])
+def test_pcm_round_trip(task, fmt, rng):
+    spec = task.data["interface"]["formats"][fmt]
+    x = rng.uniform(-1, 1, size=(50, 3))
+    values = pcm.quantize(x, spec)
+    data = pcm.encode(values, spec)
+    assert len(data) == 150 * spec["bytes"]
+    np.testing.assert_array_equal(pcm.stored_values(data, spec, 3), values)
+
+
+def _raw_from_values(case, values, chunking="whole"):
+    data = pcm.encode(values, case.spec)
+    sizes = case.chunkings[chunking]
+    lengths = scoring.expected_lengths(sizes, case.frame_bytes)
+    return scoring.RawRun(case_id=case.id, chunking=chunking, output=data, lengths=lengths, completed=True)
+
+
+def _float32_values(case):
+    sos = np.asarray(__import__("eq").design_sos(case.config["bands"], case.config["sample_rate"]))
+    y32 = scipy.signal.sosfilt(sos.astype(np.float32), case.x.astype(np.float32), axis=0)
+    return pcm.quantize(y32.astype(np.float64), case.spec)
+
+
+def test_float32_oracle_fails_and_direct_form_one_passes(prepared):
+    """An independent single-precision filter (scipy, float32) must fail the derived tolerance,
+    and an independent float64 direct form I must pass it, on every case."""
+    from codegen_eval import _kernels
+
+    built, refs = prepared
+    f32_failures = 0
+    for cid, case in built.items():
+        sos = refs[cid].sos
+        df1 = pcm.quantize(_kernels.df1(sos, case.x), case.spec)
+        assert scoring.measure(case, refs[cid], _raw_from_values(case, df1)).ok, cid
+        f32_failures += not scoring.measure(case, refs[cid], _raw_from_values(case, _float32_values(case))).ok
+    assert f32_failures >= 5
+    assert not scoring.measure(built["lowfreq-hp-192k-s32"], refs["lowfreq-hp-192k-s32"],
+                               _raw_from_values(built["lowfreq-hp-192k-s32"],
+                                                _float32_values(built["lowfreq-hp-192k-s32"]))).ok
+
+
+def test_truncation_is_diagnosed_as_rounding_bias(prepared):
+    built, refs = prepared
+    results = []
+    for cid in ("fmt-s16le-1ch", "fmt-s24le-1ch", "band-peaking-f32"):
+        case = built[cid]
+        y = refs[cid].y
+        values = np.trunc(y * case.spec["scale"]).astype(np.int64) if case.spec["kind"] != "float" \
+            else pcm.quantize(y, case.spec)
+        results.append(scoring.measure(case, refs[cid], _raw_from_values(case, values)))
+    codes = {d["code"] for d in diagnosis.diagnose_runs("cand.py", built, results, [])}
+    assert codes == {"rounding_bias"}
+
+
+def test_delayed_output_is_diagnosed_as_added_latency(prepared):
+    built, refs = prepared
+    case = built["ch-2"]
+    values = np.vstack([np.zeros((3, 2), dtype=np.int64), refs["ch-2"].values[:-3]])
+    res = scoring.measure(case, refs["ch-2"], _raw_from_values(case, values))
+    assert res.shift_frames == 3
+    codes = {d["code"] for d in diagnosis.diagnose_runs("cand.py", {"ch-2": case}, [res], [])}
+    assert "added_latency" in codes
+
+
+def test_boundary_distance_is_signed():
+    b = np.array([10, 20, 30])
+    assert scoring.boundary_distance(b, 21) == 1
+    assert scoring.boundary_distance(b, 19) == -1
+    assert scoring.boundary_distance(np.array([], dtype=int), 5) is None
+
+
+def test_verdict_mapping():
+    assert scoring.verdict([]) == "pass"
+    assert scoring.verdict([{"code": "channel_crosstalk"}]) == "fail"
+    assert scoring.verdict([{"code": "disallowed_import"}]) == "fail"
+    assert scoring.verdict([{"code": "timeout"}, {"code": "wrong_length"}]) == "error"
+    assert set(scoring.ERROR_DIAGNOSES) <= set(diagnosis.VOCABULARY)
+
+
+def test_infrastructure_diagnoses():
+    d = diagnosis.diagnose_infrastructure("c.c", {"ok": False, "output": "c.c:3: error: expected ';'"}, None,
+                                          {}, [], None)
+    assert [x["code"] for x in d] == ["compile_error"]
+    d = diagnosis.diagnose_infrastructure("c.c", None, {"ok": True}, {"returncode": -11, "finished": False}, [],
+                                          {"case": "ch-2", "chunking": "bytes-1"})
+    assert [x["code"] for x in d] == ["crash"]
+    assert d[0]["replay"] == "codegen-eval score c.c --case ch-2 --chunking bytes-1"
+    d = diagnosis.diagnose_infrastructure("c.py", None, {"ok": True}, {"killed_for": "stall"}, [], None)
+    assert [x["code"] for x in d] == ["timeout"]
+
+
+def _fake_result(verdict="fail"):
+    return {"schema": "codegen_eval.result/1", "task": "streaming_eq", "candidate": "x.py", "language": "python",
+            "verdict": verdict, "properties": {"runs": 10, "runs_ok": 7},
+            "diagnoses": [{"code": "format_error", "detail": "d", "formats": ["u8"], "evidence": [{"case": "a"}],
+                           "replay": "codegen-eval score x.py --case a --chunking whole"}],
+            "throughput": None, "environment": {"seed": 0},
+            "plots": [{"case": "a", "chunking": "bytes-3", "frames_per_point": 1, "error": [0, 0, 3, 1],
+                       "boundaries_frames": [1, 2]}]}
+
+
+def test_markdown_and_html_reports(tmp_path):
+    results = [_fake_result(), dict(_fake_result("pass"), diagnoses=[], plots=[], candidate="y.c")]
+    md = report.markdown_table(results)
+    assert "| x.py | python | fail | format_error (u8) | 7/10 | - |" in md
+    page = report.html_report(results)
+    assert page.count("data:image/png;base64,") == 1
+    out = tmp_path / "r.json"
+    report.write_json(results, out)
+    assert [r["candidate"] for r in report.load_results([out])] == ["x.py", "y.c"]
+    (tmp_path / "bad.json").write_text(json.dumps({"schema": "other"}))
+    with pytest.raises(ValueError, match="not a codegen_eval result"):
+        report.load_results([tmp_path / "bad.json"])
+
+
+def test_cli_prompt_and_report(tmp_path, capsys):
+    assert cli.main(["prompt", "--language", "cpp"]) == 0
+    assert "eq_create" in capsys.readouterr().out
+    out = tmp_path / "r.json"
+    report.write_json([_fake_result()], out)
+    assert cli.main(["report", str(out), "--html", str(tmp_path / "r.html")]) == 0
+    assert "format_error" in capsys.readouterr().out
+    assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
+    assert cli.main(["score", str(tmp_path / "missing.py")]) == 2
+
+
+def test_cli_generate_with_a_fake_client(tmp_path):
+    class Reply:
+        def __init__(self, text):
+            self.choices = [type("C", (), {"message": type("M", (), {"content": text})()})()]
+
+    class FakeClient:
+        def __init__(self):
+            self.chat = self
+            self.completions = self
+            self.prompts = []
+
+        def create(self, model, temperature, messages):
+            self.prompts.append(messages[0]["content"])
+            return Reply("Here it is:\n```c\nint x;\n```\nand ```python\nno\n```")
+
+    client = FakeClient()
+    args = cli.build_parser().parse_args(["generate", "--language", "c", "--model", "m", "-o",
+                                          str(tmp_path / "cand.c")])
+    assert cli.generate(args, client=client) == "int x;\n"
+    assert "eq_process" in client.prompts[0]
+    assert (tmp_path / "cand.c").read_text() == "int x;\n"
