@@ -193,3 +193,23 @@ def test_band_above_the_file_nyquist_is_rejected(tmp_path, rng):
     with pytest.raises(eq.EqError) as info:
         eq.equalize_file(src, tmp_path / "out.wav", [{"type": "peaking", "freq": 5000.0}])
     assert "5000" in str(info.value)
+
+
+@pytest.mark.parametrize("kind,channels", [(KINDS[0], 2), (KINDS[4], 6), (KINDS[6], 3)],
+                         ids=["WAV-PCM_16-2ch", "WAV-FLOAT-6ch", "FLAC-PCM_24-3ch"])
+def test_long_file_in_long_and_short_blocks(tmp_path, rng, kind, channels):
+    container, subtype, bits, ext = kind
+    fs = 48000
+    src = tmp_path / f"in.{ext}"
+    x = write_input(src, rng, container, subtype, bits, fs, channels, frames=50000)
+    expected, n_clipped = oracle_file(x, bits, fs, BANDS)
+    results = []
+    for block_frames in (65536, 20000, 1000):
+        dst = tmp_path / f"out{block_frames}.{ext}"
+        report = eq.equalize_file(src, dst, BANDS, block_frames=block_frames)
+        got, _ = read_output(dst, bits)
+        assert_samples_match(got, expected, bits)
+        results.append((got, report.clipped_samples))
+    for got, clipped in results[1:]:
+        np.testing.assert_array_equal(got, results[0][0])
+        assert clipped == results[0][1]
