@@ -63,7 +63,9 @@ class Measurement:
     max_diff_vs_whole_lsb : int or None
         Largest difference from the same peer's whole-buffer output.
     extra : dict
-        Peer-specific details (e.g. wall-clock times of commands).
+        Details: for in-process peers the process CPU time of every repeat
+        (``cpu_s``), ``cores_used`` (median CPU time / median wall time) and
+        ``msamples_per_cpu_s``; for commands the wall-clock differences.
     """
 
     key: str
@@ -124,13 +126,13 @@ def _timed_pass(process, inputs):
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         outputs = [process(x) for x in inputs]
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
     finally:
         if gc_was_enabled:
             gc.enable()
-    return t1 - t0, outputs
+    return t1 - t0, c1 - c0, outputs
 
 
 def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channels):
@@ -194,11 +196,12 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
                     continue
                 process = peer.new_stream()
                 try:
-                    elapsed, outputs = _timed_pass(process, inputs)
+                    elapsed, cpu_s, outputs = _timed_pass(process, inputs)
                 except Exception as exc:  # noqa: BLE001
                     m.status, m.message = "error", _error_message(exc)
                     continue
                 m.times_s.append(elapsed)
+                m.extra.setdefault("cpu_s", []).append(cpu_s)
                 first_outputs.setdefault(peer.key, outputs)
         for peer, inputs, m in active:
             if m.status != "ok":
@@ -207,6 +210,12 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
             if m.median_s > 0:
                 m.msamples_per_s = n_frames * channels / m.median_s / 1e6
                 m.best_msamples_per_s = n_frames * channels / min(m.times_s) / 1e6
+            # CPU time of the whole process (all threads) over wall time: about 1
+            # for single-threaded code, up to the core count for threaded code.
+            cpu_median = statistics.median(m.extra["cpu_s"])
+            m.extra["cores_used"] = cpu_median / m.median_s if m.median_s > 0 else None
+            if cpu_median > 0:
+                m.extra["msamples_per_cpu_s"] = n_frames * channels / cpu_median / 1e6
             try:
                 out = peer.finish(first_outputs[peer.key])
             except Exception as exc:  # noqa: BLE001

@@ -143,6 +143,57 @@ def eq_peer(bands, sample_rate, channels):
                       accepts_partial_frames=True)
 
 
+def eq_one_thread_peer(bands, sample_rate, channels):
+    """``eq`` restricted to one numba thread, to show what its threads bring.
+
+    ``numba.set_num_threads(1)`` is set around every call long enough for the
+    equalizer's multi-threaded path and restored afterwards (the setting is
+    per calling thread and would otherwise leak into the other rows).
+
+    Parameters
+    ----------
+    bands : sequence of dict
+        Bands as ``{type, freq, q, gain_db}``.
+    sample_rate : int
+        Sample rate in Hz.
+    channels : int
+        Number of interleaved channels.
+
+    Returns
+    -------
+    StreamPeer
+    """
+    label = "eq, 1 numba thread"
+    counted = "bytes -> bytes, numba.set_num_threads(1)"
+    try:
+        import numba
+
+        import eq
+        from eq import streaming
+    except Exception as exc:  # noqa: BLE001
+        return StreamPeer("eq_1thread", label, counted, skip_reason=_skip_import(exc))
+    bands = [dict(b) for b in bands]
+    min_bytes = getattr(streaming, "PARALLEL_MIN_FRAMES", 0) * 2 * channels
+
+    def new_stream():
+        process = eq.StreamingEqualizer(sample_rate, channels, "s16le", bands).process
+
+        def process_one_thread(data):
+            if len(data) < min_bytes:
+                return process(data)
+            before = numba.get_num_threads()
+            numba.set_num_threads(1)
+            try:
+                return process(data)
+            finally:
+                numba.set_num_threads(before)
+
+        return process_one_thread
+
+    return StreamPeer("eq_1thread", label, counted, version=_dist_version("eq-stream"),
+                      new_stream=new_stream, accepts_partial_frames=True)
+
+
 def scipy_peer(sos, channels):
     """``scipy.signal.sosfilt`` in float64 with ``zi``, including s16 decode/encode.
 
@@ -452,6 +503,7 @@ def all_peers(bands, sos, sample_rate, channels):
     """
     streams = [
         eq_peer(bands, sample_rate, channels),
+        eq_one_thread_peer(bands, sample_rate, channels),
         scipy_peer(sos, channels),
         scipy_filter_only_peer(sos, channels),
         pedalboard_peer(bands, sample_rate, channels),

@@ -130,6 +130,28 @@ def throughput_table(data):
     return markdown_table(header, rows), notes
 
 
+def threading_notes(data):
+    """One line per in-process peer that used more than one core somewhere.
+
+    Parameters
+    ----------
+    data : dict
+        Results as written to ``results.json``.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    for key, ms in _group(data["throughput"]).items():
+        used = [m for m in ms if m["status"] == "ok" and (m["extra"].get("cores_used") or 0) > 1.2]
+        if used:
+            cells = [f"{chunk_name(m['chunk_frames'])}: {m['extra']['cores_used']:.2f} cores, "
+                     f"{_num(m['extra'].get('msamples_per_cpu_s'))} per CPU-s" for m in used]
+            lines.append(f"- {ms[0]['label']}: " + "; ".join(cells))
+    return lines
+
+
 def per_call_table(data):
     """Nanoseconds per ``process`` call by chunk size in bytes."""
     rows_in = data["per_call"]
@@ -306,6 +328,10 @@ def format_report(data):
                       "(last column)."]
     if notes:
         parts += [""] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
+    threaded = threading_notes(data)
+    if threaded:
+        parts += ["", "Threads (process CPU time / wall time, and throughput per CPU-second):", ""]
+        parts += threaded
     parts += ["", "Per-call overhead (median time per process() call, same chunk repeated):",
               "", per_call_table(data),
               "", "Start-up (wall clock, warm cache):", "", startup_table(data),
