@@ -165,20 +165,32 @@ def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResul
                         f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias], candidate))
         explained |= {r.case_id for r in bias}
     def is_small(r: RunResult) -> bool:
-        return r.relative_rms < PRECISION_RELATIVE_RMS or r.float32_like
+        # single precision can be very wrong in extreme filters, but never larger than the signal
+        return r.relative_rms < PRECISION_RELATIVE_RMS or (r.float32_like and r.relative_rms < 0.5)
 
     large = {cid: r for cid, r in failing.items() if cid not in explained and not is_small(r)}
     small = [r for cid, r in failing.items() if cid not in explained and is_small(r)]
+    large_diags = _diagnose_large(candidate, cases, whole, large, explained)
+    out += large_diags
+    # a small error in a case that shares the factor of a large-error diagnosis is the same bug
+    small = [r for r in small if not any(_shares_factor(d, cases[r.case_id]) for d in large_diags)]
     if small:
         out.append(make("precision_loss", f"small errors (relative rms {max(r.relative_rms for r in small):.1e}) "
                         "typical of single precision", [_ev(r) for r in small], candidate))
-        explained |= {r.case_id for r in small}
-    out += _diagnose_large(candidate, cases, whole, large, explained)
 
-    # -------------------------------------------- chunked runs vs whole runs
     if not nondet:  # chunk invariance means nothing when a second identical run differs already
         out += _diagnose_chunking(candidate, cases, whole, first, latency_cases)
     return out
+
+
+def _shares_factor(d: dict, case: Case) -> bool:
+    if d["code"] == "format_error":
+        return case.config["format"] in d.get("formats", [])
+    if d["code"] == "channel_crosstalk":
+        return case.config["channels"] > 1
+    if d["code"] == "wrong_coefficients":
+        return bool({b["type"] for b in case.config["bands"]} & set(d.get("band_types", [])))
+    return False
 
 
 def _diagnose_lengths(candidate: str, whole: dict, first: list[RunResult]) -> list[dict]:

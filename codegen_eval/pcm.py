@@ -68,5 +68,6 @@ def stored_values(data: bytes, spec: dict, channels: int) -> np.ndarray:
     frame_bytes = spec["bytes"] * channels
     data = bytes(data[: len(data) // frame_bytes * frame_bytes])
     if spec["kind"] == "float":
-        return np.frombuffer(data, dtype="<f4").astype(np.float64).reshape(-1, channels)
+        with np.errstate(invalid="ignore"):  # candidates may write NaN payloads
+            return np.frombuffer(data, dtype="<f4").astype(np.float64).reshape(-1, channels)
     return decode_ints(data, spec).reshape(-1, channels)

@@ -136,9 +136,8 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
         ref_rms = float(np.sqrt(np.mean((exp[:n] / scale) ** 2))) or 1.0
         err_rms = float(np.sqrt(np.mean(np.where(finite, diff / scale, 1e6) ** 2)))
         res.relative_rms = err_rms / ref_rms
-        # no bigger than what single-precision filtering does to this case (plus one LSB)
-        lsb = 1.0 / scale if spec["kind"] != "float" else 1e-6
-        res.float32_like = bool(err_rms <= FLOAT32_FACTOR * ref.float32_rms + lsb)
+        # no bigger than what single-precision filtering does to this case
+        res.float32_like = bool(err_rms <= FLOAT32_FACTOR * ref.float32_rms)
         res.channel_max_abs = [_finite(v) for v in absd.max(axis=0)]
         res.error_per_frame = absd.max(axis=1)
         beyond = absd > (tol.max_abs if tol.kind == "int" else tol.max_abs)

@@ -49,3 +49,16 @@ def test_content_diagnoses_locate_the_first_divergence(corpus_results):
     ev = diag["evidence"][0]
     assert ev["boundary_distance_frames"] in (0, 1, 2)
     assert f"--case {ev['case']} --chunking {ev['chunking']}" in diag["replay"]
+
+
+@pytest.mark.parametrize("name, code, key, expected", [
+    ("python/format_error_s24.py", "format_error", "formats", ["s24le"]),
+    ("python/format_error_u8.py", "format_error", "formats", ["u8"]),
+    ("c/format_error.c", "format_error", "formats", ["s16le"]),
+    ("python/wrong_coefficients.py", "wrong_coefficients", "band_types", ["lowshelf"]),
+])
+def test_diagnoses_name_the_format_or_band_type(corpus_results, name, code, key, expected):
+    if name not in corpus_results:
+        pytest.skip("corpus entry missing")
+    (diag,) = [d for d in corpus_results[name]["diagnoses"] if d["code"] == code]
+    assert diag[key] == expected
