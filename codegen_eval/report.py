@@ -77,16 +77,18 @@ def _plot_png(plot: dict) -> str | None:
     import numpy as np
 
     err = np.asarray(plot["error"], dtype=float)
+    positive = err[err > 0]
+    floor = positive.min() / 10 if positive.size else 1e-12
     step = plot["frames_per_point"]
     fig, ax = plt.subplots(figsize=(8, 2.6), dpi=90)
-    ax.plot(np.arange(err.size) * step, err, lw=0.8, color="C3", label="|error|")
+    ax.plot(np.arange(err.size) * step, np.maximum(err, floor), lw=0.8, color="C3", label="|error| (max per point)")
     for i, b in enumerate(plot["boundaries_frames"]):
         ax.axvline(b, color="0.6", lw=0.4, alpha=0.6, label="chunk boundary" if i == 0 else None)
     ax.set_xlabel("frame")
     ax.set_ylabel("|error| (LSB or abs)")
     ax.set_title(f"{plot['case']} / {plot['chunking']}", fontsize=9)
-    if err.size and np.nanmax(err) > 0:
-        ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
