@@ -285,6 +285,8 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
             process_float(raw.view(np.float64), n_frames, gain, sos, zi, tile,
                           out.view(np.float64))
         return 0
+    if n_frames <= 0:
+        return 0
     bps = n_bytes // (n_frames * channels)
     return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
 

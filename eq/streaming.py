@@ -253,6 +253,8 @@ class StreamingEqualizer(_FilterBank):
         else:
             self._pending = b""
         used = n_bytes - rest
+        if not used:
+            return b""
         out = bytearray(used)
         n_frames = used // self.frame_bytes
         if n_frames >= PARALLEL_MIN_FRAMES and self._parallel_ok:
