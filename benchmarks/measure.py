@@ -23,6 +23,10 @@ from benchmarks.signals import compare_s16
 
 #: Frames of the untimed warm-up pass (compiles JIT kernels, fills caches).
 WARMUP_FRAMES = 4096
+#: Pause after every timed pass. Worker threads of an OpenMP-style pool keep
+#: spinning for several milliseconds after a parallel region; without a pause
+#: they would steal a core from the implementation timed next.
+PAUSE_S = 0.03
 
 
 @dataclass
@@ -202,6 +206,7 @@ def measure_streams(peers, pcm, oracle, chunk_sizes, repeats, max_calls, channel
                     continue
                 m.times_s.append(elapsed)
                 m.extra.setdefault("cpu_s", []).append(cpu_s)
+                time.sleep(PAUSE_S)
                 first_outputs.setdefault(peer.key, outputs)
         for peer, inputs, m in active:
             if m.status != "ok":

@@ -19,7 +19,8 @@ from pathlib import Path
 
 if __package__ in (None, ""):
     # Run as a script: make ``benchmarks`` importable from the repository root.
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Appended, not prepended, so that PYTHONPATH can still choose which eq to measure.
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
