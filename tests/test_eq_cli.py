@@ -309,9 +309,26 @@ def test_stream_of_nothing_is_nothing():
     (["--rate", "48000", "--channels", "0", "--format", "s16le"], "0"),
     (["--rate", "48000", "--channels", "2", "--format", "s17le"], "s17le"),
     (["--rate", "44100.5", "--channels", "2", "--format", "s16le"], "44100.5"),
+    (["--rate", "48000", "--channels", "2", "--format", "s16le", "--preamp", "nan"], "nan"),
+    (["--rate", "48000", "--channels", "two", "--format", "s16le"], "two"),
 ])
 def test_stream_bad_arguments(capsys, args, fragment):
     proc = run_main(capsys, "stream", *args, "--band", "notch:50")
+    assert proc.returncode in (1, 2)
+    assert_one_error_line(proc, proc.returncode, fragment)
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--block-frames", "0"], "0"),
+    (["--subtype", "PCM_99"], "PCM_99"),
+    (["--preamp", "inf"], "inf"),
+    (["--preset", "no-such-preset"], "no-such-preset"),
+])
+def test_apply_bad_arguments(capsys, tmp_path, rng, args, fragment):
+    src = tmp_path / "in.wav"
+    write_pcm16(src, rng, 8000, 1, frames=100)
+    band = [] if "--preset" in args else ["--band", "notch:50"]
+    proc = run_main(capsys, "apply", src, tmp_path / "out.wav", *band, *args)
     assert proc.returncode in (1, 2)
     assert_one_error_line(proc, proc.returncode, fragment)
 
