@@ -86,8 +86,8 @@ class _FilterBank:
         self.sample_rate = check_sample_rate(sample_rate)
         self.channels = _check_channels(channels)
         self.bands = as_bands(bands)
-        self.preamp_db = float(preamp_db)
         self._gain = _preamp_gain(preamp_db)
+        self.preamp_db = float(preamp_db)
         sos = design_sos(self.bands, self.sample_rate)
         n_sections, n_channels = len(sos), self.channels
         engine = np.zeros(_kernels.engine_size(n_sections, n_channels))
