@@ -27,7 +27,7 @@ from .errors import (
     PresetError,
 )
 from .formats import HARNESS_FORMAT_CODES, SAMPLE_FORMATS, SampleFormat
-from .files import FileReport, equalize_file
+from .files import FileReport, equalize_file, equalize_files
 from .presets import Preset, list_presets, load_preset
 from .streaming import BlockEqualizer, StreamingEqualizer
 
@@ -38,6 +38,7 @@ __all__ = [
     "FileReport",
     "Preset",
     "equalize_file",
+    "equalize_files",
     "list_presets",
     "load_preset",
     "BAND_TYPES",

@@ -97,6 +97,18 @@ def build_parser():
                    help="show a progress bar (default: when standard error is a terminal)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
+    p = sub.add_parser("batch", help="equalize several files into a folder, in parallel",
+                       description="Equalize several audio files into OUT_DIR (same names), "
+                                   "several at a time.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="input audio files")
+    p.add_argument("--out-dir", "-o", required=True, metavar="DIR",
+                   help="folder for the outputs (created if missing)")
+    _add_band_options(p)
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="files at a time (default: the number of CPUs)")
+    p.add_argument("--subtype", help="output subtype (default: each input's)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+
     p = sub.add_parser("stream", help="equalize raw PCM from standard input to standard output",
                        description="Equalize raw interleaved PCM from standard input to "
                                    "standard output with zero added latency: every complete "
@@ -143,6 +155,28 @@ def _cmd_apply(args):
             print("eq: warning: output clipped; lower --preamp to leave headroom",
                   file=sys.stderr)
     return 0
+
+
+def _cmd_batch(args):
+    from .files import equalize_files
+
+    bands, preamp_db = _bands_and_preamp(args)
+    os.makedirs(args.out_dir, exist_ok=True)
+    pairs = [(path, os.path.join(args.out_dir, os.path.basename(path))) for path in args.inputs]
+    outputs = [out for _, out in pairs]
+    if len(set(outputs)) != len(outputs):
+        raise EqError("two inputs have the same file name; their outputs would collide in "
+                      f"{args.out_dir!r}")
+    status = 0
+    for (path, out), result in zip(pairs, equalize_files(pairs, bands, preamp_db,
+                                                          jobs=args.jobs, subtype=args.subtype)):
+        if isinstance(result, Exception):
+            print(f"eq: error: {path}: {result}", file=sys.stderr)
+            status = 1
+        elif not args.quiet:
+            print(f"wrote {out}: {result.duration_s:.2f} s, {result.clipped_samples} "
+                  "sample(s) clipped")
+    return status
 
 
 def _write_all(fd, data):
@@ -232,7 +266,7 @@ def _cmd_presets(args):
     return 0
 
 
-_COMMANDS = {"apply": _cmd_apply, "stream": _cmd_stream, "response": _cmd_response,
+_COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream, "response": _cmd_response,
              "presets": _cmd_presets}
 
 

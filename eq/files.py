@@ -10,15 +10,17 @@ and so does not invert its own reading); float files stay float.
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioFileError, InvalidParameterError
+from .errors import AudioFileError, EqError, InvalidParameterError
 from .streaming import BlockEqualizer
 
-__all__ = ["FileReport", "equalize_file", "PCM_SUBTYPE_BITS"]
+__all__ = ["FileReport", "equalize_file", "equalize_files", "PCM_SUBTYPE_BITS"]
 
 PCM_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 """Integer subtypes that are rounded and saturated exactly, with their bit depth."""
@@ -187,3 +189,56 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     return FileReport(str(in_path), str(out_path), src.samplerate, src.channels, frames,
                       out_format, out_subtype, clipped, peak_dbfs,
                       time.perf_counter() - start)
+
+
+def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65536,
+                   subtype=None):
+    """Equalize several files at once, one file per thread.
+
+    The kernels release the GIL and libsndfile is called without it, so the
+    files really run in parallel; each file's own filtering then stays on its
+    thread (one channel per thread is for a single long file).
+
+    Parameters
+    ----------
+    jobs_in_out : iterable of (str, str)
+        ``(input path, output path)`` pairs.
+    bands : iterable of Band or dict
+        The bands, in order, for every file.
+    preamp_db : float, optional
+        Gain before the bands, in dB.
+    jobs : int, optional
+        Files at a time (default: the number of CPUs).
+    block_frames : int, optional
+        Frames per block read and written.
+    subtype : str, optional
+        Output subtype (default: each input's).
+
+    Returns
+    -------
+    list of FileReport or EqError
+        One entry per pair, in order: the report, or the error that stopped
+        that file (the others go on).
+    """
+    pairs = list(jobs_in_out)
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InvalidParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
+
+    def one(pair):
+        numba.set_num_threads(1)  # thread-local: this file stays on this thread
+        return _equalize_or_error(pair, bands, preamp_db, block_frames, subtype)
+
+    if jobs == 1 or len(pairs) <= 1:
+        return [_equalize_or_error(p, bands, preamp_db, block_frames, subtype) for p in pairs]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(pairs))) as pool:
+        return list(pool.map(one, pairs))
+
+
+def _equalize_or_error(pair, bands, preamp_db, block_frames, subtype):
+    try:
+        return equalize_file(pair[0], pair[1], bands, preamp_db, block_frames=block_frames,
+                             subtype=subtype)
+    except EqError as exc:
+        return exc
