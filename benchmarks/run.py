@@ -64,7 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per measurement (default 9, --quick 3)")
     p.add_argument("--max-calls", type=int, default=None,
-                   help="most process() calls per chunked pass (default 20000, --quick 2000)")
+                   help="most process() calls per chunked pass (default 10000, --quick 2000)")
     p.add_argument("--command-seconds", type=float, default=None,
                    help="input length for ffmpeg and sox, the input repeated "
                         "(default 120, --quick 10)")
@@ -73,7 +73,7 @@ def parse_args(argv=None):
                         "(default 1,2,64,1024,16384,whole)")
     p.add_argument("--seed", type=int, default=0, help="seed of the input signal")
     args = p.parse_args(argv)
-    defaults = {"seconds": (10.0, 2.0), "repeats": (9, 3), "max_calls": (20000, 2000),
+    defaults = {"seconds": (10.0, 2.0), "repeats": (9, 3), "max_calls": (10000, 2000),
                 "command_seconds": (120.0, 10.0)}
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
