@@ -6,50 +6,75 @@ Exit status: 0 when the harness worked, whatever the candidates' verdicts; 2 for
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 from pathlib import Path
 
-from .task import LANGUAGES, load_task
+from .task import LANGUAGES, language_of, load_task
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="codegen-eval", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    """Return the argument parser of ``codegen-eval`` (every option has a help string)."""
+    p = argparse.ArgumentParser(prog="codegen-eval", description=__doc__.splitlines()[0],
+                                epilog="Exit status: 0 when the harness worked, whatever the verdicts; "
+                                       "2 for usage errors; 1 for harness errors.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pr = sub.add_parser("prompt", help="print the prompt of a task for one language")
-    pr.add_argument("task", nargs="?", default="streaming_eq")
-    pr.add_argument("--language", choices=LANGUAGES, default="python")
+    pr.add_argument("task", nargs="?", default="streaming_eq",
+                    help="task folder name or path (default: %(default)s)")
+    pr.add_argument("--language", choices=LANGUAGES, default="python",
+                    help="language the candidate is to be written in (default: %(default)s)")
 
-    sc = sub.add_parser("score", help="score candidate files (.py, .c, .cpp)")
-    sc.add_argument("paths", nargs="*", metavar="PATH")
-    sc.add_argument("--task", default="streaming_eq")
+    sc = sub.add_parser("score", help="score candidate files (.py, .c, .cpp)",
+                        description="Score candidate files: compile (C/C++), run every case and chunking in "
+                                    "a sandboxed worker, diagnose failures, measure the throughput of correct "
+                                    "candidates. Prints a summary; writes reports on request.")
+    sc.add_argument("paths", nargs="*", metavar="PATH",
+                    help="candidate source file: .py (Python), .c (C) or .cpp/.cc/.cxx (C++)")
+    sc.add_argument("--task", default="streaming_eq", help="task folder name or path (default: %(default)s)")
     sc.add_argument("--reference", action="store_true",
                     help="also score eq.StreamingEqualizer through the Python contract")
-    sc.add_argument("--seed", type=int, default=0)
-    sc.add_argument("--jobs", type=int, default=1)
-    sc.add_argument("--case", action="append", dest="cases", metavar="ID", help="only this case (repeatable)")
+    sc.add_argument("--seed", type=int, default=0,
+                    help="seed of the input signals and random chunkings (default: %(default)s)")
+    sc.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                    help="candidates scored at the same time, each in its own worker (default: %(default)s)")
+    sc.add_argument("--case", action="append", dest="cases", metavar="ID",
+                    help="only this case (repeatable); skips the throughput measurement")
     sc.add_argument("--chunking", action="append", dest="chunkings", metavar="NAME",
-                    help="only this chunking, besides whole (repeatable)")
-    sc.add_argument("--no-throughput", action="store_true")
-    sc.add_argument("--json", metavar="OUT")
-    sc.add_argument("--html", metavar="OUT")
-    sc.add_argument("--markdown", metavar="OUT")
+                    help="only this chunking, besides whole (repeatable); skips the throughput measurement")
+    sc.add_argument("--no-throughput", action="store_true", help="do not measure the throughput of correct "
+                    "candidates (saves about 10 s per correct candidate)")
+    sc.add_argument("--json", metavar="OUT", help="write the versioned JSON result(s) to OUT")
+    sc.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
+    sc.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
 
-    rp = sub.add_parser("report", help="Markdown table (and optional HTML) from JSON results")
-    rp.add_argument("results", nargs="+")
-    rp.add_argument("--html", metavar="OUT")
+    rp = sub.add_parser("report", help="summary (and optional HTML/Markdown) from JSON results")
+    rp.add_argument("results", nargs="+", metavar="RESULT", help="JSON file written by 'score --json'")
+    rp.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
+    rp.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
 
     gn = sub.add_parser("generate", help="ask a model (OpenAI-compatible API) to write a candidate")
-    gn.add_argument("--task", default="streaming_eq")
-    gn.add_argument("--language", choices=LANGUAGES, default="python")
-    gn.add_argument("--model", default=os.environ.get("CODEGEN_EVAL_MODEL"))
-    gn.add_argument("--base-url", default=os.environ.get("CODEGEN_EVAL_BASE_URL"))
-    gn.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
-    gn.add_argument("--temperature", type=float, default=0.2)
-    gn.add_argument("-o", "--output", required=True)
+    gn.add_argument("--task", default="streaming_eq", help="task folder name or path (default: %(default)s)")
+    gn.add_argument("--language", choices=LANGUAGES, default="python",
+                    help="language of the candidate asked for (default: %(default)s)")
+    gn.add_argument("--model", default=os.environ.get("CODEGEN_EVAL_MODEL"),
+                    help="model name (default: $CODEGEN_EVAL_MODEL)")
+    gn.add_argument("--base-url", default=os.environ.get("CODEGEN_EVAL_BASE_URL"),
+                    help="API base URL (default: $CODEGEN_EVAL_BASE_URL, else the client's default)")
+    gn.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                    help="environment variable holding the key (default: %(default)s)")
+    gn.add_argument("--temperature", type=float, default=0.2, help="sampling temperature (default: %(default)s)")
+    gn.add_argument("-o", "--output", required=True, metavar="OUT",
+                    help="file to write the candidate to (its suffix should match the language)")
     return p
 
 
@@ -82,7 +107,39 @@ def generate(args, client=None) -> str:
     return code
 
 
+class UsageError(ValueError):
+    """A command line the harness cannot act on (exit status 2)."""
+
+
+def _check_score_args(args, task) -> None:
+    """Reject bad paths, suffixes, case ids, chunkings and output folders before any work starts."""
+    if not args.paths and not args.reference:
+        raise UsageError("give candidate PATHs or --reference")
+    for path in args.paths:
+        if not Path(path).is_file():
+            raise UsageError(f"no such file {path!r}")
+        try:
+            language_of(path)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    known_cases = [c["id"] for c in task.data["cases"]]
+    for case_id in args.cases or []:
+        if case_id not in known_cases:
+            raise UsageError(f"unknown case {case_id!r}; known: {', '.join(known_cases)}")
+    known_chunkings = [c["name"] for c in task.data["chunkings"]]
+    for name in args.chunkings or []:
+        if name not in known_chunkings:
+            raise UsageError(f"unknown chunking {name!r}; known: {', '.join(known_chunkings)}")
+
+
+def _check_outputs(args) -> None:
+    for out in (getattr(args, "json", None), args.html, args.markdown):
+        if out and not Path(out).resolve().parent.is_dir():
+            raise UsageError(f"cannot write {out!r}: no folder {str(Path(out).resolve().parent)!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 whatever the verdicts, 1 harness error, 2 usage)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "prompt":
@@ -94,37 +151,46 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from . import report
 
+        _check_outputs(args)
         if args.command == "report":
-            results = report.load_results(args.results)
+            try:
+                results = report.load_results(args.results)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
         else:
             from .evaluate import score, score_many
 
-            if not args.paths and not args.reference:
-                print("codegen-eval: error: give candidate PATHs or --reference", file=sys.stderr)
-                return 2
-            for p in args.paths:
-                if not Path(p).is_file():
-                    print(f"codegen-eval: error: no such file {p!r}", file=sys.stderr)
-                    return 2
-            task = load_task(args.task)
+            try:
+                task = load_task(args.task)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            _check_score_args(args, task)
             kw = dict(case_ids=args.cases, chunkings=args.chunkings, with_throughput=not args.no_throughput)
             results = []
             if args.reference:
                 results.append(score(None, task=task, seed=args.seed, reference=True, **kw))
             results += score_many(args.paths, task=task, seed=args.seed, jobs=args.jobs, **kw)
-            if args.json:
-                report.write_json(results, args.json)
         md = report.markdown_table(results)
-        sys.stdout.write(md)
-        for r in results:
-            for d in r["diagnoses"]:
-                first = json.dumps(d["evidence"][0]) if d["evidence"] else ""
-                print(f"  {r['candidate']}: {d['code']}: {d['detail']}\n    {first}\n    replay: {d['replay']}")
-        if getattr(args, "markdown", None):
+        sys.stdout.write(md + "\n" + report.text_summary(results))
+        written = []
+        if getattr(args, "json", None):
+            report.write_json(results, args.json)
+            written.append(args.json)
+        if args.markdown:
             Path(args.markdown).write_text(md)
+            written.append(args.markdown)
         if args.html:
             Path(args.html).write_text(report.html_report(results))
+            written.append(args.html)
+        if written:
+            print("wrote " + ", ".join(written))
         return 0
+    except UsageError as exc:
+        print(f"codegen-eval: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codegen-eval: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"codegen-eval: error: {exc}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from . import cases as cases_mod
 from . import diagnosis, scoring, throughput
 from .compile import compile_candidate
 from .reference import compute_reference
-from .sandbox import capabilities, make_job_dir, remove_job_dir, run_worker
+from .sandbox import allow_workers, cancel_workers, capabilities, make_job_dir, remove_job_dir, run_worker
 from .task import Task, language_of, load_task
 
 RESULT_SCHEMA = "codegen_eval.result/1"
@@ -300,12 +300,42 @@ def _plots(results: list[scoring.RunResult]) -> list[dict]:
 
 
 def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: int = 1, **kwargs) -> list[dict]:
-    """Score several candidates, `jobs` at a time (each in its own worker); results in input order."""
+    """Score several candidates, `jobs` at a time (each in its own worker); results in input order.
+
+    Parameters
+    ----------
+    candidates : list of str or Path
+        Candidate files.
+    task : Task, optional
+        The task (default: ``streaming_eq``).
+    seed : int
+        Seed of the signals and random chunkings.
+    jobs : int
+        Candidates scored at the same time (threads, each waiting on its own worker process).
+    **kwargs
+        Passed to :func:`score`.
+
+    Returns
+    -------
+    list of dict
+        One result per candidate, in the order of `candidates`.
+
+    Notes
+    -----
+    On Ctrl-C every running worker is killed before ``KeyboardInterrupt`` propagates.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     task = task or load_task()
     prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # references once, before threads
     if jobs <= 1 or len(candidates) <= 1:
         return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         return list(pool.map(lambda c: score(c, task=task, seed=seed, **kwargs), candidates))
+    except KeyboardInterrupt:
+        cancel_workers()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        allow_workers()

@@ -29,14 +29,38 @@ def _default(obj):
 
 
 def load_results(paths: list[str | Path]) -> list[dict]:
-    """Read results written by :func:`write_json`; raise ValueError on a foreign file."""
+    """Read results written by :func:`write_json`.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+        JSON files, each holding one result or a list of results.
+
+    Returns
+    -------
+    list of dict
+        The results, in file order.
+
+    Raises
+    ------
+    ValueError
+        A file is missing, is not JSON, or does not hold ``codegen_eval`` results.
+    """
     out = []
     for p in paths:
-        data = json.loads(Path(p).read_text())
+        try:
+            data = json.loads(Path(p).read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{str(p)!r} is not JSON ({exc})") from None
         items = data.get("results", [data]) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            items = [items]
         for item in items:
-            if not str(item.get("schema", "")).startswith("codegen_eval.result/"):
-                raise ValueError(f"{str(p)!r} is not a codegen_eval result (schema {item.get('schema')!r})")
+            schema = item.get("schema") if isinstance(item, dict) else None
+            if not str(schema or "").startswith("codegen_eval.result/"):
+                raise ValueError(f"{str(p)!r} is not a codegen_eval result (schema {schema!r})")
             out.append(item)
     return out
 
@@ -64,6 +88,96 @@ def markdown_table(results: list[dict]) -> str:
 def _code_label(d: dict) -> str:
     extra = d.get("formats") or d.get("band_types")
     return f"{d['code']} ({', '.join(extra)})" if extra else d["code"]
+
+
+def _error_unit(result: dict, case_id: str | None) -> str:
+    """``LSB`` for integer formats, ``abs`` for float (the unit of evidence errors)."""
+    for case in result.get("cases", []):
+        if case.get("id") == case_id:
+            return "abs" if case.get("config", {}).get("format") == "f32le" else "LSB"
+    return ""
+
+
+def _num(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def describe_evidence(ev: dict, unit: str = "") -> str:
+    """One line of plain text for one evidence item of a diagnosis.
+
+    Frames, channels and calls count from 0; the boundary distance is signed (positive: after
+    the nearest chunk boundary); errors are in LSB of the stored value for integer formats and
+    absolute for ``f32le`` (`unit`).
+    """
+    where = []
+    if "case" in ev:
+        where.append(f"case {ev['case']}")
+    if "chunking" in ev:
+        where.append(f"chunking {ev['chunking']}")
+    if "config" in ev:
+        where.append(f"configuration '{ev['config']}'")
+    if "call" in ev and ev["call"] is not None:
+        where.append(f"call {ev['call']}")
+    head = ", ".join(where)
+    facts = []
+    if "frame" in ev:
+        text = f"first divergence at frame {ev['frame']}, channel {ev.get('channel')}"
+        if "expected" in ev and "got" in ev:
+            text += f" (expected {_num(ev['expected'])}, got {_num(ev['got'])})"
+        d = ev.get("boundary_distance_frames")
+        if d is not None:
+            text += (", at a chunk boundary" if d == 0 else
+                     f", {abs(d)} frame(s) {'after' if d > 0 else 'before'} the nearest chunk boundary")
+        facts.append(text)
+    if "delay_frames" in ev:
+        facts.append(f"output delayed by {ev['delay_frames']} frame(s)")
+    if "got_bytes" in ev:
+        facts.append(f"{ev['got_bytes']} output bytes, expected {ev['expected_bytes']}")
+    err = ev.get("error")
+    if isinstance(err, (int, float)) or err in ("inf", "nan"):
+        facts.append(f"max error {_num(err)} {unit}".rstrip())
+    elif err:
+        facts.append(str(err))
+    body = "; ".join(facts)
+    return f"{head}: {body}" if head and body else head or body
+
+
+def describe_throughput(tp: dict) -> list[str]:
+    """Plain-text lines for a throughput result: medians and interquartile ranges per chunk size."""
+    if not tp:
+        return []
+    if not tp.get("rows"):
+        return [f"throughput: {tp.get('error', 'not measured')}"]
+    c = tp["config"]
+    lines = [f"throughput ({c['channels']} ch {c['format']} {c['sample_rate']} Hz, {tp['n_bands']} bands, "
+             f"{c['seconds']:g} s), Msamples/s median ± IQR; speedup = candidate / reference:",
+             f"  {'chunk':<12}{'candidate':>18}{'reference':>18}{'speedup':>10}"]
+    for row in tp["rows"]:
+        cand, ref = row["candidate"], row["reference"]
+        lines.append(f"  {row['chunking']:<12}{_rate(cand):>18}{_rate(ref):>18}{row['speedup']:>9.2f}x")
+    return lines
+
+
+def _rate(stats: dict) -> str:
+    return f"{stats['median_msamples_per_s']:.2f} ± {stats['iqr_msamples_per_s']:.2f}"
+
+
+def text_summary(results: list[dict]) -> str:
+    """Plain text for a terminal: per candidate its verdict, each diagnosis with its first
+    evidence and replay command, and the throughput of correct candidates."""
+    lines = []
+    for r in results:
+        lines.append(f"{r['candidate']} ({r['language']}): {r['verdict']}")
+        for d in r["diagnoses"]:
+            lines.append(f"  {_code_label(d)}: {d['detail']}")
+            if d["evidence"]:
+                ev = d["evidence"][0]
+                more = len(d["evidence"]) - 1
+                lines.append("    " + describe_evidence(ev, _error_unit(r, ev.get("case")))
+                             + (f" (+{more} more in the report)" if more > 0 else ""))
+            lines.append(f"    replay: {d['replay']}")
+        lines += ["  " + line for line in describe_throughput(r.get("throughput"))]
+    return "\n".join(lines) + "\n"
 
 
 def _plot_png(plot: dict) -> str | None:

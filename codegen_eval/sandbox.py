@@ -18,11 +18,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
+# set by cancel_workers() (Ctrl-C while several candidates run in threads): every watcher kills its worker
+_CANCEL = threading.Event()
 
 
 @dataclass
@@ -99,41 +102,18 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
     stall_s = float(limits.get("stall_s", 20))
     load_s = float(limits.get("load_s", 60))
     t0 = time.monotonic()
+    killed_for = None
+    maxrss_kb = 0
     with open(Path(job_dir, "stdout.txt"), "wb") as out, open(Path(job_dir, "stderr.txt"), "wb") as err:
         proc = subprocess.Popen([sys.executable, "-I", "-B", str(WORKER), job_dir], cwd=job_dir,
                                 env=scrubbed_env(job_dir), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
-        killed_for = None
-        last_mark = None
-        last_change = t0
-        progress = Path(job_dir, "progress")
-        maxrss_kb = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                maxrss_kb = usage.ru_maxrss
-                break
-            time.sleep(0.05)
-            now = time.monotonic()
-            try:
-                mark = (progress.stat().st_mtime_ns, progress.read_text())
-            except (OSError, ValueError):
-                mark = None
-            if mark != last_mark:
-                last_mark = mark
-                last_change = now
-            # loading (imports, JIT compilation) gets a longer allowance than one run
-            allowed = load_s if mark and mark[1] in ("load", "") else stall_s
-            if now - t0 > wall_s:
-                killed_for = "timeout"
-            elif now - last_change > allowed:
-                killed_for = "stall"
-            if killed_for:
+        try:
+            killed_for, maxrss_kb = _watch(proc, Path(job_dir, "progress"), t0, wall_s, stall_s, load_s)
+        finally:
+            # also on KeyboardInterrupt: the worker has its own session and would not get the signal
+            if proc.returncode is None:
                 _kill_group(proc)
-                break
-    if proc.returncode is None:
-        _kill_group(proc)
     wall = time.monotonic() - t0
     events = []
     try:
@@ -150,6 +130,49 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
         stderr_tail = ""
     return WorkerOutcome(returncode=proc.returncode, killed_for=killed_for, wall_s=wall, events=events,
                          stderr_tail=stderr_tail, job_dir=job_dir, max_rss_mb=maxrss_kb / 1024)
+
+
+def _watch(proc: subprocess.Popen, progress: Path, t0: float, wall_s: float, stall_s: float,
+           load_s: float) -> tuple[str | None, int]:
+    """Wait for the worker; kill its group on timeout, stall or cancel. Return (killed_for, max RSS kB)."""
+    last_mark = None
+    last_change = t0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return None, usage.ru_maxrss
+        time.sleep(0.05)
+        now = time.monotonic()
+        try:
+            mark = (progress.stat().st_mtime_ns, progress.read_text())
+        except (OSError, ValueError):
+            mark = None
+        if mark != last_mark:
+            last_mark = mark
+            last_change = now
+        # loading (imports, JIT compilation) gets a longer allowance than one run
+        allowed = load_s if mark and mark[1] in ("load", "") else stall_s
+        killed_for = None
+        if _CANCEL.is_set():
+            killed_for = "cancelled"
+        elif now - t0 > wall_s:
+            killed_for = "timeout"
+        elif now - last_change > allowed:
+            killed_for = "stall"
+        if killed_for:
+            _kill_group(proc)
+            return killed_for, 0
+
+
+def cancel_workers() -> None:
+    """Kill every running worker and make new ones stop at once (until :func:`allow_workers`)."""
+    _CANCEL.set()
+
+
+def allow_workers() -> None:
+    """Undo :func:`cancel_workers`."""
+    _CANCEL.clear()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -197,6 +197,47 @@ def test_cli_prompt_and_report(tmp_path, capsys):
     assert cli.main(["score", str(tmp_path / "missing.py")]) == 2
 
 
+def test_cli_usage_errors_are_one_line(tmp_path, capsys):
+    (tmp_path / "cand.rs").write_text("fn main() {}")
+    (tmp_path / "notes.txt").write_text("not json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "cand.py").write_text("")
+    for argv in (["score", str(tmp_path / "cand.rs")],
+                 ["score", str(tmp_path / "cand.py"), "--case", "no-such-case"],
+                 ["score", str(tmp_path / "cand.py"), "--chunking", "no-such-chunking"],
+                 ["score", str(tmp_path / "cand.py"), "--json", str(tmp_path / "missing" / "r.json")],
+                 ["report", str(tmp_path / "missing.json")],
+                 ["report", str(tmp_path / "notes.txt")],
+                 ["report", str(tmp_path / "list.json")]):
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("codegen-eval: error: ") and err.count("\n") == 1, err
+    with pytest.raises(SystemExit):
+        cli.main(["score", str(tmp_path / "cand.py"), "--jobs", "0"])
+
+
+def test_every_cli_option_has_help():
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if a.choices and isinstance(a.choices, dict)).choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)
+
+
+def test_evidence_reads_as_a_sentence():
+    ev = {"case": "band-peaking", "chunking": "frames-17", "frame": 17, "channel": 0,
+          "boundary_distance_frames": 0, "error": 5038.0, "expected": 8738.0, "got": 7582.0}
+    assert report.describe_evidence(ev, "LSB") == (
+        "case band-peaking, chunking frames-17: first divergence at frame 17, channel 0 (expected 8738, "
+        "got 7582), at a chunk boundary; max error 5038 LSB")
+    assert "3 frame(s) before" in report.describe_evidence(dict(ev, boundary_distance_frames=-3))
+    ev = {"case": "ch-2", "chunking": "bytes-1", "call": 1, "got_bytes": 3496, "expected_bytes": 4096}
+    assert report.describe_evidence(ev) == "case ch-2, chunking bytes-1, call 1: 3496 output bytes, expected 4096"
+    summary = report.text_summary([_fake_result()])
+    assert summary.splitlines()[0] == "x.py (python): fail"
+    assert "replay: codegen-eval score x.py --case a --chunking whole" in summary
+
+
 def test_cli_generate_with_a_fake_client(tmp_path):
     class Reply:
         def __init__(self, text):
