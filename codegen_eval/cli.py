@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             generate(args)
             print(f"wrote {args.output}")
             return 0
-        from . import report
+        from . import report, report_html
 
         _check_outputs(args)
         if args.command == "report":
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.markdown).write_text(md)
             written.append(args.markdown)
         if args.html:
-            Path(args.html).write_text(report.html_report(results))
+            Path(args.html).write_text(report_html.html_report(results))
             written.append(args.html)
         if written:
             print("wrote " + ", ".join(written))

@@ -1,6 +1,7 @@
 """Compile a C or C++ candidate into a shared library (flags come from the task data)."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -55,7 +56,8 @@ def compile_candidate(source: str | Path, language: str, out_dir: str | Path, se
     libs = [f for f in flags if f.startswith("-l")]
     flags = [f for f in flags if not f.startswith("-l")]
     library = str(Path(out_dir, "candidate.so"))
-    command = [compiler, *flags, str(source), "-o", library, *libs]
+    # run in out_dir with relative names, so the recorded command reads the same for every run
+    command = [compiler, *flags, os.path.relpath(source, out_dir), "-o", "candidate.so", *libs]
     version = compiler_version(compiler)
     if shutil.which(compiler) is None:
         return CompileResult(False, command, f"compiler {compiler!r} not found", 0.0, version, "")

@@ -25,8 +25,9 @@ from .task import Task, language_of, load_task
 RESULT_SCHEMA = "codegen_eval.result/1"
 REFERENCE_CANDIDATE = "<eq.StreamingEqualizer>"
 _REFERENCE_CACHE: dict = {}
-MAX_PLOTS = 8
-PLOT_POINTS = 1200
+# one error plot per failing case (at most this many), each decimated to at most PLOT_POINTS points
+MAX_PLOTS = 64
+PLOT_POINTS = 500
 
 
 def prepare(task: Task, seed: int, case_ids=None, chunkings=None):
@@ -239,7 +240,7 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
             "environment": environment(task, seed, compile_info),
             "timing_s": {"reference": ref_s, "correctness": correctness_s, "throughput": tp_s,
                          "total": time.perf_counter() - t_start},
-            "plots": _plots(results),
+            "plots": _plots(results, diags, by_id),
         }
         return result
     finally:
@@ -276,26 +277,46 @@ def _run_summary(r: scoring.RunResult) -> dict:
     return out
 
 
-def _plots(results: list[scoring.RunResult]) -> list[dict]:
-    """Error against frame index for the first failing run of each case (decimated by max)."""
-    plots = []
-    seen = set()
+def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> list[dict]:
+    """Error against frame index for every failing case, decimated by max to ``PLOT_POINTS``.
+
+    Each case shows one run: the run a diagnosis cites as evidence if there is one, else the
+    whole-input run if it fails, else the failing chunking with the fewest chunk boundaries (the
+    easiest to relate errors to boundaries). Cited cases come first.
+    """
+    cited: dict = {}
+    for d in diags:
+        for ev in d["evidence"]:
+            if "case" in ev and "chunking" in ev:
+                cited.setdefault((ev["case"], ev["chunking"]), []).append(d["code"])
+    by_case: dict = {}
     for r in results:
-        if r.ok or r.error_per_frame is None or r.case_id in seen or not r.error_per_frame.size:
+        if r.ok or r.repeat or r.error_per_frame is None or not r.error_per_frame.size:
             continue
         if r.max_abs == 0 and r.got_bytes == r.expected_bytes:
             continue
-        seen.add(r.case_id)
-        err = np.nan_to_num(r.error_per_frame, posinf=1e300)
-        step = max(1, int(np.ceil(err.size / PLOT_POINTS)))
-        pad = (-err.size) % step
-        pooled = np.pad(err, (0, pad)).reshape(-1, step).max(axis=1)
-        plots.append({"case": r.case_id, "chunking": r.chunking, "frames_per_point": step,
-                      "error": [float(v) for v in pooled],
-                      "boundaries_frames": [int(b) for b in (r.boundaries_frames if r.boundaries_frames is not None
-                                                             else [])][:400]})
-        if len(plots) >= MAX_PLOTS:
-            break
+        by_case.setdefault(r.case_id, []).append(r)
+    cited_cases = list(dict.fromkeys(case for case, _ in cited))
+    order = [c for c in cited_cases if c in by_case] + [c for c in by_case if c not in cited_cases]
+    plots = []
+    for case_id in order[:MAX_PLOTS]:
+        runs = by_case[case_id]
+        r = min(runs, key=lambda x: ((x.case_id, x.chunking) not in cited, x.chunking != "whole",
+                                     0 if x.boundaries_frames is None else x.boundaries_frames.size))
+        step = max(1, int(np.ceil(r.error_per_frame.size / PLOT_POINTS)))
+        pad = (-r.error_per_frame.size) % step
+        with np.errstate(invalid="ignore"):
+            pooled = np.pad(r.error_per_frame, (0, pad)).reshape(-1, step).max(axis=1)
+        bounds = np.zeros(0, dtype=np.int64) if r.boundaries_frames is None else r.boundaries_frames
+        if bounds.size > PLOT_POINTS:  # one mark per plotted point is all the eye can see
+            bounds = np.unique(bounds // step * step)
+        fmt = cases[case_id].config["format"]
+        plots.append({"case": case_id, "chunking": r.chunking, "format": fmt,
+                      "unit": "abs" if cases[case_id].spec["kind"] == "float" else "LSB",
+                      "frames": int(r.error_per_frame.size), "frames_per_point": step,
+                      "error": [float(f"{v:.3g}") if np.isfinite(v) else None for v in pooled],
+                      "boundaries_frames": [int(b) for b in bounds], "first_frame": r.first_frame,
+                      "diagnoses": cited.get((case_id, r.chunking), [])})
     return plots
 
 

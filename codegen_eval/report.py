@@ -1,14 +1,9 @@
-"""Reports: the versioned JSON result, a Markdown summary table, a self-contained HTML page.
+"""Reports from results: the versioned JSON file, a Markdown summary table and plain text.
 
-The HTML page embeds, for each failing case, a PNG (base64) of the error against the frame
-index with the chunk boundaries marked; it needs matplotlib (the ``plot`` extra) and falls back
-to tables without plots when matplotlib is missing.
+The HTML page is in :mod:`codegen_eval.report_html`.
 """
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 from pathlib import Path
 
@@ -178,87 +173,3 @@ def text_summary(results: list[dict]) -> str:
             lines.append(f"    replay: {d['replay']}")
         lines += ["  " + line for line in describe_throughput(r.get("throughput"))]
     return "\n".join(lines) + "\n"
-
-
-def _plot_png(plot: dict) -> str | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    import numpy as np
-
-    err = np.asarray(plot["error"], dtype=float)
-    positive = err[err > 0]
-    floor = positive.min() / 10 if positive.size else 1e-12
-    step = plot["frames_per_point"]
-    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=90)
-    ax.plot(np.arange(err.size) * step, np.maximum(err, floor), lw=0.8, color="C3", label="|error| (max per point)")
-    for i, b in enumerate(plot["boundaries_frames"]):
-        ax.axvline(b, color="0.6", lw=0.4, alpha=0.6, label="chunk boundary" if i == 0 else None)
-    ax.set_xlabel("frame")
-    ax.set_ylabel("|error| (LSB or abs)")
-    ax.set_title(f"{plot['case']} / {plot['chunking']}", fontsize=9)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=floor)
-    ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def html_report(results: list[dict]) -> str:
-    """A self-contained HTML page for a run of one or more candidates."""
-    e = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>codegen-eval report</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}.pass{color:green}.fail{color:#b00}"
-             ".error{color:#a60}code{font-size:12px}</style></head><body><h1>codegen-eval report</h1>"]
-    parts.append("<table><tr><th>candidate</th><th>language</th><th>verdict</th><th>diagnoses</th>"
-                 "<th>runs ok</th><th>speedup</th></tr>")
-    for r in results:
-        sp = best_speedup(r)
-        parts.append(f"<tr><td>{e(r['candidate'])}</td><td>{e(r['language'])}</td>"
-                     f"<td class='{e(r['verdict'])}'>{e(r['verdict'])}</td>"
-                     f"<td>{e(', '.join(_code_label(d) for d in r['diagnoses']) or '-')}</td>"
-                     f"<td>{r['properties'].get('runs_ok', 0)}/{r['properties'].get('runs', 0)}</td>"
-                     f"<td>{'-' if sp is None else f'{sp:.2f}x'}</td></tr>")
-    parts.append("</table>")
-    for r in results:
-        parts.append(f"<h2>{e(r['candidate'])}: <span class='{e(r['verdict'])}'>{e(r['verdict'])}</span></h2>")
-        env = r.get("environment", {})
-        comp = env.get("compile") or {}
-        parts.append(f"<p>task {e(r['task'])}, seed {env.get('seed')}, {e(str(env.get('cpu')))}, python "
-                     f"{e(str(env.get('python')))}, numpy {e(str(env.get('numpy')))}"
-                     + (f", <code>{e(' '.join(comp.get('command', [])))}</code>" if comp else "") + "</p>")
-        if r["diagnoses"]:
-            parts.append("<table><tr><th>diagnosis</th><th>detail</th><th>evidence</th><th>replay</th></tr>")
-            for d in r["diagnoses"]:
-                ev = "<br>".join(e(json.dumps(x)) for x in d["evidence"])
-                parts.append(f"<tr><td>{e(_code_label(d))}</td><td>{e(d['detail'])}</td><td><code>{ev}</code></td>"
-                             f"<td><code>{e(d['replay'])}</code></td></tr>")
-            parts.append("</table>")
-        props = r.get("properties", {})
-        parts.append("<p>" + ", ".join(f"{e(k)}: {e(str(v))}" for k, v in props.items()) + "</p>")
-        tp = r.get("throughput")
-        if tp and tp.get("rows"):
-            parts.append("<table><tr><th>chunk</th><th>candidate Msamples/s (IQR)</th>"
-                         "<th>reference Msamples/s (IQR)</th><th>speedup</th></tr>")
-            for row in tp["rows"]:
-                c, ref = row["candidate"], row["reference"]
-                parts.append(f"<tr><td>{e(row['chunking'])}</td><td>{c['median_msamples_per_s']:.2f} "
-                             f"({c['iqr_msamples_per_s']:.2f})</td><td>{ref['median_msamples_per_s']:.2f} "
-                             f"({ref['iqr_msamples_per_s']:.2f})</td><td>{row['speedup']:.3f}</td></tr>")
-            parts.append("</table>")
-        for plot in r.get("plots", []):
-            png = _plot_png(plot)
-            if png:
-                parts.append(f"<p><img alt='error of {e(plot['case'])}' src='data:image/png;base64,{png}'></p>")
-            else:
-                parts.append(f"<p>{e(plot['case'])} / {e(plot['chunking'])}: plot needs matplotlib</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

@@ -7,7 +7,7 @@ import pytest
 import scipy.signal
 
 from codegen_eval import cases as cases_mod
-from codegen_eval import cli, diagnosis, pcm, report, scoring
+from codegen_eval import cli, diagnosis, pcm, report, report_html, scoring
 from codegen_eval.evaluate import prepare
 from codegen_eval.task import load_task
 
@@ -176,7 +176,7 @@ def test_markdown_and_html_reports(tmp_path):
     results = [_fake_result(), dict(_fake_result("pass"), diagnoses=[], plots=[], candidate="y.c")]
     md = report.markdown_table(results)
     assert "| x.py | python | fail | format_error (u8) | 7/10 | - |" in md
-    page = report.html_report(results)
+    page = report_html.html_report(results)
     assert page.count("data:image/png;base64,") == 1
     out = tmp_path / "r.json"
     report.write_json(results, out)
@@ -259,3 +259,31 @@ def test_cli_generate_with_a_fake_client(tmp_path):
     assert cli.generate(args, client=client) == "int x;\n"
     assert "eq_process" in client.prompts[0]
     assert (tmp_path / "cand.c").read_text() == "int x;\n"
+
+
+def test_one_plot_per_failing_case_prefers_the_cited_run(prepared):
+    from codegen_eval.evaluate import PLOT_POINTS, _plots
+
+    built, refs = prepared
+    case, ref = built["ch-2"], refs["ch-2"]
+    bad = ref.values.copy()
+    bad[40:] += 5  # wrong from frame 40 on, whatever the chunking
+    results = [scoring.measure(case, ref, _raw_from_values(case, ref.values, "whole"))]
+    results += [scoring.measure(case, ref, _raw_from_values(case, bad, name)) for name in ("frames-17", "random")]
+    fewest = min(("frames-17", "random"), key=lambda n: len(case.chunkings[n]))
+    (plot,) = _plots(results, [], built)
+    assert plot["chunking"] == fewest and plot["first_frame"] == 40 and plot["unit"] == "LSB"
+    cited = [{"code": "state_reset_at_boundary", "evidence": [{"case": "ch-2", "chunking": "frames-17"}]}]
+    (plot,) = _plots(results, cited, built)
+    assert plot["chunking"] == "frames-17" and plot["diagnoses"] == ["state_reset_at_boundary"]
+    assert len(plot["error"]) <= PLOT_POINTS
+    assert plot["boundaries_frames"][:2] == [17, 34]
+
+
+def test_plot_of_non_finite_errors_renders(recwarn):
+    pytest.importorskip("matplotlib")
+    plot = {"case": "a", "chunking": "bytes-1", "unit": "abs", "frames_per_point": 2,
+            "error": [0.0, 1e-3, None, 2.0, None], "boundaries_frames": list(range(0, 10, 1)), "first_frame": 2}
+    png = report_html.plot_png(plot)
+    assert png and len(png) < 60_000
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -1,0 +1,285 @@
+"""The self-contained HTML report of a run: one section per candidate, plots embedded as PNG.
+
+Each section shows the verdict, the checked properties, every diagnosis with its evidence and
+replay command, the throughput (median and interquartile range) of a correct candidate, the
+environment and the sandbox features applied, and for each failing case a plot of the error
+against the frame index with the chunk boundaries marked. Plots need matplotlib (the ``plot``
+extra); without it the page says so and keeps everything else.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+from .report import _code_label, _error_unit, best_speedup, describe_evidence
+
+_CSS = """
+body{font-family:system-ui,sans-serif;font-size:14px;max-width:1360px;margin:0 auto;padding:0 16px;color:#222}
+h1{font-size:24px}h2{font-size:19px;margin:0 0 8px}h3{font-size:15px;margin:14px 0 6px}
+section{border:1px solid #ddd;border-radius:6px;padding:12px 16px;margin:18px 0}
+table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;
+vertical-align:top}th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#0a7a0a}.fail{color:#b00}.error{color:#b36b00}.verdict{font-weight:bold}
+.chip{display:inline-block;border-radius:10px;padding:1px 8px;margin:2px 3px 2px 0;font-size:12px}
+.chip.yes{background:#e3f4e3}.chip.no{background:#f9dede}
+.diag{margin:8px 0 12px;padding-left:10px;border-left:4px solid #b00}.error-diag{border-left-color:#b36b00}
+.diag ul{margin:4px 0;padding-left:20px}
+pre,code{font-family:ui-monospace,monospace;font-size:12px}pre{background:#f6f6f6;padding:5px 8px;
+white-space:pre-wrap;word-break:break-all;margin:4px 0}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(620px,1fr));gap:8px}
+figure{margin:0}figcaption{font-size:12px;color:#444}img{max-width:100%}
+.env td:first-child{white-space:nowrap;color:#555}
+"""
+_PROPERTY_LABELS = {
+    "completed": "ran to the end", "matches_reference": "matches the reference",
+    "chunk_invariant": "same bytes for every chunking", "zero_latency": "zero latency",
+    "correct_length": "correct length", "deterministic": "deterministic",
+    "accepts_valid": "accepts valid configurations", "rejects_invalid": "rejects invalid configurations",
+}
+_RLIMIT_LABELS = {
+    "RLIMIT_CPU": lambda v: f"CPU time {v} s", "RLIMIT_AS": lambda v: f"address space {v >> 20} MB",
+    "RLIMIT_FSIZE": lambda v: f"file size {v >> 20} MB", "RLIMIT_NPROC": lambda v: f"processes {v}",
+    "RLIMIT_CORE": lambda v: f"core dumps {v} bytes",
+}
+_ERROR_CODES = ("compile_error", "load_error", "crash", "timeout", "resource_limit")
+
+
+def plot_png(plot: dict) -> str | None:
+    """Render one error plot to a base64 PNG (palette colours, a few tens of kB).
+
+    Parameters
+    ----------
+    plot : dict
+        An entry of a result's ``plots``: ``case``, ``chunking``, ``unit``, ``frames_per_point``,
+        ``error`` (max absolute error per point; None where not finite), ``boundaries_frames``,
+        ``first_frame``.
+
+    Returns
+    -------
+    str or None
+        The PNG as base64 text, or None when matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from PIL import Image
+    except ImportError:
+        return None
+    import numpy as np
+
+    err = np.array([np.inf if v is None else v for v in plot["error"]], dtype=float)
+    finite = err[np.isfinite(err) & (err > 0)]
+    floor = finite.min() / 10 if finite.size else 1e-12
+    top = finite.max() * 10 if finite.size else 1.0
+    step = plot["frames_per_point"]
+    x = np.arange(err.size) * step
+    fig, ax = plt.subplots(figsize=(7.0, 2.3), dpi=90)
+    ax.plot(x, np.clip(err, floor, top), lw=0.8, color="#c0392b")
+    bad = ~np.isfinite(err)
+    if bad.any():
+        ax.plot(x[bad], np.full(bad.sum(), top), "x", ms=3, color="k")
+    bounds = plot.get("boundaries_frames") or []
+    if bounds:
+        ax.vlines(bounds, 0, 1, transform=ax.get_xaxis_transform(), color="#2c7fb8", lw=0.5, alpha=0.6)
+    if plot.get("first_frame") is not None:
+        ax.axvline(plot["first_frame"], color="k", lw=0.8, ls="--")
+    ax.set_yscale("log")
+    ax.set_ylim(floor, top * 1.5)
+    ax.set_xlim(0, max(1, err.size * step))
+    ax.set_xlabel("frame (sample index per channel)", fontsize=8)
+    ax.set_ylabel(f"|error| ({plot.get('unit', 'LSB or abs')})", fontsize=8)
+    ax.tick_params(labelsize=7)
+    title = f"{plot['case']} ({plot.get('format', '')}), chunking {plot['chunking']}"
+    title += f", first divergence at frame {plot['first_frame']}" if plot.get("first_frame") is not None else ""
+    title += "" if bounds else ", no chunk boundary"
+    ax.set_title(title, fontsize=9)
+    # fixed margins: tight_layout would double the rendering time of a page with a hundred plots
+    fig.subplots_adjust(left=0.085, right=0.99, bottom=0.18, top=0.9)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    # a line plot needs few colours: a 32-colour palette makes the PNG several times smaller
+    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(colors=32)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def _summary_table(results: list[dict]) -> str:
+    e = html.escape
+    rows = ["<table><tr><th>candidate</th><th>language</th><th>verdict</th><th>diagnoses</th><th>runs ok</th>"
+            "<th>speedup (whole)</th></tr>"]
+    for r in results:
+        sp = best_speedup(r)
+        props = r.get("properties", {})
+        rows.append(f"<tr><td><a href='#c{results.index(r)}'>{e(r['candidate'])}</a></td><td>{e(r['language'])}</td>"
+                    f"<td class='verdict {e(r['verdict'])}'>{e(r['verdict'])}</td>"
+                    f"<td>{e(', '.join(_code_label(d) for d in r['diagnoses']) or '-')}</td>"
+                    f"<td class='num'>{props.get('runs_ok', 0)}/{props.get('runs', 0)}</td>"
+                    f"<td class='num'>{'-' if sp is None else f'{sp:.2f}x'}</td></tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def _properties(r: dict) -> str:
+    props = r.get("properties", {})
+    if not props.get("runs"):
+        return "<p>No run: the candidate did not build or load, so no property was checked.</p>"
+    chips = [f"<span class='chip {'yes' if props[k] else 'no'}'>{'✓' if props[k] else '✗'} {label}</span>"
+             for k, label in _PROPERTY_LABELS.items() if k in props]
+    counts = (f" {props.get('runs_ok', 0)} of {props.get('runs', 0)} runs correct; "
+              f"{props.get('cases_whole_ok', 0)} of {props.get('cases', 0)} cases correct on the whole input.")
+    if r.get("verdict") == "error":
+        counts += " The worker stopped early: the marks cover only the runs that finished."
+    return "<p>" + "".join(chips) + html.escape(counts) + "</p>"
+
+
+def _diagnoses(r: dict) -> str:
+    e = html.escape
+    parts = []
+    for d in r["diagnoses"]:
+        cls = "diag error-diag" if d["code"] in _ERROR_CODES else "diag"
+        items = "".join(f"<li>{e(describe_evidence(ev, _error_unit(r, ev.get('case'))))}</li>" for ev in d["evidence"])
+        parts.append(f"<div class='{cls}'><b>{e(_code_label(d))}</b>: {e(d['detail'])}"
+                     + (f"<ul>{items}</ul>" if items else "") + f"<div>replay:</div><pre>{e(d['replay'])}</pre></div>")
+    return "\n".join(parts)
+
+
+def _throughput(tp: dict | None) -> str:
+    if not tp:
+        return ""
+    if not tp.get("rows"):
+        return f"<h3>Throughput</h3><p>{html.escape(str(tp.get('error', 'not measured')))}</p>"
+    c = tp["config"]
+    rows = [f"<h3>Throughput</h3><p>{c['channels']} channels {html.escape(c['format'])} {c['sample_rate']} Hz, "
+            f"{tp['n_bands']} bands, {c['seconds']:g} s of noise; candidate and reference alternate in one "
+            "worker. Millions of samples per second, median ± interquartile range; speedup = candidate / "
+            "reference.</p><table><tr><th>chunk</th><th>candidate</th><th>reference</th><th>rounds</th>"
+            "<th>speedup</th></tr>"]
+    for row in tp["rows"]:
+        cand, ref = row["candidate"], row["reference"]
+        rows.append(f"<tr><td>{html.escape(row['chunking'])}</td>"
+                    f"<td class='num'>{cand['median_msamples_per_s']:.2f} ± {cand['iqr_msamples_per_s']:.2f}</td>"
+                    f"<td class='num'>{ref['median_msamples_per_s']:.2f} ± {ref['iqr_msamples_per_s']:.2f}</td>"
+                    f"<td class='num'>{cand['rounds']}</td><td class='num'>{row['speedup']:.2f}x</td></tr>")
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
+def sandbox_lines(r: dict) -> list[str]:
+    """Plain-text lines saying which sandbox features were applied to the candidate's worker
+    and, for those that were not, why."""
+    applied = r.get("sandbox_applied") or {}
+    caps = (r.get("environment") or {}).get("sandbox") or {}
+    lines = ["own process and session, killed as a group on the wall-clock or stall limit",
+             "scrubbed environment, temporary working directory"]
+
+    def feature(key: str, name: str, reason: str) -> None:
+        if applied.get(key):
+            lines.append(f"{name}: applied")
+        elif key in applied or f"{key}_error" in applied:
+            lines.append(f"{name}: NOT applied ({applied.get(f'{key}_error', 'the system refused')})")
+        else:
+            lines.append(f"{name}: NOT applied ({reason})")
+
+    no_ns = "needs root on Linux" if not caps.get("namespaces") else "the worker did not report it"
+    feature("netns", "network namespace (no network)", no_ns)
+    feature("private_fs", "read-only file system, private /tmp", no_ns)
+    feature("seccomp", "seccomp filter (no processes, sockets, mounts)",
+            "needs x86-64 Linux" if not caps.get("seccomp") else "the worker did not report it")
+    limits = [_RLIMIT_LABELS.get(name, lambda v: f"{name} {v}")(value) for name, value in applied.items()
+              if name.startswith("RLIMIT_") and not name.endswith("_error")]
+    failed = [name for name in applied if name.startswith("RLIMIT_") and name.endswith("_error")]
+    lines.append("resource limits: " + (", ".join(limits) or "none") + (f" (failed: {', '.join(failed)})"
+                                                                         if failed else ""))
+    if r.get("language") == "python":
+        lines.append("Python import guard and audit hook (forbidden imports, processes, sockets, writes)")
+    if not applied:
+        lines = ["the worker reported no sandbox (it did not start or the candidate did not compile)"]
+    return lines
+
+
+def _environment(r: dict) -> str:
+    e = html.escape
+    env = r.get("environment") or {}
+    comp = env.get("compile") or {}
+    worker = r.get("worker") or {}
+    timing = r.get("timing_s") or {}
+    rows = [("CPU", f"{env.get('cpu')} ({env.get('cpu_count')} logical CPUs)"), ("platform", env.get("platform")),
+            ("versions", ", ".join(f"{k} {env.get(k)}" for k in ("python", "numpy", "scipy", "numba", "eq")
+                                   if k in env)),
+            ("task, seed", f"{r.get('task')}, seed {env.get('seed')}"), ("source sha256", r.get("sha256"))]
+    if comp:
+        cmd = comp.get("command") or []
+        rows += [("compiler", comp.get("compiler_version")),
+                 ("compile command", " ".join(cmd)), ("compile time", f"{comp.get('compile_s', 0):.2f} s")]
+    if worker.get("returncode") is None and not worker.get("killed_for"):
+        worker_text = "not started"
+    else:
+        worker_text = (f"exit status {worker.get('returncode')}, {worker.get('wall_s', 0):.1f} s wall, max RSS "
+                       f"{worker.get('max_rss_mb', 0):.0f} MB"
+                       + (f", killed for {worker['killed_for']}" if worker.get("killed_for") else ""))
+    rows += [("worker", worker_text),
+             ("scoring time", ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))]
+    body = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
+    sandbox = "".join(f"<li>{e(line)}</li>" for line in sandbox_lines(r))
+    out = [f"<div class='cols'><div><h3>Environment</h3><table class='env'>{body}</table></div>"
+           f"<div><h3>Sandbox</h3><ul>{sandbox}</ul></div></div>"]
+    if comp and not comp.get("ok"):
+        out.append(f"<h3>Compiler output</h3><pre>{e(comp.get('output', ''))}</pre>")
+    if worker.get("stderr_tail") and r["verdict"] == "error":
+        out.append(f"<h3>Worker stderr (end)</h3><pre>{e(worker['stderr_tail'])}</pre>")
+    return "\n".join(out)
+
+
+def _plots(r: dict) -> str:
+    e = html.escape
+    plots = r.get("plots") or []
+    if not plots:
+        return ""
+    figures = []
+    for plot in plots:
+        png = plot_png(plot)
+        cited = f"evidence for {', '.join(plot['diagnoses'])}" if plot.get("diagnoses") else ""
+        if png is None:
+            figures.append(f"<figure><figcaption>{e(plot['case'])}, chunking {e(plot['chunking'])}: the plot "
+                           "needs matplotlib</figcaption></figure>")
+        else:
+            figures.append(f"<figure><img alt='error of {e(plot['case'])}, chunking {e(plot['chunking'])}' "
+                           f"src='data:image/png;base64,{png}'><figcaption>{e(cited)}</figcaption></figure>")
+    return (f"<h3>Error against frame: one failing run for each of the {len(plots)} failing cases</h3>"
+            "<p>Red: largest absolute error per plotted point (log scale; a point covers "
+            "<code>frames_per_point</code> frames of long cases); blue: chunk boundaries; dashed: the first "
+            "divergent frame; crosses: NaN or infinite output. The run shown is the one a diagnosis cites, "
+            "else the whole input, else the failing chunking with the fewest boundaries.</p>"
+            "<div class='plots'>" + "\n".join(figures) + "</div>")
+
+
+def html_report(results: list[dict]) -> str:
+    """Return a self-contained HTML page for a run of one or more candidates.
+
+    Parameters
+    ----------
+    results : list of dict
+        Results as returned by :func:`codegen_eval.score` or read by
+        :func:`codegen_eval.report.load_results`.
+
+    Returns
+    -------
+    str
+        The page; images are embedded as base64 PNG, nothing is loaded from elsewhere.
+    """
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>codegen-eval report</title>",
+             f"<style>{_CSS}</style></head><body><h1>codegen-eval report</h1>", _summary_table(results)]
+    for i, r in enumerate(results):
+        parts.append(f"<section id='c{i}'><h2>{e(r['candidate'])} ({e(r['language'])}): "
+                     f"<span class='verdict {e(r['verdict'])}'>{e(r['verdict'])}</span></h2>")
+        parts += [_properties(r), _diagnoses(r), _throughput(r.get("throughput")), _environment(r), _plots(r)]
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(p for p in parts if p)
