@@ -20,14 +20,14 @@ arguments.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade
 
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
 
-PARALLEL_BLOCK_FRAMES = 16384
+ROW_BLOCK_FRAMES = 65536
 """Frames per block of the multi-threaded path: one planar float64 row per channel."""
 
 # Sample kinds and their codes (kept in the engine header).
@@ -40,8 +40,9 @@ FLOAT_F32, FLOAT_F64 = 0, 1
 PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64BE = range(6)
 
 # Engine header: slot -> meaning.
-H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE = range(10)
-HEADER_SIZE = 10
+(H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE,
+ H_BPS) = range(11)
+HEADER_SIZE = 11
 
 
 def engine_size(n_sections, channels):
@@ -93,14 +94,10 @@ def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, d
             tile[k] = (np.int64(src[k0 + k]) - offset) * inv_scale
         filter_tile(tile, m, channels, sos, zi)
         for k in range(count):
+            # Branch-free, so the loop vectorizes.
             r = np.rint(tile[k] * scale)
-            if r > hi:
-                r = hi
-                clipped += 1
-            elif r < lo:
-                r = lo
-                clipped += 1
-            dst[k0 + k] = np.int64(r) + offset
+            clipped += (r > hi) | (r < lo)
+            dst[k0 + k] = np.int64(min(max(r, lo), hi)) + offset
         f0 += m
     return clipped
 
@@ -228,6 +225,22 @@ def _packed_tiles(src, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, 
 
 
 @njit(cache=True, nogil=True)
+def _unpack(engine):  # pragma: no cover - compiled
+    """Split the engine array into its header values and its sos, zi and tile views."""
+    n_sections = int(engine[H_SECTIONS])
+    channels = int(engine[H_CHANNELS])
+    p = HEADER_SIZE
+    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
+    p += 6 * n_sections
+    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
+    p += 2 * n_sections * channels
+    tile = engine[p:p + int(engine[H_TILE])]
+    return (int(engine[H_KIND]), int(engine[H_CODE]), channels, int(engine[H_BPS]),
+            int(engine[H_OFFSET]), engine[H_GAIN], engine[H_SCALE], engine[H_LO],
+            engine[H_HI], sos, zi, tile)
+
+
+@njit(cache=True, nogil=True)
 def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
     """Equalize ``n_frames`` whole frames from the start of ``src`` into ``dst``.
 
@@ -247,26 +260,11 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
     int
         How many samples saturated.
     """
-    kind = int(engine[H_KIND])
-    code = int(engine[H_CODE])
-    n_sections = int(engine[H_SECTIONS])
-    channels = int(engine[H_CHANNELS])
-    n_tile = int(engine[H_TILE])
-    gain = engine[H_GAIN]
-    scale = engine[H_SCALE]
-    lo = engine[H_LO]
-    hi = engine[H_HI]
-    p = HEADER_SIZE
-    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
-    p += 6 * n_sections
-    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
-    p += 2 * n_sections * channels
-    tile = engine[p:p + n_tile]
+    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
     n_bytes = len(dst)
     raw = np.frombuffer(src, np.uint8)[:n_bytes]
     out = np.frombuffer(dst, np.uint8)
     if kind == KIND_INT:
-        offset = int(engine[H_OFFSET])
         if code == INT_S16:
             return _int_tiles(raw.view(np.int16), n_frames, offset, gain / scale, scale,
                               lo, hi, sos, zi, tile, out.view(np.int16))
@@ -285,15 +283,12 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
             process_float(raw.view(np.float64), n_frames, gain, sos, zi, tile,
                           out.view(np.float64))
         return 0
-    if n_frames <= 0:
-        return 0
-    bps = n_bytes // (n_frames * channels)
     return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
 
 
 @njit(cache=True, nogil=True)
 def _filter_row(row, m, c, sos, zi):  # pragma: no cover - compiled
-    """Filter the first ``m`` samples of one channel's contiguous ``row``."""
+    """Filter the first ``m`` samples of channel ``c``, held contiguous in ``row``."""
     n_sections = sos.shape[0]
     if n_sections == 0:
         return
@@ -305,97 +300,142 @@ def _filter_row(row, m, c, sos, zi):  # pragma: no cover - compiled
         s += k
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def _parallel_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, is_int, sos, zi,
-                    planar, dst, n_slices):  # pragma: no cover - compiled
-    """Multi-threaded equivalent of ``_int_tiles`` / ``process_float``.
-
-    Each block of frames is decoded and filtered one channel per task
-    (channels are independent), into the planar rows of ``planar``; then the
-    block is encoded in time slices, one per thread, so no two threads write
-    the same cache line. Per sample the arithmetic is that of the one-thread
-    path, so the output is bit-identical to it.
-    """
-    channels = zi.shape[1]
-    block = planar.shape[1]
-    clipped_per_slice = np.zeros(n_slices, np.int64)
-    f0 = 0
-    while f0 < n_frames:
-        m = min(block, n_frames - f0)
-        k0 = f0 * channels
-        for c in prange(channels):
-            row = planar[c]
+@njit(cache=True, nogil=True)
+def _typed_to_rows(x, f0, m, channels, c0, c1, is_float, offset, inv_scale, planar):  # pragma: no cover
+    for c in range(c0, c1):
+        row = planar[c]
+        k = f0 * channels + c
+        if is_float:
             for i in range(m):
-                row[i] = (np.float64(src[k0 + i * channels + c]) - offset) * inv_scale
-            _filter_row(row, m, c, sos, zi)
-        for t in prange(n_slices):
-            n_clipped = 0
-            for i in range(m * t // n_slices, m * (t + 1) // n_slices):
-                k = k0 + i * channels
-                for c in range(channels):
-                    if is_int:
-                        r = np.rint(planar[c, i] * scale)
-                        if r > hi:
-                            r = hi
-                            n_clipped += 1
-                        elif r < lo:
-                            r = lo
-                            n_clipped += 1
-                        dst[k + c] = np.int64(r) + offset
-                    else:
-                        dst[k + c] = planar[c, i]
-            clipped_per_slice[t] += n_clipped
-        f0 += m
-    return clipped_per_slice.sum()
+                row[i] = np.float64(x[k]) * inv_scale
+                k += channels
+        else:
+            for i in range(m):
+                row[i] = (np.int64(x[k]) - offset) * inv_scale
+                k += channels
 
 
 @njit(cache=True, nogil=True)
-def process_bytes_parallel(src, n_frames, engine, dst, planar, n_slices):  # pragma: no cover - compiled
-    """:func:`process_bytes` on several threads, for long chunks of at least two channels.
+def _rows_to_typed(planar, f0, i0, i1, channels, is_float, offset, scale, lo, hi, x):  # pragma: no cover
+    clipped = 0
+    for c in range(channels):
+        row = planar[c]
+        k = (f0 + i0) * channels + c
+        if is_float:
+            for i in range(i0, i1):
+                x[k] = row[i]
+                k += channels
+        else:
+            for i in range(i0, i1):
+                r = np.rint(row[i] * scale)
+                clipped += (r > hi) | (r < lo)
+                x[k] = np.int64(min(max(r, lo), hi)) + offset
+                k += channels
+    return clipped
 
-    ``planar`` is float64 scratch of shape ``(channels, block_frames)``;
-    ``n_slices`` is the number of threads (numba's ``get_num_threads()``,
-    passed in because reading it inside makes the function uncachable). Only
-    the formats with a typed view (``KIND_INT`` and ``KIND_FLOAT``) take this
-    path; the caller sends packed formats to :func:`process_bytes`.
+
+@njit(cache=True, nogil=True)
+def bytes_to_rows(src, n_bytes, f0, m, engine, planar, c0, c1):  # pragma: no cover - compiled
+    """Decode and filter frames ``f0 .. f0+m`` of channels ``c0 .. c1-1`` into ``planar``.
+
+    The first half of the multi-threaded path: channels are independent, so
+    threads can take disjoint channel ranges of the same block. ``planar`` is
+    ``(channels, block_frames)`` float64; row ``c`` receives channel ``c``.
+    ``n_bytes`` is the length of the whole frames in ``src``. The arithmetic
+    per sample is that of :func:`process_bytes`, so the bytes come out the same.
     """
-    kind = int(engine[H_KIND])
-    code = int(engine[H_CODE])
-    n_sections = int(engine[H_SECTIONS])
-    channels = int(engine[H_CHANNELS])
-    gain = engine[H_GAIN]
-    scale = engine[H_SCALE]
-    lo = engine[H_LO]
-    hi = engine[H_HI]
-    offset = engine[H_OFFSET]
-    p = HEADER_SIZE
-    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
-    p += 6 * n_sections
-    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
-    raw = np.frombuffer(src, np.uint8)[:len(dst)]
-    out = np.frombuffer(dst, np.uint8)
+    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
+    raw = np.frombuffer(src, np.uint8)[:n_bytes]
     inv = gain / scale
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
-            return _parallel_tiles(raw.view(np.float32), n_frames, 0.0, gain, 1.0, 0.0, 0.0,
-                                   False, sos, zi, planar, out.view(np.float32), n_slices)
-        return _parallel_tiles(raw.view(np.float64), n_frames, 0.0, gain, 1.0, 0.0, 0.0,
-                               False, sos, zi, planar, out.view(np.float64), n_slices)
-    if code == INT_S16:
-        return _parallel_tiles(raw.view(np.int16), n_frames, offset, inv, scale, lo, hi,
-                               True, sos, zi, planar, out.view(np.int16), n_slices)
-    if code == INT_S32:
-        return _parallel_tiles(raw.view(np.int32), n_frames, offset, inv, scale, lo, hi,
-                               True, sos, zi, planar, out.view(np.int32), n_slices)
-    if code == INT_S8:
-        return _parallel_tiles(raw.view(np.int8), n_frames, offset, inv, scale, lo, hi,
-                               True, sos, zi, planar, out.view(np.int8), n_slices)
-    return _parallel_tiles(raw, n_frames, offset, inv, scale, lo, hi, True, sos, zi, planar, out,
-                           n_slices)
+            _typed_to_rows(raw.view(np.float32), f0, m, channels, c0, c1, True, 0, gain, planar)
+        else:
+            _typed_to_rows(raw.view(np.float64), f0, m, channels, c0, c1, True, 0, gain, planar)
+    elif kind == KIND_INT:
+        if code == INT_S16:
+            _typed_to_rows(raw.view(np.int16), f0, m, channels, c0, c1, False, offset, inv, planar)
+        elif code == INT_S32:
+            _typed_to_rows(raw.view(np.int32), f0, m, channels, c0, c1, False, offset, inv, planar)
+        elif code == INT_S8:
+            _typed_to_rows(raw.view(np.int8), f0, m, channels, c0, c1, False, offset, inv, planar)
+        else:
+            _typed_to_rows(raw, f0, m, channels, c0, c1, False, offset, inv, planar)
+    else:
+        u32 = np.zeros(1, np.uint32)
+        f32 = u32.view(np.float32)
+        u64 = np.zeros(1, np.uint64)
+        f64 = u64.view(np.float64)
+        for c in range(c0, c1):
+            row = planar[c]
+            j = (f0 * channels + c) * bps
+            for i in range(m):
+                row[i] = _read_packed(raw, j, code, f32, u32, f64, u64) * inv
+                j += channels * bps
+    for c in range(c0, c1):
+        _filter_row(planar[c], m, c, sos, zi)
 
 
 @njit(cache=True, nogil=True)
-def process_float_parallel(src, n_frames, gain, sos, zi, planar, dst, n_slices):  # pragma: no cover
-    """:func:`process_float` on several threads (see :func:`process_bytes_parallel`)."""
-    _parallel_tiles(src, n_frames, 0.0, gain, 1.0, 0.0, 0.0, False, sos, zi, planar, dst,
-                    n_slices)
+def rows_to_bytes(planar, f0, i0, i1, engine, dst):  # pragma: no cover - compiled
+    """Encode rows ``i0 .. i1-1`` of ``planar`` as frames ``f0+i0 ..`` of ``dst``.
+
+    The second half of the multi-threaded path: threads take disjoint time
+    slices, so no two write the same cache line. Returns the saturated count.
+    """
+    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
+    out = np.frombuffer(dst, np.uint8)
+    if kind == KIND_FLOAT:
+        if code == FLOAT_F32:
+            return _rows_to_typed(planar, f0, i0, i1, channels, True, 0, scale, lo, hi,
+                                  out.view(np.float32))
+        return _rows_to_typed(planar, f0, i0, i1, channels, True, 0, scale, lo, hi,
+                              out.view(np.float64))
+    if kind == KIND_INT:
+        if code == INT_S16:
+            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
+                                  out.view(np.int16))
+        if code == INT_S32:
+            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
+                                  out.view(np.int32))
+        if code == INT_S8:
+            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
+                                  out.view(np.int8))
+        return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi, out)
+    is_float = code == PACKED_F32BE or code == PACKED_F64BE
+    u32 = np.zeros(1, np.uint32)
+    f32 = u32.view(np.float32)
+    u64 = np.zeros(1, np.uint64)
+    f64 = u64.view(np.float64)
+    clipped = 0
+    for i in range(i0, i1):
+        j = (f0 + i) * channels * bps
+        for c in range(channels):
+            if is_float:
+                r = planar[c, i]
+            else:
+                r = np.rint(planar[c, i] * scale)
+                if r > hi:
+                    r = hi
+                    clipped += 1
+                elif r < lo:
+                    r = lo
+                    clipped += 1
+            _write_packed(out, j, code, r, f32, u32, f64, u64)
+            j += bps
+    return clipped
+
+
+@njit(cache=True, nogil=True)
+def floats_to_rows(src, f0, m, gain, sos, zi, planar, c0, c1):  # pragma: no cover - compiled
+    """:func:`bytes_to_rows` for a flat interleaved float array (the block equalizer)."""
+    channels = zi.shape[1]
+    _typed_to_rows(src, f0, m, channels, c0, c1, True, 0, gain, planar)
+    for c in range(c0, c1):
+        _filter_row(planar[c], m, c, sos, zi)
+
+
+@njit(cache=True, nogil=True)
+def rows_to_floats(planar, f0, i0, i1, dst):  # pragma: no cover - compiled
+    """:func:`rows_to_bytes` for a flat interleaved float array (returns 0)."""
+    return _rows_to_typed(planar, f0, i0, i1, planar.shape[0], True, 0, 1.0, 0.0, 0.0, dst)

@@ -7,9 +7,11 @@ state. The kernels see only whole frames.
 
 import math
 import numbers
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-import numba
 import numpy as np
 
 from . import _kernels
@@ -19,10 +21,11 @@ from .formats import get_format
 
 __all__ = ["StreamingEqualizer", "BlockEqualizer"]
 
-PARALLEL_MIN_FRAMES = 8192
-"""Chunks of at least this many frames (and two or more channels) use every
-thread numba has (``NUMBA_NUM_THREADS``, or :func:`numba.set_num_threads`),
-one channel per thread. The output is bit-identical to the one-thread path."""
+THREAD_MIN_FRAMES = 32768
+"""Chunks of at least this many frames, with two or more channels, are split
+over threads (one range of channels each), when the equalizer has ``threads``
+above 1. Shorter chunks are not worth the hand-off. The output is
+bit-identical to the one-thread path."""
 
 MAX_CHANNELS = 1024
 """Upper bound on channels, to turn a wrong argument into an error instead of a huge allocation."""
@@ -74,6 +77,37 @@ def _kernel_format(fmt):
     raise EqError("raw PCM streaming needs a little-endian machine")  # pragma: no cover
 
 
+_POOL = None
+
+
+def _run_all(calls):
+    """Run zero-argument callables, the first on this thread and the rest on the pool.
+
+    The kernels release the GIL, so they run in parallel. Waiting is passive
+    (no spinning), so a busy machine degrades to about one-thread speed
+    rather than far below it.
+    """
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1),
+                                   thread_name_prefix="eq")
+    futures = [_POOL.submit(call) for call in calls[1:]]
+    return [calls[0]()] + [future.result() for future in futures]
+
+
+def _slices(n, parts):
+    """Split ``range(n)`` into ``parts`` contiguous ``(start, stop)`` pairs."""
+    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
+
+
+def _check_threads(threads):
+    if threads is None:
+        return os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise InvalidParameterError(f"threads must be a whole number >= 1 or None, got {threads!r}")
+    return int(threads)
+
+
 class _FilterBank:
     """Coefficients, per-channel state and scratch shared by both equalizers.
 
@@ -82,12 +116,13 @@ class _FilterBank:
     ``_zi`` and ``_tile`` are views into it.
     """
 
-    def __init__(self, sample_rate, channels, bands, preamp_db):
+    def __init__(self, sample_rate, channels, bands, preamp_db, threads):
         self.sample_rate = check_sample_rate(sample_rate)
         self.channels = _check_channels(channels)
         self.bands = as_bands(bands)
         self._gain = _preamp_gain(preamp_db)
         self.preamp_db = float(preamp_db)
+        self.threads = _check_threads(threads)
         sos = design_sos(self.bands, self.sample_rate)
         n_sections, n_channels = len(sos), self.channels
         engine = np.zeros(_kernels.engine_size(n_sections, n_channels))
@@ -95,6 +130,7 @@ class _FilterBank:
         engine[_kernels.H_SECTIONS] = n_sections
         engine[_kernels.H_CHANNELS] = n_channels
         engine[_kernels.H_TILE] = _kernels.tile_samples(n_channels)
+        engine[_kernels.H_SCALE] = 1.0
         p = _kernels.HEADER_SIZE
         self._sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
         self._sos[...] = sos
@@ -134,11 +170,29 @@ class _FilterBank:
     def _reset_state(self):
         self._zi[...] = 0.0
 
-    def _planar(self):
-        """Scratch of the multi-threaded path, made on first use."""
+    def _use_threads(self, n_frames):
+        return n_frames >= THREAD_MIN_FRAMES and self.channels > 1 and self.threads > 1
+
+    def _run_threaded(self, n_frames, to_rows, from_rows):
+        """Run a long chunk block by block: channels over threads, then time slices.
+
+        ``to_rows(f0, m, planar, c0, c1)`` decodes and filters frames
+        ``f0 .. f0+m`` of channels ``c0 .. c1-1`` into ``planar``;
+        ``from_rows(planar, f0, i0, i1)`` encodes rows ``i0 .. i1-1`` of the
+        block back and returns how many samples saturated.
+        """
         if self._planar_buf is None:
-            self._planar_buf = np.empty((self.channels, _kernels.PARALLEL_BLOCK_FRAMES))
-        return self._planar_buf
+            self._planar_buf = np.empty((self.channels, _kernels.ROW_BLOCK_FRAMES))
+        planar = self._planar_buf
+        parts = min(self.threads, self.channels)
+        clipped = 0
+        for f0 in range(0, n_frames, _kernels.ROW_BLOCK_FRAMES):
+            m = min(_kernels.ROW_BLOCK_FRAMES, n_frames - f0)
+            _run_all([partial(to_rows, f0, m, planar, c0, c1)
+                      for c0, c1 in _slices(self.channels, parts)])
+            clipped += sum(_run_all([partial(from_rows, planar, f0, i0, i1)
+                                     for i0, i1 in _slices(m, self.threads)]))
+        return clipped
 
 
 class StreamingEqualizer(_FilterBank):
@@ -159,6 +213,11 @@ class StreamingEqualizer(_FilterBank):
         ``freq``, ``q``, ``gain_db``.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
+    threads : int, optional
+        Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
+        of two or more channels, one range of channels per thread. Default:
+        the number of CPUs; 1 keeps everything on the calling thread. The
+        output does not depend on it.
 
     Raises
     ------
@@ -191,16 +250,17 @@ class StreamingEqualizer(_FilterBank):
     16
     """
 
-    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0,
+                 threads=None):
         self.format = get_format(sample_format)
-        super().__init__(sample_rate, channels, bands, preamp_db)
+        super().__init__(sample_rate, channels, bands, preamp_db, threads)
         fmt = self.format
         self.frame_bytes = fmt.bytes_per_sample * self.channels
         self.clipped_samples = 0
         self._pending = b""
         kind, code = _kernel_format(fmt)
-        self._parallel_ok = self.channels > 1 and kind != _kernels.KIND_PACKED
         engine = self._engine
+        engine[_kernels.H_BPS] = fmt.bytes_per_sample
         engine[_kernels.H_KIND] = kind
         engine[_kernels.H_CODE] = code
         engine[_kernels.H_OFFSET] = 128 if fmt.name == "u8" else 0
@@ -257,12 +317,15 @@ class StreamingEqualizer(_FilterBank):
             return b""
         out = bytearray(used)
         n_frames = used // self.frame_bytes
-        if n_frames >= PARALLEL_MIN_FRAMES and self._parallel_ok:
-            n_threads = numba.get_num_threads()
-            if n_threads > 1:
-                self.clipped_samples += _kernels.process_bytes_parallel(
-                    data, n_frames, self._engine, out, self._planar(), n_threads)
-                return bytes(out)
+        if self._use_threads(n_frames):
+            engine = self._engine
+            self.clipped_samples += self._run_threaded(
+                n_frames,
+                lambda f0, m, planar, c0, c1: _kernels.bytes_to_rows(data, used, f0, m, engine,
+                                                                     planar, c0, c1),
+                lambda planar, f0, i0, i1: _kernels.rows_to_bytes(planar, f0, i0, i1, engine,
+                                                                  out))
+            return bytes(out)
         self.clipped_samples += _kernels.process_bytes(data, n_frames, self._engine, out)
         return bytes(out)
 
@@ -318,6 +381,11 @@ class BlockEqualizer(_FilterBank):
         The bands in the order they are applied.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
+    threads : int, optional
+        Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
+        of two or more channels, one range of channels per thread. Default:
+        the number of CPUs; 1 keeps everything on the calling thread. The
+        output does not depend on it.
 
     See Also
     --------
@@ -336,8 +404,8 @@ class BlockEqualizer(_FilterBank):
     True
     """
 
-    def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
-        super().__init__(sample_rate, channels, bands, preamp_db)
+    def __init__(self, sample_rate, channels, bands, preamp_db=0.0, threads=None):
+        super().__init__(sample_rate, channels, bands, preamp_db, threads)
 
     def process(self, block, out=None):
         """Filter the next block.
@@ -373,13 +441,17 @@ class BlockEqualizer(_FilterBank):
                 f"out must be a C-contiguous float64 array of shape {x.shape!r}"
             )
         n_frames = x.shape[0]
-        if n_frames >= PARALLEL_MIN_FRAMES and self.channels > 1 and numba.get_num_threads() > 1:
-            _kernels.process_float_parallel(x.reshape(-1), n_frames, self._gain, self._sos,
-                                            self._zi, self._planar(), out.reshape(-1),
-                                            numba.get_num_threads())
+        src, dst = x.reshape(-1), out.reshape(-1)
+        if self._use_threads(n_frames):
+            gain, sos, zi = self._gain, self._sos, self._zi
+            self._run_threaded(
+                n_frames,
+                lambda f0, m, planar, c0, c1: _kernels.floats_to_rows(src, f0, m, gain, sos, zi,
+                                                                      planar, c0, c1),
+                lambda planar, f0, i0, i1: _kernels.rows_to_floats(planar, f0, i0, i1, dst))
         elif n_frames:
-            _kernels.process_float(x.reshape(-1), n_frames, self._gain, self._sos,
-                                   self._zi, self._tile, out.reshape(-1))
+            _kernels.process_float(src, n_frames, self._gain, self._sos, self._zi, self._tile,
+                                   dst)
         return out
 
     def reset(self):
