@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from .task import LANGUAGES, language_of, load_task
+from .task import DEFAULT_TASK, LANGUAGES, language_of, load_task
 
 
 def _positive_int(text: str) -> int:
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pr = sub.add_parser("prompt", help="print the prompt of a task for one language")
-    pr.add_argument("task", nargs="?", default="streaming_eq",
+    pr.add_argument("task", nargs="?", default=DEFAULT_TASK,
                     help="task folder name or path (default: %(default)s)")
     pr.add_argument("--language", choices=LANGUAGES, default="python",
                     help="language the candidate is to be written in (default: %(default)s)")
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "candidates. Prints a summary; writes reports on request.")
     sc.add_argument("paths", nargs="*", metavar="PATH",
                     help="candidate source file: .py (Python), .c (C) or .cpp/.cc/.cxx (C++)")
-    sc.add_argument("--task", default="streaming_eq", help="task folder name or path (default: %(default)s)")
+    sc.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
     sc.add_argument("--reference", action="store_true",
                     help="also score eq.StreamingEqualizer through the Python contract")
     sc.add_argument("--seed", type=int, default=0,
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
 
     gn = sub.add_parser("generate", help="ask a model (OpenAI-compatible API) to write a candidate")
-    gn.add_argument("--task", default="streaming_eq", help="task folder name or path (default: %(default)s)")
+    gn.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
     gn.add_argument("--language", choices=LANGUAGES, default="python",
                     help="language of the candidate asked for (default: %(default)s)")
     gn.add_argument("--model", default=os.environ.get("CODEGEN_EVAL_MODEL"),

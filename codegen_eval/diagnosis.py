@@ -8,6 +8,7 @@ misaligned chunks, whole vs chunked, one format or one band type vs the others.
 """
 from __future__ import annotations
 
+import shlex
 import signal
 from collections import defaultdict
 
@@ -25,25 +26,46 @@ MAX_EVIDENCE = 3
 PRECISION_RELATIVE_RMS = 1e-4
 
 
-def replay_command(candidate: str, case_id: str | None, chunking: str | None) -> str:
-    parts = ["codegen-eval", "score", candidate]
+def replay_command(target: str, case_id: str | None, chunking: str | None) -> str:
+    """The command line that replays one case and chunking.
+
+    Parameters
+    ----------
+    target : str
+        The ``codegen-eval score`` arguments that name the candidate, already shell-quoted, e.g.
+        ``"cand.c --seed 3"`` or ``"--reference"``.
+    case_id, chunking : str or None
+        The case and chunking to replay; None replays everything.
+    """
+    parts = ["codegen-eval score " + target]
     if case_id:
-        parts += ["--case", case_id]
+        parts.append("--case " + shlex.quote(case_id))
     if chunking:
-        parts += ["--chunking", chunking]
+        parts.append("--chunking " + shlex.quote(chunking))
     return " ".join(parts)
 
 
-def make(code: str, detail: str, evidence: list[dict], candidate: str, **extra) -> dict:
-    assert code in VOCABULARY, code
-    first = evidence[0] if evidence else {}
-    d = {"code": code, "detail": detail, "evidence": evidence[:MAX_EVIDENCE],
-         "replay": replay_command(candidate, first.get("case"), first.get("chunking"))}
+def with_replay(diagnoses: list[dict], target: str) -> list[dict]:
+    """Return `diagnoses` with a ``replay`` command each, for the case and chunking of its first
+    evidence item (see :func:`replay_command` for `target`)."""
+    out = []
+    for d in diagnoses:
+        first = d["evidence"][0] if d["evidence"] else {}
+        out.append(dict(d, replay=replay_command(target, first.get("case"), first.get("chunking"))))
+    return out
+
+
+def make(code: str, detail: str, evidence: list[dict], **extra) -> dict:
+    """One diagnosis: `code` from :data:`VOCABULARY`, a one-line `detail`, the first
+    :data:`MAX_EVIDENCE` items of `evidence`, and `extra` keys (``formats``, ``band_types``)."""
+    if code not in VOCABULARY:
+        raise ValueError(f"diagnosis code must be one of VOCABULARY, got {code!r}")
+    d = {"code": code, "detail": detail, "evidence": evidence[:MAX_EVIDENCE]}
     d.update(extra)
     return d
 
 
-def diagnose_infrastructure(candidate: str, compile_info: dict | None, load: dict | None, outcome: dict,
+def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcome: dict,
                             violations: list[dict], running: dict | None) -> list[dict]:
     """Diagnoses from compiling, loading, the sandbox and the way the worker ended.
 
@@ -58,22 +80,22 @@ def diagnose_infrastructure(candidate: str, compile_info: dict | None, load: dic
     ev_running = [running] if running else []
     if compile_info is not None and not compile_info["ok"]:
         tail = compile_info["output"].strip().splitlines()[-3:]
-        return [make("compile_error", " | ".join(tail)[:400], [], candidate)]
+        return [make("compile_error", " | ".join(tail)[:400], [])]
     if violations:
         what = sorted({v["detail"] if v["kind"] == "import" else f"{v['kind']}: {v['detail']}" for v in violations})
         out.append(make("disallowed_import", "tried to use what the task forbids: " + "; ".join(what)[:300],
-                        ev_running, candidate))
+                        ev_running))
     if load is not None and not load.get("ok"):
         if not violations:
             err = load.get("error", {})
             code = "compile_error" if err.get("type") in ("SyntaxError", "IndentationError", "TabError") else "load_error"
-            out.append(make(code, f"{err.get('type')}: {err.get('message')}", [], candidate))
+            out.append(make(code, f"{err.get('type')}: {err.get('message')}", []))
         return out
     rc = outcome.get("returncode")
     if outcome.get("killed_for"):
         why = ("no progress within the stall limit" if outcome["killed_for"] == "stall"
                else "the wall-clock limit was reached")
-        out.append(make("timeout", why, ev_running, candidate))
+        out.append(make("timeout", why, ev_running))
     elif rc is not None and rc < 0:
         sig = -rc
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -83,35 +105,33 @@ def diagnose_infrastructure(candidate: str, compile_info: dict | None, load: dic
                           for w in ("out of memory", "bad_alloc", "cannot allocate memory", "memoryerror"))
         if sig == signal.SIGSYS:
             out.append(make("disallowed_import", "killed for a forbidden system call (process, socket, signal "
-                            "or mount)", ev_running, candidate))
+                            "or mount)", ev_running))
         elif sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL):
-            out.append(make("resource_limit", f"worker killed by {name}", ev_running, candidate))
+            out.append(make("resource_limit", f"worker killed by {name}", ev_running))
         elif near_memory_limit or says_memory:
             out.append(make("resource_limit", f"worker killed by {name} after using "
-                            f"{outcome.get('max_rss_mb', 0):.0f} MB of its {memory_mb} MB limit", ev_running,
-                            candidate))
+                            f"{outcome.get('max_rss_mb', 0):.0f} MB of its {memory_mb} MB limit", ev_running))
         else:
-            out.append(make("crash", f"worker killed by {name}", ev_running, candidate))
+            out.append(make("crash", f"worker killed by {name}", ev_running))
     elif not outcome.get("finished"):
-        out.append(make("crash", f"worker exited with status {rc} before finishing", ev_running, candidate))
+        out.append(make("crash", f"worker exited with status {rc} before finishing", ev_running))
     return out
 
 
-def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResult],
+def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
                   config_results: list[dict]) -> list[dict]:
     """Diagnoses from the measured runs and the configuration checks."""
     out: list[dict] = []
     # ------------------------------------------------------ exceptions, configs
     mem = [r for r in results if (r.error or r.create_error or {}).get("memory")]
     if mem:
-        out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem], candidate))
+        out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]))
     overrun = [r for r in results if r.error and r.error["type"] == "OverflowError"
                and "past the" in r.error["message"]]
     crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
     if crashed:
         r = crashed[0]
-        out.append(make("crash", f"{r.error['type']}: {r.error['message'][:200]}", [_err_ev(x) for x in crashed],
-                        candidate))
+        out.append(make("crash", f"{r.error['type']}: {r.error['message'][:200]}", [_err_ev(x) for x in crashed]))
     # PermissionError comes from the sandbox blocking the candidate: reported as disallowed_import
     rejected = [r for r in results if r.create_error is not None and not r.repeat and r not in mem
                 and not r.create_error.get("sandbox")]
@@ -121,11 +141,11 @@ def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResul
         ev = [{"case": r.case_id, "chunking": r.chunking, "error": r.create_error.get("message", "")[:200]}
               for r in rejected if r.chunking == "whole"]
         ev += [{"config": c["why"], "error": (c.get("error") or {}).get("message", "")[:200]} for c in rejected_extra]
-        out.append(make("rejects_valid_config", f"{len(ev)} valid configuration(s) rejected", ev, candidate))
+        out.append(make("rejects_valid_config", f"{len(ev)} valid configuration(s) rejected", ev))
     accepted = [c for c in config_results if c["kind"] == "invalid" and c.get("accepted")]
     if accepted:
         out.append(make("accepts_invalid_config", "accepted: " + ", ".join(c["why"] for c in accepted),
-                        [{"config": c["why"]} for c in accepted], candidate))
+                        [{"config": c["why"]} for c in accepted]))
 
     done = [r for r in results if r.completed and r.error is None and r.create_error is None]
     first = [r for r in done if not r.repeat]
@@ -134,19 +154,19 @@ def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResul
     nondet = [r for r in done if r.repeat and r.identical_to_whole is False]
     if nondet:
         out.append(make("nondeterministic", "the same input gave different bytes on a second run",
-                        [{"case": r.case_id, "chunking": "whole"} for r in nondet], candidate))
+                        [{"case": r.case_id, "chunking": "whole"} for r in nondet]))
     if overrun:
         out.append(make("wrong_length", "wrote more bytes than the room it was given",
-                        [_err_ev(r) for r in overrun], candidate))
+                        [_err_ev(r) for r in overrun]))
 
     # ------------------------------------------------------ lengths and latency
-    length_codes = _diagnose_lengths(candidate, whole, first)
+    length_codes = _diagnose_lengths(whole, first)
     out += length_codes
     latency_cases = {e["case"] for d in length_codes for e in d["evidence"]} if length_codes else set()
     shifted = [r for r in whole.values() if getattr(r, "shift_frames", None)]
     if shifted and not any(d["code"] == "added_latency" for d in out):
         out.append(make("added_latency", f"output delayed by {shifted[0].shift_frames} frame(s)",
-                        [dict(r.evidence(), delay_frames=r.shift_frames) for r in shifted], candidate))
+                        [dict(r.evidence(), delay_frames=r.shift_frames) for r in shifted]))
         latency_cases |= {r.case_id for r in shifted}
 
     # ---------------------------------------------------- content, whole runs
@@ -156,13 +176,13 @@ def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResul
     sat = [r for r in failing.values() if r.saturated_bad > 0 and r.saturated_bad >= 0.5 * r.bad_samples]
     if sat:
         out.append(make("no_saturation", "errors sit where the output must saturate (wrap-around)",
-                        [_ev(r) for r in sat], candidate))
+                        [_ev(r) for r in sat]))
         explained |= {r.case_id for r in sat}
     bias = [r for cid, r in failing.items() if cid not in explained and cases[cid].spec["kind"] != "float"
             and r.max_abs <= 2 and (abs(r.mean_diff) >= 0.2 or abs(r.mean_signed_diff) >= 0.2)]
     if bias:
         out.append(make("rounding_bias", f"systematic rounding: mean error {bias[0].mean_diff:+.2f} LSB, "
-                        f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias], candidate))
+                        f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias]))
         explained |= {r.case_id for r in bias}
     def is_small(r: RunResult) -> bool:
         # single precision can be very wrong in extreme filters, but never larger than the signal
@@ -170,16 +190,16 @@ def diagnose_runs(candidate: str, cases: dict[str, Case], results: list[RunResul
 
     large = {cid: r for cid, r in failing.items() if cid not in explained and not is_small(r)}
     small = [r for cid, r in failing.items() if cid not in explained and is_small(r)]
-    large_diags = _diagnose_large(candidate, cases, whole, large, explained)
+    large_diags = _diagnose_large(cases, whole, large, explained)
     out += large_diags
     # a small error in a case that shares the factor of a large-error diagnosis is the same bug
     small = [r for r in small if not any(_shares_factor(d, cases[r.case_id]) for d in large_diags)]
     if small:
         out.append(make("precision_loss", f"small errors (relative rms {max(r.relative_rms for r in small):.1e}) "
-                        "typical of single precision", [_ev(r) for r in small], candidate))
+                        "typical of single precision", [_ev(r) for r in small]))
 
     if not nondet:  # chunk invariance means nothing when a second identical run differs already
-        out += _diagnose_chunking(candidate, cases, whole, first, latency_cases)
+        out += _diagnose_chunking(cases, whole, first, latency_cases)
     return out
 
 
@@ -193,7 +213,7 @@ def _shares_factor(d: dict, case: Case) -> bool:
     return False
 
 
-def _diagnose_lengths(candidate: str, whole: dict, first: list[RunResult]) -> list[dict]:
+def _diagnose_lengths(whole: dict, first: list[RunResult]) -> list[dict]:
     out = []
     # held back (never more than the complete frames, possibly less at the end: the C contract
     # has no flush) is latency; anything else with the wrong total is a wrong length
@@ -207,17 +227,17 @@ def _diagnose_lengths(candidate: str, whole: dict, first: list[RunResult]) -> li
     if whole_short or (aligned_bad and all(r.over_calls == 0 for r in aligned_bad) and not whole_wrong):
         bad = whole_short or aligned_bad
         out.append(make("added_latency", "output held back: fewer bytes than complete frames after a call",
-                        [_len_ev(r) for r in bad], candidate))
+                        [_len_ev(r) for r in bad]))
     elif whole_wrong:
         out.append(make("wrong_length", f"{whole_wrong[0].got_bytes} output bytes, expected "
-                        f"{whole_wrong[0].expected_bytes}", [_len_ev(r) for r in whole_wrong], candidate))
+                        f"{whole_wrong[0].expected_bytes}", [_len_ev(r) for r in whole_wrong]))
     elif misaligned_bad:
         out.append(make("partial_frame_mishandled", "output length wrong only when chunks split a frame",
-                        [_len_ev(r) for r in misaligned_bad], candidate))
+                        [_len_ev(r) for r in misaligned_bad]))
     return out
 
 
-def _diagnose_large(candidate: str, cases: dict[str, Case], whole: dict, large: dict, explained: set) -> list[dict]:
+def _diagnose_large(cases: dict[str, Case], whole: dict, large: dict, explained: set) -> list[dict]:
     """Large errors in whole runs: a format, channels, or band types."""
     out: list[dict] = []
     if not large:
@@ -231,7 +251,7 @@ def _diagnose_large(candidate: str, cases: dict[str, Case], whole: dict, large: 
     if bad_formats:
         ids = [i for f in bad_formats for i in by_format[f]]
         out.append(make("format_error", "wrong output in every case of format " + ", ".join(bad_formats),
-                        [_ev(large[i]) for i in ids], candidate, formats=bad_formats))
+                        [_ev(large[i]) for i in ids], formats=bad_formats))
         explained |= set(ids)
     rest = {cid: r for cid, r in large.items() if cid not in explained}
     if not rest:
@@ -241,7 +261,7 @@ def _diagnose_large(candidate: str, cases: dict[str, Case], whole: dict, large: 
     mono_bad = [cid for cid in rest if cases[cid].config["channels"] == 1]
     if multi_bad and not mono_bad and mono_ok:
         out.append(make("channel_crosstalk", "mono cases pass, multichannel cases fail",
-                        [_ev(rest[i]) for i in multi_bad], candidate))
+                        [_ev(rest[i]) for i in multi_bad]))
         explained |= set(multi_bad)
         rest = {cid: r for cid, r in rest.items() if cid not in explained}
     if not rest:
@@ -262,11 +282,11 @@ def _diagnose_large(candidate: str, cases: dict[str, Case], whole: dict, large: 
             common = t if common is None else common & t
         named = sorted((common or set()) - types_ok) or sorted(common or [])
     out.append(make("wrong_coefficients", "wrong response for band type(s) " + (", ".join(named) or "unknown"),
-                    [_ev(r) for r in rest.values()], candidate, band_types=named))
+                    [_ev(r) for r in rest.values()], band_types=named))
     return out
 
 
-def _diagnose_chunking(candidate: str, cases: dict[str, Case], whole: dict, first: list[RunResult],
+def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResult],
                        latency_cases: set) -> list[dict]:
     out = []
     fails = [r for r in first if r.chunking != "whole" and r.case_id in whole and whole[r.case_id].ok
@@ -281,11 +301,11 @@ def _diagnose_chunking(candidate: str, cases: dict[str, Case], whole: dict, firs
         ev = [_ev(r) for r in (near or aligned)]
         out.append(make("state_reset_at_boundary",
                         "whole input passes; frame-aligned chunks diverge right after a chunk boundary"
-                        if near else "whole input passes; frame-aligned chunks diverge", ev, candidate))
+                        if near else "whole input passes; frame-aligned chunks diverge", ev))
     elif misaligned:
         out.append(make("partial_frame_mishandled",
                         "whole input and frame-aligned chunks pass; chunks that split a frame or sample diverge",
-                        [_ev(r) for r in misaligned], candidate))
+                        [_ev(r) for r in misaligned]))
     return out
 
 

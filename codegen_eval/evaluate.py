@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import struct
 import time
@@ -20,7 +21,7 @@ from . import diagnosis, scoring, throughput
 from .compile import compile_candidate
 from .reference import compute_reference
 from .sandbox import allow_workers, cancel_workers, capabilities, make_job_dir, remove_job_dir, run_worker
-from .task import Task, language_of, load_task
+from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
 RESULT_SCHEMA = "codegen_eval.result/1"
 REFERENCE_CANDIDATE = "<eq.StreamingEqualizer>"
@@ -214,10 +215,10 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
                         "stderr_tail": outcome.stderr_tail[-800:] if outcome else "",
                         "max_rss_mb": outcome.max_rss_mb if outcome else 0.0,
                         "memory_limit_mb": task.data["limits"].get("memory_mb")}
-        diags = diagnosis.diagnose_infrastructure(cand_name, compile_info, load, outcome_info, violations, running)
+        diags = diagnosis.diagnose_infrastructure(compile_info, load, outcome_info, violations, running)
         if not any(d["code"] in ("compile_error", "load_error") for d in diags) and load is not None:
-            diags += diagnosis.diagnose_runs(cand_name, by_id, results, config_results)
-        diags = _merge(diags)
+            diags += diagnosis.diagnose_runs(by_id, results, config_results)
+        diags = diagnosis.with_replay(_merge(diags), _replay_target(candidate, task, seed, reference))
         props = scoring.properties(results, config_results)
         verdict = scoring.verdict(diags)
         tp = None
@@ -246,6 +247,16 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
     finally:
         if not keep_job_dir:
             remove_job_dir(job_dir)
+
+
+def _replay_target(candidate, task: Task, seed: int, reference: bool) -> str:
+    """The ``codegen-eval score`` arguments that name this candidate, task and seed."""
+    parts = ["--reference"] if reference else [str(candidate)]
+    if task.folder.resolve() != (TASKS_DIR / DEFAULT_TASK).resolve():
+        parts += ["--task", task.name if task.folder.resolve().parent == TASKS_DIR else str(task.folder)]
+    if seed:
+        parts += ["--seed", str(seed)]
+    return shlex.join(parts)
 
 
 def _merge(diags: list[dict]) -> list[dict]:

@@ -12,6 +12,7 @@ from typing import Any
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 LANGUAGES = ("python", "c", "cpp")
+DEFAULT_TASK = "streaming_eq"
 SUFFIX_LANGUAGE = {".py": "python", ".c": "c", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp"}
 
 
@@ -53,7 +54,7 @@ class Task:
         raise ValueError(f"unknown case {case_id!r}; known: {[c['id'] for c in self.data['cases']]!r}")
 
 
-def load_task(name_or_path: str | Path = "streaming_eq") -> Task:
+def load_task(name_or_path: str | Path = DEFAULT_TASK) -> Task:
     """Load a task by folder name (under ``codegen_eval/tasks``) or by path to its folder."""
     folder = Path(name_or_path)
     if not (folder / "task.json").is_file():

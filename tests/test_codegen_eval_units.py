@@ -121,7 +121,7 @@ def test_truncation_is_diagnosed_as_rounding_bias(prepared):
         values = np.trunc(y * case.spec["scale"]).astype(np.int64) if case.spec["kind"] != "float" \
             else pcm.quantize(y, case.spec)
         results.append(scoring.measure(case, refs[cid], _raw_from_values(case, values)))
-    codes = {d["code"] for d in diagnosis.diagnose_runs("cand.py", built, results, [])}
+    codes = {d["code"] for d in diagnosis.diagnose_runs(built, results, [])}
     assert codes == {"rounding_bias"}
 
 
@@ -131,7 +131,7 @@ def test_delayed_output_is_diagnosed_as_added_latency(prepared):
     values = np.vstack([np.zeros((3, 2), dtype=np.int64), refs["ch-2"].values[:-3]])
     res = scoring.measure(case, refs["ch-2"], _raw_from_values(case, values))
     assert res.shift_frames == 3
-    codes = {d["code"] for d in diagnosis.diagnose_runs("cand.py", {"ch-2": case}, [res], [])}
+    codes = {d["code"] for d in diagnosis.diagnose_runs({"ch-2": case}, [res], [])}
     assert "added_latency" in codes
 
 
@@ -151,15 +151,25 @@ def test_verdict_mapping():
 
 
 def test_infrastructure_diagnoses():
-    d = diagnosis.diagnose_infrastructure("c.c", {"ok": False, "output": "c.c:3: error: expected ';'"}, None,
-                                          {}, [], None)
+    d = diagnosis.diagnose_infrastructure({"ok": False, "output": "c.c:3: error: expected ';'"}, None, {}, [], None)
     assert [x["code"] for x in d] == ["compile_error"]
-    d = diagnosis.diagnose_infrastructure("c.c", None, {"ok": True}, {"returncode": -11, "finished": False}, [],
+    d = diagnosis.diagnose_infrastructure(None, {"ok": True}, {"returncode": -11, "finished": False}, [],
                                           {"case": "ch-2", "chunking": "bytes-1"})
     assert [x["code"] for x in d] == ["crash"]
-    assert d[0]["replay"] == "codegen-eval score c.c --case ch-2 --chunking bytes-1"
-    d = diagnosis.diagnose_infrastructure("c.py", None, {"ok": True}, {"killed_for": "stall"}, [], None)
+    (d,) = diagnosis.with_replay(d, "c.c")
+    assert d["replay"] == "codegen-eval score c.c --case ch-2 --chunking bytes-1"
+    d = diagnosis.diagnose_infrastructure(None, {"ok": True}, {"killed_for": "stall"}, [], None)
     assert [x["code"] for x in d] == ["timeout"]
+
+
+def test_replay_names_task_and_seed(task, tmp_path):
+    from codegen_eval.evaluate import _replay_target
+
+    assert _replay_target("my cand.c", task, 0, False) == "'my cand.c'"
+    assert _replay_target("c.c", task, 7, False) == "c.c --seed 7"
+    assert _replay_target(None, task, 0, True) == "--reference"
+    (tmp_path / "task.json").write_text((task.folder / "task.json").read_text())
+    assert _replay_target("c.c", load_task(tmp_path), 0, False) == f"c.c --task {tmp_path}"
 
 
 def _fake_result(verdict="fail"):

@@ -6,9 +6,12 @@ read the shared results.
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from codegen_eval import score_many
+from codegen_eval.cases import build_cases
+from codegen_eval.task import load_task
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").is_file() else []
@@ -41,14 +44,24 @@ def test_every_diagnosis_has_evidence_and_replay(corpus_results):
                     assert ev["case"], name
 
 
-def test_content_diagnoses_locate_the_first_divergence(corpus_results):
-    reset = corpus_results.get("python/state_reset_at_boundary.py")
-    if reset is None:
+@pytest.mark.parametrize("name", ["python/state_reset_at_boundary.py", "c/state_reset_at_boundary.c"])
+def test_state_reset_diverges_at_a_chunk_boundary(corpus_results, name):
+    """A state reset shows first in the frame right after a chunk boundary: distance 0. Checked
+    against chunk ends recomputed from the case's chunk sizes, not the judge's own distance."""
+    if name not in corpus_results:
         pytest.skip("corpus entry missing")
-    (diag,) = [d for d in reset["diagnoses"] if d["code"] == "state_reset_at_boundary"]
+    (diag,) = [d for d in corpus_results[name]["diagnoses"] if d["code"] == "state_reset_at_boundary"]
+    assert diag["evidence"]
+    for ev in diag["evidence"]:
+        assert ev["boundary_distance_frames"] == 0, ev
+        (case,) = build_cases(load_task().data, 0, [ev["case"]])
+        ends_bytes = np.cumsum(case.chunkings[ev["chunking"]])[:-1]
+        # the first wrong frame is the one a chunk ends in (completed by the next call), or the
+        # first frame of the next chunk when the chunk ends on a frame boundary
+        assert ev["frame"] in set((ends_bytes // case.frame_bytes).tolist()), ev
+        assert ev["frame"] > 0
     ev = diag["evidence"][0]
-    assert ev["boundary_distance_frames"] in (0, 1, 2)
-    assert f"--case {ev['case']} --chunking {ev['chunking']}" in diag["replay"]
+    assert diag["replay"] == f"codegen-eval score {CORPUS / name} --case {ev['case']} --chunking {ev['chunking']}"
 
 
 @pytest.mark.parametrize("name, code, key, expected", [
