@@ -23,9 +23,10 @@ from benchmarks.signals import compare_s16
 
 #: Frames of the untimed warm-up pass (compiles JIT kernels, fills caches).
 WARMUP_FRAMES = 4096
-#: Pause after every timed pass. Worker threads of an OpenMP-style pool keep
-#: spinning for several milliseconds after a parallel region; without a pause
-#: they would steal a core from the implementation timed next.
+#: Pause after every timed pass. Worker threads of an OpenMP-style pool (as
+#: pedalboard's or a BLAS's may be) can keep spinning for several milliseconds
+#: after a parallel region; without a pause they would steal a core from the
+#: implementation timed next.
 PAUSE_S = 0.03
 
 

@@ -144,11 +144,7 @@ def eq_peer(bands, sample_rate, channels):
 
 
 def eq_one_thread_peer(bands, sample_rate, channels):
-    """``eq`` restricted to one numba thread, to show what its threads bring.
-
-    ``numba.set_num_threads(1)`` is set around every call long enough for the
-    equalizer's multi-threaded path and restored afterwards (the setting is
-    per calling thread and would otherwise leak into the other rows).
+    """``eq`` with ``threads=1``, to show what its threads bring on long chunks.
 
     Parameters
     ----------
@@ -163,32 +159,16 @@ def eq_one_thread_peer(bands, sample_rate, channels):
     -------
     StreamPeer
     """
-    label = "eq, 1 numba thread"
-    counted = "bytes -> bytes, numba.set_num_threads(1)"
+    label = "eq, threads=1"
+    counted = "bytes -> bytes, StreamingEqualizer(..., threads=1)"
     try:
-        import numba
-
         import eq
-        from eq import streaming
     except Exception as exc:  # noqa: BLE001
         return StreamPeer("eq_1thread", label, counted, skip_reason=_skip_import(exc))
     bands = [dict(b) for b in bands]
-    min_bytes = getattr(streaming, "PARALLEL_MIN_FRAMES", 0) * 2 * channels
 
     def new_stream():
-        process = eq.StreamingEqualizer(sample_rate, channels, "s16le", bands).process
-
-        def process_one_thread(data):
-            if len(data) < min_bytes:
-                return process(data)
-            before = numba.get_num_threads()
-            numba.set_num_threads(1)
-            try:
-                return process(data)
-            finally:
-                numba.set_num_threads(before)
-
-        return process_one_thread
+        return eq.StreamingEqualizer(sample_rate, channels, "s16le", bands, threads=1).process
 
     return StreamPeer("eq_1thread", label, counted, version=_dist_version("eq-stream"),
                       new_stream=new_stream, accepts_partial_frames=True)
