@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def extract_code(text: str, language: str) -> str:
-    """The first fenced code block of `text` (preferring one tagged with the language)."""
+    """Return the first fenced code block of `text`, preferring one tagged with `language`
+    (``python``, ``c`` or ``cpp``); the whole text when there is no fence."""
     tags = {"python": ("python", "py"), "c": ("c",), "cpp": ("cpp", "c++", "cc")}[language]
     blocks = re.findall(r"```([A-Za-z+]*)[^\n]*\n(.*?)```", text, flags=re.S)
     for tag, body in blocks:
@@ -171,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(score(None, task=task, seed=args.seed, reference=True, **kw))
             results += score_many(args.paths, task=task, seed=args.seed, jobs=args.jobs, **kw)
         md = report.markdown_table(results)
-        sys.stdout.write(md + "\n" + report.text_summary(results))
-        written = []
+        written = []  # files first: a closed stdout (``| head``) must not lose them
         if getattr(args, "json", None):
             report.write_json(results, args.json)
             written.append(args.json)
@@ -182,8 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.html:
             Path(args.html).write_text(report_html.html_report(results))
             written.append(args.html)
+        sys.stdout.write(md + "\n" + report.text_summary(results))
         if written:
             print("wrote " + ", ".join(written))
+        sys.stdout.flush()
+        return 0
+    except BrokenPipeError:
+        # the reader stopped reading (``| head``): not an error of the harness
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except UsageError as exc:
         print(f"codegen-eval: error: {exc}", file=sys.stderr)
