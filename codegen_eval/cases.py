@@ -111,19 +111,12 @@ def chunk_sizes(rule: dict, n_bytes: int, frame_bytes: int, sample_bytes: int, r
             rest -= sizes[-1]
         return sizes
     if kind == "fixed_frames":
-        step = rule["size"] * frame_bytes
-        sizes = [step] * (n_bytes // step)
-        if n_bytes - sum(sizes):
-            sizes.append(n_bytes - sum(sizes))
-        return sizes
+        return _repeated(rule["size"] * frame_bytes, n_bytes)
     if kind == "samples_misaligned":
         step = rule["samples"] * sample_bytes
         if step % frame_bytes == 0:
             step += sample_bytes
-        sizes = [step] * (n_bytes // step)
-        if n_bytes - sum(sizes):
-            sizes.append(n_bytes - sum(sizes))
-        return sizes
+        return _repeated(step, n_bytes)
     if kind == "random_bytes":
         rest = n_bytes
         while rest > 0:
@@ -136,6 +129,14 @@ def chunk_sizes(rule: dict, n_bytes: int, frame_bytes: int, sample_bytes: int, r
         sizes.append(0)
         return sizes
     raise ValueError(f"unknown chunking kind {kind!r}")
+
+
+def _repeated(step_bytes: int, n_bytes: int) -> list[int]:
+    """Chunks of `step_bytes`, then the remainder (if any)."""
+    sizes = [step_bytes] * (n_bytes // step_bytes)
+    if n_bytes % step_bytes:
+        sizes.append(n_bytes % step_bytes)
+    return sizes
 
 
 def boundary_kind(sizes: list[int], frame_bytes: int, sample_bytes: int) -> str:

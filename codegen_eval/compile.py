@@ -35,6 +35,7 @@ class CompileResult:
 
 
 def compiler_version(compiler: str) -> str:
+    """The first line of ``compiler --version`` (recorded in the report)."""
     try:
         out = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -48,8 +49,21 @@ def compile_candidate(source: str | Path, language: str, out_dir: str | Path, se
 
     Parameters
     ----------
+    source : str or Path
+        The candidate source file.
+    language : str
+        ``c`` or ``cpp``.
+    out_dir : str or Path
+        Where ``candidate.so`` is written; the compiler runs there with relative file names.
     settings : dict
         ``{"compiler": "gcc", "flags": [...]}``; ``-l`` flags are placed after the source file.
+    timeout_s : float
+        Wall-clock limit of the compiler.
+
+    Returns
+    -------
+    CompileResult
+        Never raises for a bad candidate: a failed or timed-out compilation is ``ok=False``.
     """
     compiler = settings["compiler"]
     flags = list(settings["flags"])

@@ -65,16 +65,42 @@ def make(code: str, detail: str, evidence: list[dict], **extra) -> dict:
     return d
 
 
+def merge(diagnoses: list[dict]) -> list[dict]:
+    """One entry per code (evidence pooled, details joined), in vocabulary order."""
+    merged: dict = {}
+    for d in diagnoses:
+        if d["code"] in merged:
+            m = merged[d["code"]]
+            m["evidence"] = (m["evidence"] + d["evidence"])[:MAX_EVIDENCE]
+            if d["detail"] not in m["detail"]:
+                m["detail"] += "; " + d["detail"]
+        else:
+            merged[d["code"]] = dict(d)
+    return sorted(merged.values(), key=lambda d: VOCABULARY.index(d["code"]))
+
+
 def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcome: dict,
                             violations: list[dict], running: dict | None) -> list[dict]:
     """Diagnoses from compiling, loading, the sandbox and the way the worker ended.
 
     Parameters
     ----------
+    compile_info : dict or None
+        The compile record (``ok``, ``output``); None for Python.
+    load : dict or None
+        The worker's ``load`` event (``ok``, ``error``).
     outcome : dict
-        ``returncode``, ``killed_for`` (``"timeout"``/``"stall"``/None), ``finished`` (bool).
+        ``returncode``, ``killed_for`` (``"timeout"``/``"stall"``/None), ``finished`` (bool),
+        ``max_rss_mb``, ``memory_limit_mb``, ``stderr_tail``.
+    violations : list of dict
+        Forbidden acts seen by the worker's guards (``kind``, ``detail``).
     running : dict or None
         ``{"case", "chunking"}`` of the run in progress when the worker stopped.
+
+    Returns
+    -------
+    list of dict
+        Diagnoses without ``replay`` (see :func:`with_replay`).
     """
     out: list[dict] = []
     ev_running = [running] if running else []
@@ -98,7 +124,7 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
         out.append(make("timeout", why, ev_running))
     elif rc is not None and rc < 0:
         sig = -rc
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        name = signal.Signals(sig).name if sig in set(signal.Signals) else str(sig)
         memory_mb = outcome.get("memory_limit_mb") or 0
         near_memory_limit = memory_mb and outcome.get("max_rss_mb", 0) >= 0.5 * memory_mb
         says_memory = any(w in outcome.get("stderr_tail", "").lower()
@@ -120,14 +146,29 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
 
 def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
                   config_results: list[dict]) -> list[dict]:
-    """Diagnoses from the measured runs and the configuration checks."""
+    """Diagnoses from the measured runs and the configuration checks.
+
+    Parameters
+    ----------
+    cases : dict
+        Case id -> :class:`~codegen_eval.cases.Case`.
+    results : list of RunResult
+        Every run measured by :func:`codegen_eval.scoring.measure` (with ``identical_to_whole`` set).
+    config_results : list of dict
+        The configuration checks: ``kind`` (``valid``/``invalid``), ``why``, ``accepted``, ``error``.
+
+    Returns
+    -------
+    list of dict
+        Diagnoses (``code``, ``detail``, ``evidence`` and for some ``formats``/``band_types``),
+        possibly several with the same code; see :func:`merge`.
+    """
     out: list[dict] = []
     # ------------------------------------------------------ exceptions, configs
     mem = [r for r in results if (r.error or r.create_error or {}).get("memory")]
     if mem:
         out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]))
-    overrun = [r for r in results if r.error and r.error["type"] == "OverflowError"
-               and "past the" in r.error["message"]]
+    overrun = [r for r in results if r.error and r.error.get("overrun")]
     crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
     if crashed:
         r = crashed[0]

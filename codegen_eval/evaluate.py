@@ -12,6 +12,7 @@ import shlex
 import shutil
 import struct
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,9 @@ import numpy as np
 from . import cases as cases_mod
 from . import diagnosis, scoring, throughput
 from .compile import compile_candidate
-from .reference import compute_reference
-from .sandbox import allow_workers, cancel_workers, capabilities, make_job_dir, remove_job_dir, run_worker
+from .reference import compute_reference, eq_package_dir
+from .sandbox import (WorkerOutcome, allow_workers, cancel_workers, capabilities, make_job_dir, remove_job_dir,
+                      run_worker)
 from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
 RESULT_SCHEMA = "codegen_eval.result/1"
@@ -29,10 +31,17 @@ _REFERENCE_CACHE: dict = {}
 # one error plot per failing case (at most this many), each decimated to at most PLOT_POINTS points
 MAX_PLOTS = 64
 PLOT_POINTS = 500
+MAX_FAILING_RUNS = 200
 
 
-def prepare(task: Task, seed: int, case_ids=None, chunkings=None):
-    """Cases and their references (cached per task, seed and selection)."""
+def prepare(task: Task, seed: int, case_ids=None, chunkings=None) -> tuple[list, dict, float]:
+    """Build the cases and their references, cached per task, seed and selection.
+
+    Returns
+    -------
+    tuple
+        ``(cases, references by case id, seconds it took to compute them)``.
+    """
     key = (str(task.folder), seed, tuple(case_ids or ()), tuple(chunkings or ()))
     if key not in _REFERENCE_CACHE:
         t0 = time.perf_counter()
@@ -40,23 +49,6 @@ def prepare(task: Task, seed: int, case_ids=None, chunkings=None):
         refs = {c.id: compute_reference(c, task.data["tolerances"], seed=seed) for c in built}
         _REFERENCE_CACHE[key] = (built, refs, time.perf_counter() - t0)
     return _REFERENCE_CACHE[key]
-
-
-def _eq_parent() -> str:
-    import eq
-
-    return str(Path(eq.__file__).resolve().parent.parent)
-
-
-def _forbidden_roots() -> list[str]:
-    roots = []
-    try:
-        import eq
-
-        roots.append(str(Path(eq.__file__).resolve().parent))
-    except ImportError:
-        pass
-    return roots
 
 
 def build_job(task: Task, language: str, built: list, job_dir: str, candidate_file: str) -> tuple[dict, list]:
@@ -82,22 +74,63 @@ def build_job(task: Task, language: str, built: list, job_dir: str, candidate_fi
     py = task.data["allowed_imports"]["python"]
     job = {"mode": "correctness", "language": language, "candidate": candidate_file, "configs": configs,
            "runs": runs, "allowed_imports": py, "never_import": ["eq", "codegen_eval"],
-           "forbidden_read_roots": _forbidden_roots()}
+           "forbidden_read_roots": [str(eq_dir)] if (eq_dir := eq_package_dir()) else []}
     return job, run_meta
 
 
-def collect(outcome, job: dict, run_meta: list, job_dir: str):
-    """Turn the worker's event log and output files into raw runs and config results."""
-    raws = [scoring.RawRun(case_id=c, chunking=k, repeat=rep) for c, k, rep in run_meta]
-    config_results = [{"kind": c["kind"], "why": c["why"], "accepted": None} for c in job["configs"]]
-    load = None
-    violations = []
-    finished = False
-    sandbox_applied = {}
+@dataclass
+class WorkerReport:
+    """What a correctness worker left behind, parsed: raw runs (not yet compared with the
+    reference), configuration checks, and how the worker went.
+
+    Attributes
+    ----------
+    raws : list of scoring.RawRun
+        One per run of the job, in job order (``completed`` False for runs never reached).
+    configs : list of dict
+        ``kind`` (``valid``/``invalid``), ``why``, ``accepted`` (None when never tried), ``error``.
+    load : dict or None
+        The ``load`` event (``ok``, ``error``); None when the worker never got that far.
+    violations : list of dict
+        Forbidden acts the worker's guards saw (``kind``, ``detail``).
+    finished : bool
+        The worker logged ``done``.
+    sandbox_applied : dict
+        The sandbox features the worker applied to itself.
+    running : dict or None
+        ``{"case", "chunking"}`` of the run in progress when the worker stopped, if any.
+    """
+
+    raws: list = field(default_factory=list)
+    configs: list = field(default_factory=list)
+    load: dict | None = None
+    violations: list = field(default_factory=list)
+    finished: bool = False
+    sandbox_applied: dict = field(default_factory=dict)
+    running: dict | None = None
+
+
+def collect(outcome: WorkerOutcome, job: dict, run_meta: list, job_dir: str) -> WorkerReport:
+    """Turn the worker's event log and output files into a :class:`WorkerReport`.
+
+    Parameters
+    ----------
+    outcome : WorkerOutcome
+        What :func:`codegen_eval.sandbox.run_worker` returned.
+    job : dict
+        The job given to the worker (for its configuration checks).
+    run_meta : list of tuple
+        ``(case_id, chunking, repeat)`` per run, from :func:`build_job`.
+    job_dir : str
+        The worker's directory, holding ``out_<run>.bin``, ``len_<run>.bin`` and ``progress``.
+    """
+    report = WorkerReport(
+        raws=[scoring.RawRun(case_id=c, chunking=k, repeat=rep) for c, k, rep in run_meta],
+        configs=[{"kind": c["kind"], "why": c["why"], "accepted": None} for c in job["configs"]])
     for ev in outcome.events:
         kind = ev.get("event")
         if kind == "run":
-            raw = raws[ev["run"]]
+            raw = report.raws[ev["run"]]
             raw.completed = "create_error" not in ev
             raw.error = ev.get("error")
             raw.error_call = ev.get("error_call")
@@ -110,28 +143,36 @@ def collect(outcome, job: dict, run_meta: list, job_dir: str):
             except OSError:
                 raw.completed = False
         elif kind == "config":
-            entry = config_results[ev["index"]]
+            entry = report.configs[ev["index"]]
             entry["accepted"] = ev["accepted"]
             entry["error"] = ev.get("error") or ev.get("process_error")
         elif kind == "load":
-            load = ev
+            report.load = ev
         elif kind == "violation":
-            violations.append(ev)
+            report.violations.append(ev)
         elif kind == "done":
-            finished = True
+            report.finished = True
         elif kind == "sandbox":
-            sandbox_applied = ev.get("applied", {})
-    running = None
+            report.sandbox_applied = ev.get("applied", {})
     try:
         idx = int(Path(job_dir, "progress").read_text())
         if not any(ev.get("event") == "run" and ev.get("run") == idx for ev in outcome.events):
-            running = {"case": run_meta[idx][0], "chunking": run_meta[idx][1]}
+            report.running = {"case": run_meta[idx][0], "chunking": run_meta[idx][1]}
     except (OSError, ValueError, IndexError):
         pass
-    return raws, config_results, load, violations, finished, sandbox_applied, running
+    return report
 
 
 def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
+    """The environment recorded in every result.
+
+    Returns
+    -------
+    dict
+        ``cpu`` (model name), ``cpu_count``, ``platform``, versions (``python``, ``numpy``,
+        ``scipy``, ``numba``, ``eq``), ``seed``, ``task``, ``compile`` (`compile_info`: command,
+        compiler version, output, ``compile_s``) and ``sandbox`` (the isolation this machine allows).
+    """
     import numba
     import scipy
 
@@ -155,17 +196,45 @@ def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
             "compile": compile_info, "sandbox": capabilities()}
 
 
-def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_ids=None, chunkings=None,
+def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0, case_ids=None, chunkings=None,
           with_throughput: bool = True, keep_job_dir: bool = False, reference: bool = False) -> dict:
-    """Score one candidate file and return its result (a JSON-ready dict plus ``_runs``).
+    """Score one candidate file and return its result.
 
     Parameters
     ----------
     candidate : str or Path
-        A ``.py``, ``.c`` or ``.cpp`` file.
+        A ``.py``, ``.c`` or ``.cpp`` file (``.cc``/``.cxx`` count as C++).
+    task : Task, optional
+        The task (default: ``streaming_eq``).
+    seed : int
+        Seed of the input signals and random chunkings.
+    case_ids, chunkings : list of str, optional
+        Run only these cases / chunkings (``whole`` is always run). Throughput is then skipped.
+    with_throughput : bool
+        Measure the throughput of a candidate that passes.
+    keep_job_dir : bool
+        Keep the worker's temporary directory (for debugging).
     reference : bool
         Score ``eq.StreamingEqualizer`` through the Python contract instead (the one case where
         the worker may import ``eq``); `candidate` is then ignored.
+
+    Returns
+    -------
+    dict
+        A JSON-ready result with schema :data:`RESULT_SCHEMA`: ``verdict`` (``pass``/``fail``/
+        ``error``), ``diagnoses``, ``properties``, ``throughput``, ``environment`` and more; the
+        package README lists every key.
+
+    Raises
+    ------
+    ValueError
+        Unknown language suffix, case id or chunking name.
+
+    Examples
+    --------
+    >>> result = score("tests/corpus/python/channel_crosstalk.py", with_throughput=False)  # doctest: +SKIP
+    >>> result["verdict"], [d["code"] for d in result["diagnoses"]]  # doctest: +SKIP
+    ('fail', ['channel_crosstalk'])
     """
     task = task or load_task()
     t_start = time.perf_counter()
@@ -176,50 +245,28 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
     built, refs, ref_s = prepare(task, seed, case_ids, chunkings)
     by_id = {c.id: c for c in built}
     job_dir = make_job_dir()
-    compile_info = None
     try:
-        if reference:
-            source_bytes = b"from eq import StreamingEqualizer\n"
-            Path(job_dir, "candidate.py").write_bytes(source_bytes)
-            cand_file = "candidate.py"
-        else:
-            source_bytes = Path(candidate).read_bytes()
-            suffix = task.data["languages"][language]["suffix"]
-            shutil.copyfile(candidate, Path(job_dir, "candidate" + suffix))
-            cand_file = "candidate" + suffix
-        if language in ("c", "cpp"):
-            res = compile_candidate(Path(job_dir, cand_file), language, job_dir, task.data["compile"][language])
-            compile_info = {"ok": res.ok, "command": res.command, "output": res.output,
-                            "compile_s": res.compile_s, "compiler_version": res.compiler_version}
-            cand_file = "candidate.so"
+        source_bytes, cand_file, compile_info = _stage(candidate, task, language, job_dir, reference)
         job, run_meta = build_job(task, language, built, job_dir, cand_file)
         if reference:
-            job["allow_modules"] = ["eq"]
-            job["extra_path"] = [_eq_parent()]
-            job["forbidden_read_roots"] = []
-            job["writable_roots"] = [str(Path(_eq_parent(), "eq"))]
+            eq_dir = eq_package_dir()
+            job.update(allow_modules=["eq"], extra_path=[str(eq_dir.parent)], forbidden_read_roots=[],
+                       writable_roots=[str(eq_dir)])
         t0 = time.perf_counter()
-        if compile_info is not None and not compile_info["ok"]:
-            outcome = None
-            raws, config_results, load, violations, finished, applied, running = [], [], None, [], False, {}, None
-        else:
+        outcome = None
+        worker = WorkerReport()
+        if compile_info is None or compile_info["ok"]:
             outcome = run_worker(job_dir, job, task.data["limits"])
-            raws, config_results, load, violations, finished, applied, running = collect(outcome, job, run_meta,
-                                                                                         job_dir)
+            worker = collect(outcome, job, run_meta, job_dir)
         correctness_s = time.perf_counter() - t0
-        results = [scoring.measure(by_id[r.case_id], refs[r.case_id], r) for r in raws]
-        scoring.compare_with_whole(results, raws)
-        outcome_info = {"returncode": outcome.returncode if outcome else None,
-                        "killed_for": outcome.killed_for if outcome else None, "finished": finished,
-                        "wall_s": outcome.wall_s if outcome else 0.0,
-                        "stderr_tail": outcome.stderr_tail[-800:] if outcome else "",
-                        "max_rss_mb": outcome.max_rss_mb if outcome else 0.0,
-                        "memory_limit_mb": task.data["limits"].get("memory_mb")}
-        diags = diagnosis.diagnose_infrastructure(compile_info, load, outcome_info, violations, running)
-        if not any(d["code"] in ("compile_error", "load_error") for d in diags) and load is not None:
-            diags += diagnosis.diagnose_runs(by_id, results, config_results)
-        diags = diagnosis.with_replay(_merge(diags), _replay_target(candidate, task, seed, reference))
-        props = scoring.properties(results, config_results)
+        results = [scoring.measure(by_id[r.case_id], refs[r.case_id], r) for r in worker.raws]
+        scoring.compare_with_whole(results, worker.raws)
+        outcome_info = _outcome_info(outcome, worker.finished, task.data["limits"])
+        diags = diagnosis.diagnose_infrastructure(compile_info, worker.load, outcome_info, worker.violations,
+                                                  worker.running)
+        if not any(d["code"] in ("compile_error", "load_error") for d in diags) and worker.load is not None:
+            diags += diagnosis.diagnose_runs(by_id, results, worker.configs)
+        diags = diagnosis.with_replay(diagnosis.merge(diags), _replay_target(candidate, task, seed, reference))
         verdict = scoring.verdict(diags)
         tp = None
         tp_s = 0.0
@@ -227,26 +274,55 @@ def score(candidate: str | Path, task: Task | None = None, seed: int = 0, case_i
             t1 = time.perf_counter()
             tp = throughput.measure(task, language, job_dir, cand_file, seed, reference=reference)
             tp_s = time.perf_counter() - t1
-        result = {
+        return {
             "schema": RESULT_SCHEMA, "task": task.name, "candidate": cand_name, "language": language,
             "sha256": hashlib.sha256(source_bytes).hexdigest(), "verdict": verdict, "diagnoses": diags,
-            "properties": props,
-            "configs": config_results,
-            "cases": [{"id": c.id, "config": {k: v for k, v in c.config.items()}, "frames": c.frames,
+            "properties": scoring.properties(results, worker.configs),
+            "configs": worker.configs,
+            "cases": [{"id": c.id, "config": dict(c.config), "frames": c.frames,
                        "tolerance": refs[c.id].tolerance.as_dict(),
                        "reference_oracle_max_diff": refs[c.id].oracle_max_diff} for c in built],
-            "failing_runs": [_run_summary(r) for r in results if not r.ok][:200],
+            "failing_runs": [_run_summary(r) for r in results if not r.ok][:MAX_FAILING_RUNS],
             "throughput": tp,
-            "worker": outcome_info, "sandbox_applied": applied,
+            "worker": outcome_info, "sandbox_applied": worker.sandbox_applied,
             "environment": environment(task, seed, compile_info),
             "timing_s": {"reference": ref_s, "correctness": correctness_s, "throughput": tp_s,
                          "total": time.perf_counter() - t_start},
             "plots": _plots(results, diags, by_id),
         }
-        return result
     finally:
         if not keep_job_dir:
             remove_job_dir(job_dir)
+
+
+def _stage(candidate, task: Task, language: str, job_dir: str, reference: bool) -> tuple[bytes, str, dict | None]:
+    """Copy (and for C/C++ compile) the candidate into `job_dir`.
+
+    Returns the source bytes, the file the worker loads, and the compile record (None for Python).
+    """
+    if reference:
+        source_bytes = b"from eq import StreamingEqualizer\n"
+        Path(job_dir, "candidate.py").write_bytes(source_bytes)
+        return source_bytes, "candidate.py", None
+    source_bytes = Path(candidate).read_bytes()
+    cand_file = "candidate" + task.data["languages"][language]["suffix"]
+    shutil.copyfile(candidate, Path(job_dir, cand_file))
+    if language not in ("c", "cpp"):
+        return source_bytes, cand_file, None
+    res = compile_candidate(Path(job_dir, cand_file), language, job_dir, task.data["compile"][language])
+    compile_info = {"ok": res.ok, "command": res.command, "output": res.output, "compile_s": res.compile_s,
+                    "compiler_version": res.compiler_version}
+    return source_bytes, "candidate.so", compile_info
+
+
+def _outcome_info(outcome: WorkerOutcome | None, finished: bool, limits: dict) -> dict:
+    """How the worker ended, as recorded in the result (``worker``); None: it never started."""
+    return {"returncode": outcome.returncode if outcome else None,
+            "killed_for": outcome.killed_for if outcome else None, "finished": finished,
+            "wall_s": outcome.wall_s if outcome else 0.0,
+            "stderr_tail": outcome.stderr_tail[-800:] if outcome else "",
+            "max_rss_mb": outcome.max_rss_mb if outcome else 0.0,
+            "memory_limit_mb": limits.get("memory_mb")}
 
 
 def _replay_target(candidate, task: Task, seed: int, reference: bool) -> str:
@@ -257,20 +333,6 @@ def _replay_target(candidate, task: Task, seed: int, reference: bool) -> str:
     if seed:
         parts += ["--seed", str(seed)]
     return shlex.join(parts)
-
-
-def _merge(diags: list[dict]) -> list[dict]:
-    """One entry per code (evidence pooled), in vocabulary order."""
-    merged: dict = {}
-    for d in diags:
-        if d["code"] in merged:
-            m = merged[d["code"]]
-            m["evidence"] = (m["evidence"] + d["evidence"])[: diagnosis.MAX_EVIDENCE]
-            if d["detail"] not in m["detail"]:
-                m["detail"] += "; " + d["detail"]
-        else:
-            merged[d["code"]] = dict(d)
-    return sorted(merged.values(), key=lambda d: diagnosis.VOCABULARY.index(d["code"]))
 
 
 def _run_summary(r: scoring.RunResult) -> dict:

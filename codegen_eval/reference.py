@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.signal
@@ -78,6 +79,15 @@ class Reference:
     sos: np.ndarray
     oracle_max_diff: float
     float32_rms: float = 0.0
+
+
+def eq_package_dir() -> Path | None:
+    """The folder of the ``eq`` package (the reference), or None when it cannot be imported."""
+    try:
+        import eq
+    except ImportError:
+        return None
+    return Path(eq.__file__).resolve().parent
 
 
 def eq_bands(bands: list[dict]) -> list[dict]:

@@ -9,10 +9,17 @@ from pathlib import Path
 
 from .evaluate import RESULT_SCHEMA
 
+# the file written by write_json: a list of results
+RESULTS_SCHEMA = "codegen_eval.results/1"
+
 
 def write_json(results: list[dict], path: str | Path) -> None:
-    """Write one result (a dict) or several (a list) as JSON."""
-    payload = results[0] if len(results) == 1 else {"schema": RESULT_SCHEMA + "+list", "results": results}
+    """Write results as ``{"schema": RESULTS_SCHEMA, "results": [...]}``, one entry per candidate.
+
+    The file has this shape whatever the number of candidates; each entry carries its own
+    ``schema`` (:data:`codegen_eval.evaluate.RESULT_SCHEMA`).
+    """
+    payload = {"schema": RESULTS_SCHEMA, "results": list(results)}
     Path(path).write_text(json.dumps(payload, indent=1, default=_default))
 
 
@@ -40,6 +47,11 @@ def load_results(paths: list[str | Path]) -> list[dict]:
     ------
     ValueError
         A file is missing, is not JSON, or does not hold ``codegen_eval`` results.
+
+    Notes
+    -----
+    Besides files from :func:`write_json`, a bare result (a dict with its ``schema``) or a JSON
+    list of results is accepted.
     """
     out = []
     for p in paths:
@@ -54,13 +66,14 @@ def load_results(paths: list[str | Path]) -> list[dict]:
             items = [items]
         for item in items:
             schema = item.get("schema") if isinstance(item, dict) else None
-            if not str(schema or "").startswith("codegen_eval.result/"):
+            if not str(schema or "").startswith(RESULT_SCHEMA.rpartition("/")[0] + "/"):
                 raise ValueError(f"{str(p)!r} is not a codegen_eval result (schema {schema!r})")
             out.append(item)
     return out
 
 
 def best_speedup(result: dict) -> float | None:
+    """The speedup on the whole input (else the first measured chunking), or None."""
     tp = result.get("throughput") or {}
     rows = tp.get("rows") or []
     whole = [r for r in rows if r["chunking"] == "whole"]
@@ -168,7 +181,7 @@ def text_summary(results: list[dict]) -> str:
             if d["evidence"]:
                 ev = d["evidence"][0]
                 more = len(d["evidence"]) - 1
-                lines.append("    " + describe_evidence(ev, _error_unit(r, ev.get("case")))
+                lines.append("    " + describe_evidence(ev, ev.get("error_unit") or _error_unit(r, ev.get("case")))
                              + (f" (+{more} more in the report)" if more > 0 else ""))
             lines.append(f"    replay: {d['replay']}")
         lines += ["  " + line for line in describe_throughput(r.get("throughput"))]

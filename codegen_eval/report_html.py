@@ -143,7 +143,7 @@ def _diagnoses(r: dict) -> str:
     parts = []
     for d in r["diagnoses"]:
         cls = "diag error-diag" if d["code"] in _ERROR_CODES else "diag"
-        items = "".join(f"<li>{e(describe_evidence(ev, _error_unit(r, ev.get('case'))))}</li>" for ev in d["evidence"])
+        items = "".join(f"<li>{e(describe_evidence(ev, ev.get('error_unit') or _error_unit(r, ev.get('case'))))}</li>" for ev in d["evidence"])
         parts.append(f"<div class='{cls}'><b>{e(_code_label(d))}</b>: {e(d['detail'])}"
                      + (f"<ul>{items}</ul>" if items else "") + f"<div>replay:</div><pre>{e(d['replay'])}</pre></div>")
     return "\n".join(parts)

@@ -54,7 +54,14 @@ class WorkerOutcome:
 
 
 def capabilities() -> dict:
-    """Which isolation features this machine allows (recorded in every report)."""
+    """Return which isolation features this machine allows (recorded in every report).
+
+    Returns
+    -------
+    dict
+        ``root``; ``namespaces`` (network and mount namespaces: root on Linux); ``seccomp``
+        (the filter is written for x86-64 Linux).
+    """
     import platform
 
     linux_root = os.geteuid() == 0 and sys.platform == "linux"
@@ -71,6 +78,7 @@ def scrubbed_env(job_dir: str) -> dict:
 
 
 def sandbox_settings(limits: dict) -> dict:
+    """The ``sandbox`` entry of a job: what the worker is to apply to itself under `limits`."""
     caps = capabilities()
     return {"namespaces": caps["namespaces"], "seccomp": caps["seccomp"],
             "limits": {"cpu_s": limits.get("cpu_s"), "memory_mb": limits.get("memory_mb"),
@@ -78,6 +86,7 @@ def sandbox_settings(limits: dict) -> dict:
 
 
 def make_job_dir() -> str:
+    """Create a fresh temporary directory for one candidate's worker and return its path."""
     return tempfile.mkdtemp(prefix="codegen_eval_")
 
 
@@ -93,6 +102,12 @@ def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
     limits : dict
         ``wall_s``, ``stall_s`` (no progress within one run), ``load_s`` (no progress while the
         candidate loads), ``cpu_s``, ``memory_mb``, ``file_size_mb``, ``processes``.
+
+    Returns
+    -------
+    WorkerOutcome
+        Exit status, why the parent killed it (if it did), wall time, the logged events, the end
+        of stderr and the peak resident memory.
     """
     job = dict(job)
     job["sandbox"] = sandbox_settings(limits)
@@ -187,4 +202,5 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def remove_job_dir(job_dir: str) -> None:
+    """Remove a directory made by :func:`make_job_dir` (errors ignored)."""
     shutil.rmtree(job_dir, ignore_errors=True)

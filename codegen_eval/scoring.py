@@ -72,6 +72,7 @@ class RunResult:
     float32_like: bool = False
     error_per_frame: np.ndarray | None = None
     boundaries_frames: np.ndarray | None = None
+    error_unit: str = "LSB"
 
     @property
     def ok(self) -> bool:
@@ -81,9 +82,13 @@ class RunResult:
                 and self.within_tolerance)
 
     def evidence(self) -> dict:
+        """The evidence item of this run: case, chunking, first divergent frame and channel, signed
+        distance from the nearest chunk boundary (frames), largest error and its unit, and the
+        expected and received values at the first divergence (keys without a value left out)."""
         out = {"case": self.case_id, "chunking": self.chunking, "frame": self.first_frame,
                "channel": self.first_channel, "boundary_distance_frames": self.boundary_distance_frames,
-               "error": _finite(self.max_abs), "expected": self.first_expected, "got": self.first_got}
+               "error": _finite(self.max_abs), "error_unit": self.error_unit, "expected": self.first_expected,
+               "got": self.first_got}
         return {k: v for k, v in out.items() if v is not None}
 
 
@@ -97,14 +102,33 @@ def expected_lengths(sizes: list[int], frame_bytes: int) -> np.ndarray:
 
 
 def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
-    """Compare one raw run with the reference output of its case."""
+    """Compare one raw run with the reference output of its case.
+
+    Parameters
+    ----------
+    case : Case
+        The case the run belongs to (its chunk sizes give the boundaries and expected lengths).
+    ref : Reference
+        The reference output and tolerance of `case`.
+    raw : RawRun
+        What the worker reported.
+
+    Returns
+    -------
+    RunResult
+        Lengths after every call against the zero-latency count, error sizes (LSB of the stored
+        value for integer formats, absolute for ``f32le``) over the ``(frames, channels)`` output,
+        the first sample beyond tolerance and its distance from the nearest chunk boundary,
+        saturation and precision indicators, and whether the run is within tolerance.
+    """
     sizes = case.chunkings[raw.chunking]
     fb = case.frame_bytes
     spec = case.spec
     res = RunResult(case_id=case.id, chunking=raw.chunking,
                     boundary_kind=boundary_kind(sizes, fb, spec["bytes"]), repeat=raw.repeat,
                     completed=raw.completed, error=raw.error, error_call=raw.error_call,
-                    create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output))
+                    create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output),
+                    error_unit="abs" if spec["kind"] == "float" else "LSB")
     ends = np.cumsum(sizes)[:-1]
     res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))] // fb)
     if raw.create_error is not None or not raw.completed:
@@ -140,7 +164,7 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
         res.float32_like = bool(err_rms <= FLOAT32_FACTOR * ref.float32_rms)
         res.channel_max_abs = [_finite(v) for v in absd.max(axis=0)]
         res.error_per_frame = absd.max(axis=1)
-        beyond = absd > (tol.max_abs if tol.kind == "int" else tol.max_abs)
+        beyond = absd > tol.max_abs
         limit_mask = beyond if beyond.any() else absd > 0
         res.bad_samples = int(beyond.sum())
         if limit_mask.any():
@@ -163,7 +187,8 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
 
 
 def find_delay(got: np.ndarray, exp: np.ndarray, max_abs: float, max_frames: int = 32) -> int | None:
-    """The delay (frames) for which `got` equals `exp` delayed, within `max_abs`, if any."""
+    """Return the delay (frames, 1 to `max_frames`) for which `got` equals `exp` delayed, within
+    `max_abs`, or None. Both arrays are ``(frames, channels)``."""
     for k in range(1, max_frames + 1):
         if np.all(np.abs(got[k:] - exp[:-k]) <= max_abs):
             return k
@@ -171,8 +196,28 @@ def find_delay(got: np.ndarray, exp: np.ndarray, max_abs: float, max_frames: int
 
 
 def boundary_distance(boundaries_frames: np.ndarray, frame: int) -> int | None:
-    """Signed distance in frames from the nearest chunk boundary to `frame`
-    (0: the frame in which a chunk ends or the first frame after it; positive: after it)."""
+    """Return the signed distance in frames from the nearest chunk boundary to `frame`.
+
+    Parameters
+    ----------
+    boundaries_frames : ndarray of int
+        For every chunk end inside the stream, the frame it falls in: ``end_byte // frame_bytes``
+        (the frame completed by the next call, or the first frame of the next chunk when the chunk
+        ends on a frame boundary).
+    frame : int
+        The frame of interest (the first divergent one).
+
+    Returns
+    -------
+    int or None
+        0 when `frame` is a boundary frame, positive after the nearest boundary, negative before
+        it; None when the chunking has no boundary (whole input).
+
+    Examples
+    --------
+    >>> boundary_distance(np.array([17, 34]), 18)
+    1
+    """
     if boundaries_frames is None or boundaries_frames.size == 0:
         return None
     d = frame - boundaries_frames
@@ -188,7 +233,15 @@ def compare_with_whole(results: list[RunResult], raws: list[RawRun]) -> None:
 
 
 def properties(results: list[RunResult], config_results: list[dict]) -> dict:
-    """Summarise the run measurements into the contract's properties."""
+    """Summarise the run measurements into the contract's properties.
+
+    Returns
+    -------
+    dict
+        ``runs``, ``runs_ok``, ``cases``, ``cases_whole_ok`` (counts) and booleans
+        ``completed``, ``matches_reference``, ``chunk_invariant``, ``zero_latency``,
+        ``correct_length``, ``deterministic``, ``accepts_valid``, ``rejects_invalid``.
+    """
     done = [r for r in results if r.completed and r.create_error is None and r.error is None]
     first = [r for r in done if not r.repeat]
     whole = {r.case_id: r for r in first if r.chunking == "whole"}

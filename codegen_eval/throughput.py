@@ -9,6 +9,7 @@ import numpy as np
 
 from . import cases as cases_mod
 from . import pcm
+from .reference import eq_package_dir
 from .sandbox import run_worker
 
 
@@ -49,12 +50,34 @@ def summarise(times_s: list[float], samples: int) -> dict:
 
 
 def measure(task, language: str, job_dir: str, cand_file: str, seed: int, reference: bool = False) -> dict:
-    """Run the throughput job for a candidate that already passed; return the figures."""
-    import eq
+    """Run the throughput job for a candidate that already passed; return the figures.
 
+    Parameters
+    ----------
+    task : Task
+        Its ``throughput`` entry gives the configuration, signal length and chunk sizes.
+    language : str
+        ``python``, ``c`` or ``cpp``.
+    job_dir : str
+        The candidate's job directory (already holding `cand_file`).
+    cand_file : str
+        The file the worker loads (``candidate.py`` or ``candidate.so``).
+    seed : int
+        Seed of the noise signal.
+    reference : bool
+        The candidate is ``eq`` itself (the worker may import it).
+
+    Returns
+    -------
+    dict
+        ``config``, ``n_bands`` and ``rows``: per chunking the candidate's and the reference's
+        :func:`summarise` figures and ``speedup`` = candidate / reference (median rates); an
+        ``error`` entry when nothing was measured.
+    """
     job, samples = _job(task, language, job_dir, cand_file, seed)
-    job["extra_path"] = [str(Path(eq.__file__).resolve().parent.parent)]
-    job["writable_roots"] = [str(Path(eq.__file__).resolve().parent)]
+    eq_dir = eq_package_dir()
+    job["extra_path"] = [str(eq_dir.parent)]
+    job["writable_roots"] = [str(eq_dir)]
     if reference:
         job["allow_modules"] = ["eq"]
     for name in ("progress", "results.jsonl"):

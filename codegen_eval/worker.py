@@ -253,24 +253,32 @@ _PATH_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.symlink", 
                 "os.chmod", "os.chown", "shutil.rmtree", "shutil.copyfile", "shutil.move"}
 
 
+def _real(path) -> str | None:
+    """The resolved path as text, or None when `path` cannot be decoded."""
+    try:
+        return os.path.realpath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return None
+
+
+def _within(full: str, roots: list) -> bool:
+    return any(os.path.commonpath([full, root]) == root for root in roots)
+
+
 def _outside(path) -> bool:
+    """Is `path` outside the working directory and the writable roots? (Undecodable: yes.)"""
     if isinstance(path, int):
         return False
-    try:
-        full = os.path.realpath(os.fsdecode(path))
-    except (TypeError, ValueError):
-        return True
-    return not any(os.path.commonpath([full, root]) == root for root in [JOB["_cwd"]] + JOB.get("writable_roots", []))
+    full = _real(path)
+    return full is None or not _within(full, [JOB["_cwd"]] + JOB.get("writable_roots", []))
 
 
 def _forbidden_read(path) -> bool:
+    """Is `path` inside a root the candidate may not read (the reference package)?"""
     if isinstance(path, int):
         return False
-    try:
-        full = os.path.realpath(os.fsdecode(path))
-    except (TypeError, ValueError):
-        return False
-    return any(full == root or full.startswith(root + os.sep) for root in JOB.get("forbidden_read_roots", []))
+    full = _real(path)
+    return full is not None and _within(full, JOB.get("forbidden_read_roots", []))
 
 
 def _audit(event, args):
@@ -351,10 +359,14 @@ class ReferenceCandidate(PythonCandidate):
         self.cls = cls
 
 
+class BufferOverrun(Exception):
+    """``eq_process`` wrote past the room it was given (reported as ``overrun`` in the run record)."""
+
+
 class CCandidate:
     """A shared library exporting ``eq_create``, ``eq_process`` and ``eq_destroy``."""
 
-    GUARD = 64
+    GUARD_BYTES = 64
 
     def __init__(self, path: str):
         import ctypes
@@ -408,12 +420,12 @@ class CInstance:
         room = len(chunk) + 4 * self.channels
         if room > self.cap:
             self.cap = max(room, 2 * self.cap)
-            self.buf = ct.create_string_buffer(self.cap + CCandidate.GUARD)
-        ct.memset(ct.addressof(self.buf) + room, 0xA5, self.cap + CCandidate.GUARD - room)
+            self.buf = ct.create_string_buffer(self.cap + CCandidate.GUARD_BYTES)
+        ct.memset(ct.addressof(self.buf) + room, 0xA5, self.cap + CCandidate.GUARD_BYTES - room)
         n = self.cand.process_fn(self.ptr, chunk, len(chunk), self.buf)
-        tail = ct.string_at(ct.addressof(self.buf) + room, self.cap + CCandidate.GUARD - room)
+        tail = ct.string_at(ct.addressof(self.buf) + room, self.cap + CCandidate.GUARD_BYTES - room)
         if n > room or tail.count(0xA5) != len(tail):
-            raise OverflowError(f"eq_process wrote past the {room} bytes of room it was given (returned {n})")
+            raise BufferOverrun(f"eq_process wrote past the {room} bytes of room it was given (returned {n})")
         return ct.string_at(self.buf, n)
 
     def flush(self) -> bytes:
@@ -437,6 +449,8 @@ def describe(exc: Exception) -> dict:
     out = {"type": type(exc).__name__, "message": str(exc)[:500], "where": frames}
     if isinstance(exc, MemoryError):
         out["memory"] = True
+    if isinstance(exc, BufferOverrun):
+        out["overrun"] = True
     if _VIOLATIONS and isinstance(exc, (PermissionError, ImportError)):
         out["sandbox"] = True  # the sandbox refused something; reported as a violation
     return out

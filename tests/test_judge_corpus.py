@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen_eval import score_many
+from codegen_eval import score, score_many
 from codegen_eval.cases import build_cases
 from codegen_eval.task import load_task
 
@@ -75,3 +75,17 @@ def test_diagnoses_name_the_format_or_band_type(corpus_results, name, code, key,
         pytest.skip("corpus entry missing")
     (diag,) = [d for d in corpus_results[name]["diagnoses"] if d["code"] == code]
     assert diag[key] == expected
+
+
+def test_c_write_past_the_room_is_a_wrong_length(tmp_path):
+    """eq_process writing one byte past the n + 4 * channels bytes it was given is caught by the
+    guard bytes after the output buffer."""
+    source = (CORPUS / "c" / "correct.c").read_text()
+    end = "    return written;\n}"
+    assert source.count(end) == 1
+    candidate = tmp_path / "overrun.c"
+    candidate.write_text(source.replace(end, "    out[n + 24] = 0;  /* past the room for up to 6 channels */\n" + end))
+    result = score(candidate, case_ids=["ch-2"], with_throughput=False)
+    (diag,) = [d for d in result["diagnoses"] if d["code"] == "wrong_length"]
+    assert "more bytes than the room" in diag["detail"]
+    assert result["verdict"] == "fail"
