@@ -5,7 +5,8 @@ Layers: task data in ``tasks/<name>/`` (prompts, interface, cases, tolerances, a
 (reference outputs and tolerances), :mod:`~codegen_eval.compile`, :mod:`~codegen_eval.sandbox`
 and the worker script (running candidates), :mod:`~codegen_eval.scoring` and
 :mod:`~codegen_eval.diagnosis` (pure judging), :mod:`~codegen_eval.throughput`,
-:mod:`~codegen_eval.report` and :mod:`~codegen_eval.cli`.
+:mod:`~codegen_eval.report`, :mod:`~codegen_eval.report_html` and :mod:`~codegen_eval.cli`.
+The package README describes the checks, the sandbox, the diagnoses and the result schema.
 """
 from .evaluate import RESULT_SCHEMA, score, score_many
 from .task import load_task

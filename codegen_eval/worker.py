@@ -3,7 +3,7 @@
 Run as ``python -I worker.py JOB_DIR`` by :mod:`codegen_eval.sandbox`, never imported by the
 harness: it is a script so that neither ``codegen_eval`` nor ``eq`` is in ``sys.modules`` when the
 candidate loads. It reads ``job.json`` and the input files from ``JOB_DIR`` (its working
-directory), confines itself (network namespace, unprivileged user id, resource limits), loads
+directory), confines itself (network and mount namespaces, seccomp filter, resource limits), loads
 the candidate, feeds it the chunked inputs and writes the raw outputs back:
 
 - ``results.jsonl``: one JSON line per event (``sandbox``, ``load``, ``config``, ``run``,
