@@ -18,6 +18,7 @@ The worker never sees a reference output: it only reports what the candidate pro
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import os
 import struct
@@ -106,9 +107,24 @@ def _private_fs(libc) -> bool:
         return libc.syscall(442, AT_FDCWD, path, flags, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
 
     ok = setattr_(b"/", set_=MOUNT_ATTR_RDONLY, flags=AT_RECURSIVE)
-    for target in (b"/tmp", b"/var/tmp", b"/dev/shm"):
+    # The interpreter, its packages or the project may themselves live under /tmp (a virtual
+    # environment or a CI checkout there): keep a handle on each such directory before the fresh
+    # /tmp hides it, and bind it back read-only afterwards.
+    scratch = ("/tmp", "/var/tmp", "/dev/shm")
+    needed = {os.path.realpath(p) for p in sys.path + [sys.prefix, sys.exec_prefix, sys.base_prefix]
+              + JOB.get("extra_path", []) + JOB.get("writable_roots", []) if p and os.path.isdir(p)}
+    needed = sorted(p for p in needed if any(p == t or p.startswith(t + "/") for t in scratch))
+    needed = [p for p in needed if not any(p.startswith(q + "/") for q in needed)]
+    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in needed}
+    JOB["_exposed"] = needed
+    for target in scratch:
         if os.path.isdir(target):
-            ok = libc.mount(b"tmpfs", target, b"tmpfs", 0, b"size=16m,mode=1777") == 0 and ok
+            ok = libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, b"size=16m,mode=1777") == 0 and ok
+    for path, fd in handles.items():
+        os.makedirs(path, exist_ok=True)
+        ok = libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None) == 0 and ok
+        ok = setattr_(path.encode(), set_=MOUNT_ATTR_RDONLY, flags=AT_RECURSIVE) and ok
+        os.close(fd)
     # bind the working directory back at its own path ("." still names it: the process's cwd
     # predates the new mounts) and make that one mount writable
     job = JOB["_cwd"]
@@ -183,13 +199,19 @@ def _seccomp() -> bool:
     return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
+def _hosts_own_tree(path: str) -> bool:
+    """True for the working directory, the directories bound back into /tmp, and their parents."""
+    return any(own == path or own.startswith(path + "/")
+               for own in [JOB["_cwd"]] + JOB.get("_exposed", []))
+
+
 def leftovers_outside() -> list:
     """Files the candidate created in the private /tmp, /var/tmp or /dev/shm."""
     found = []
     for root in ("/tmp", "/var/tmp", "/dev/shm"):
         try:
             for dirpath, dirnames, filenames in os.walk(root):
-                keep = [d for d in dirnames if not JOB["_cwd"].startswith(os.path.join(dirpath, d))]
+                keep = [d for d in dirnames if not _hosts_own_tree(os.path.join(dirpath, d))]
                 found += [os.path.join(dirpath, f) for f in filenames]
                 found += [os.path.join(dirpath, d) + "/" for d in keep]
                 dirnames[:] = [d for d in dirnames if d in keep]
@@ -576,7 +598,8 @@ def main(argv: list) -> int:
     if JOB["mode"] == "throughput":
         import eq  # the reference; the candidate's own ``import eq`` stays blocked by the import guard
 
-        ref = ReferenceCandidate(eq.StreamingEqualizer)
+        # one thread, as the candidates are asked to be: the speedup compares implementations
+        ref = ReferenceCandidate(functools.partial(eq.StreamingEqualizer, threads=1))
     for p in JOB.get("extra_path", []):
         if p in sys.path and not JOB.get("allow_modules"):
             sys.path.remove(p)
