@@ -27,7 +27,7 @@ from ._cascades import MAX_FUSED_SECTIONS, run_cascade
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
 
-ROW_BLOCK_FRAMES = 65536
+ROW_BLOCK_FRAMES = 262144
 """Frames per block of the multi-threaded path: one planar float64 row per channel."""
 
 # Sample kinds and their codes (kept in the engine header).

@@ -13,7 +13,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import soundfile as sf
 
@@ -104,7 +103,7 @@ def _output_format(in_file, out_path, subtype):
 
 
 def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
-                  progress=False, subtype=None):
+                  progress=False, subtype=None, threads=None):
     """Equalize an audio file into a new file, block by block.
 
     Parameters
@@ -125,6 +124,9 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     subtype : str, optional
         soundfile subtype of the output (``"PCM_16"``, ``"FLOAT"``, ...).
         Default: the input's, when the output container allows it.
+    threads : int, optional
+        Threads for the filtering of files with two or more channels (see
+        :class:`~eq.streaming.BlockEqualizer`). Default: the number of CPUs.
 
     Returns
     -------
@@ -147,7 +149,7 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     except (sf.LibsndfileError, OSError) as exc:
         raise AudioFileError(f"cannot read audio file {str(in_path)!r}: {exc}") from None
     with src:
-        beq = BlockEqualizer(src.samplerate, src.channels, bands, preamp_db)
+        beq = BlockEqualizer(src.samplerate, src.channels, bands, preamp_db, threads=threads)
         out_format, out_subtype = _output_format(src, out_path, subtype)
         in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
         out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
@@ -197,7 +199,8 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
 
     The kernels release the GIL and libsndfile is called without it, so the
     files really run in parallel; each file's own filtering then stays on its
-    thread (one channel per thread is for a single long file).
+    thread (``threads=1``: splitting channels over threads is for a single
+    long file).
 
     Parameters
     ----------
@@ -227,18 +230,11 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
         raise InvalidParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
 
     def one(pair):
-        numba.set_num_threads(1)  # thread-local: this file stays on this thread
-        return _equalize_or_error(pair, bands, preamp_db, block_frames, subtype)
+        try:
+            return equalize_file(pair[0], pair[1], bands, preamp_db, block_frames=block_frames,
+                                 subtype=subtype, threads=1 if len(pairs) > 1 else None)
+        except EqError as exc:
+            return exc
 
-    if jobs == 1 or len(pairs) <= 1:
-        return [_equalize_or_error(p, bands, preamp_db, block_frames, subtype) for p in pairs]
-    with ThreadPoolExecutor(max_workers=min(jobs, len(pairs))) as pool:
+    with ThreadPoolExecutor(max_workers=min(jobs, max(1, len(pairs)))) as pool:
         return list(pool.map(one, pairs))
-
-
-def _equalize_or_error(pair, bands, preamp_db, block_frames, subtype):
-    try:
-        return equalize_file(pair[0], pair[1], bands, preamp_db, block_frames=block_frames,
-                             subtype=subtype)
-    except EqError as exc:
-        return exc

@@ -21,7 +21,7 @@ from .formats import get_format
 
 __all__ = ["StreamingEqualizer", "BlockEqualizer"]
 
-THREAD_MIN_FRAMES = 32768
+THREAD_MIN_FRAMES = 65536
 """Chunks of at least this many frames, with two or more channels, are split
 over threads (one range of channels each), when the equalizer has ``threads``
 above 1. Shorter chunks are not worth the hand-off. The output is

@@ -489,7 +489,7 @@ def test_sample_format_names_are_case_insensitive():
 
 
 # ------------------------------------------------------------ long chunks
-LONG_FRAMES = 40000  # long enough for any multi-threaded path, crossing its blocks
+LONG_FRAMES = 70000  # past eq.streaming.THREAD_MIN_FRAMES: the multi-threaded path
 
 
 @pytest.mark.parametrize("channels", [1, 2, 6])

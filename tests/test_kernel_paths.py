@@ -12,7 +12,7 @@ import pytest
 from scipy.signal import sosfilt
 
 import eq
-from eq import streaming
+from eq import _kernels, streaming
 
 BANDS = [
     {"type": "lowshelf", "freq": 120.0, "q": 0.707, "gain_db": 9.0},
@@ -41,7 +41,7 @@ def _raw(fmt, x):
 @pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
 def test_threaded_long_chunk_equals_small_chunks(rng, name, channels):
     fmt = eq.SAMPLE_FORMATS[name]
-    n_frames = streaming.THREAD_MIN_FRAMES + 70000  # more than one block of rows
+    n_frames = _kernels.ROW_BLOCK_FRAMES + 1000  # two blocks of rows, the second short
     x = rng.uniform(-1.0, 1.0, (n_frames, channels))
     raw = _raw(fmt, x)
     frame_bytes = fmt.bytes_per_sample * channels
