@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioFileError, EqError, InvalidParameterError
-from .streaming import BlockEqualizer
+from .streaming import BlockEqualizer, StreamingEqualizer
 
 __all__ = ["FileReport", "equalize_file", "equalize_files", "PCM_SUBTYPE_BITS"]
 
@@ -102,6 +102,55 @@ def _output_format(in_file, out_path, subtype):
     return out_format, subtype
 
 
+# Subtypes the byte kernels read and write as they are, in one fused pass
+# (decode, filter, round, saturate, encode): soundfile dtype and raw format.
+_FUSED_SUBTYPES = {"PCM_16": ("int16", "s16le"), "FLOAT": ("float32", "f32le"),
+                   "DOUBLE": ("float64", "f64le")}
+
+
+def _peak(y):
+    """Largest magnitude in `y`, as a float (``abs`` would overflow at the integer minimum)."""
+    return max(-float(np.min(y, initial=0)), float(np.max(y, initial=0)))
+
+
+def _block_runner(src, out_subtype, bands, preamp_db, threads):
+    """Pick how blocks of `src` are read and equalized into `out_subtype`.
+
+    Returns ``(read_dtype, run_block)``, where ``run_block(block)`` returns
+    ``(data to write, samples clipped, peak magnitude re full scale)``.
+    """
+    rate, channels = src.samplerate, src.channels
+    if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
+        dtype, raw_format = _FUSED_SUBTYPES[out_subtype]
+        stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db, threads=threads)
+        full_scale = stream.format.scale
+
+        def run_fused(block):
+            before = stream.clipped_samples
+            y = np.frombuffer(stream.process(memoryview(np.ascontiguousarray(block))),
+                              dtype=dtype).reshape(-1, channels)
+            peak = _peak(y) / full_scale
+            if stream.format.is_float:
+                return y, int(np.count_nonzero(np.abs(y) > 1.0)), peak
+            return y, stream.clipped_samples - before, peak
+
+        return dtype, run_fused
+
+    beq = BlockEqualizer(rate, channels, bands, preamp_db, threads=threads)
+    in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
+    out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
+
+    def run_float(block):
+        x = block / _INT32_SCALE if in_bits else block
+        y = beq.process(x, out=x if x is not block else None)
+        if out_bits:
+            data, n = _quantize(y, out_bits)
+            return data, n, _peak(data) / _INT32_SCALE
+        return y, int(np.count_nonzero(np.abs(y) > 1.0)), _peak(y)
+
+    return ("int32" if in_bits else "float64"), run_float
+
+
 def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                   progress=False, subtype=None, threads=None):
     """Equalize an audio file into a new file, block by block.
@@ -149,10 +198,8 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     except (sf.LibsndfileError, OSError) as exc:
         raise AudioFileError(f"cannot read audio file {str(in_path)!r}: {exc}") from None
     with src:
-        beq = BlockEqualizer(src.samplerate, src.channels, bands, preamp_db, threads=threads)
         out_format, out_subtype = _output_format(src, out_path, subtype)
-        in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
-        out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
+        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db, threads)
         try:
             dst = sf.SoundFile(out_path, "w", samplerate=src.samplerate, channels=src.channels,
                                format=out_format, subtype=out_subtype)
@@ -168,17 +215,9 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         frames = 0
         peak = 0.0
         with dst:
-            read_dtype = "int32" if in_bits else "float64"
             for block in src.blocks(blocksize=block_frames, dtype=read_dtype, always_2d=True):
-                x = block / _INT32_SCALE if in_bits else block
-                y = beq.process(x, out=x if x is not block else None)
-                if out_bits:
-                    data, n = _quantize(y, out_bits)
-                    peak = max(peak, float(np.max(np.abs(data), initial=0)) / _INT32_SCALE)
-                else:
-                    data = y
-                    n = int(np.count_nonzero(np.abs(y) > 1.0))
-                    peak = max(peak, float(np.max(np.abs(y), initial=0.0)))
+                data, n, block_peak = run_block(block)
+                peak = max(peak, block_peak)
                 clipped += n
                 dst.write(data)
                 frames += len(block)

@@ -55,3 +55,15 @@ def test_batch_refuses_colliding_output_names(tmp_path, capsys):
                    "-o", str(tmp_path / "out"), "--band", "peaking:1k:gain=3"])
     assert status == 1
     assert "same file name" in capsys.readouterr().err
+
+
+def test_report_peak_counts_the_most_negative_sample(tmp_path):
+    """The peak of a file pinned at the integer minimum is 0 dBFS, on every path."""
+    x = np.full((1000, 2), -32768, dtype=np.int16)
+    for subtype, name in (("PCM_16", "s16.wav"), ("PCM_24", "s24.wav")):
+        src = tmp_path / name
+        sf.write(src, x.astype(np.int32) << 16, 48000, subtype=subtype)
+        report = eq.equalize_file(src, tmp_path / ("out_" + name),
+                                  [{"type": "lowshelf", "freq": 200, "q": 0.7, "gain_db": 6}])
+        assert report.clipped_samples > 0
+        assert report.peak_dbfs == 0.0
