@@ -12,11 +12,11 @@ is one pass over memory. The grouping of sections and channels depends only on
 their counts, so every sample sees the same arithmetic whatever the chunking,
 and the output is bit-identical for any split of the stream.
 
-The byte entry point :func:`process_bytes` takes the ``bytes`` object and a
-``bytearray`` for the output directly, and everything else in one float64
-*engine* array (header, coefficients, state and tile, see :func:`engine_size`),
-because on small chunks the cost of a call is mostly numba unboxing its
-arguments.
+The byte entry point :func:`process_bytes` takes uint8 arrays in and out and
+everything else in one float64 *engine* array (header, coefficients, state and
+tile, see :func:`engine_size`), because on small chunks the cost of a call is
+mostly numba unboxing its arguments, and arrays (unlike ``bytes``) have a
+fast path there.
 """
 
 import numpy as np
@@ -246,14 +246,14 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
 
     Parameters
     ----------
-    src : bytes
+    src : uint8 array (may be read-only)
         Holds at least ``n_frames`` frames (anything after them is ignored).
     n_frames : int
     engine : float64 array
         Header, coefficients, state and tile (see :func:`engine_size`); the
         state is updated in place.
-    dst : bytearray
-        Exactly ``n_frames`` frames long.
+    dst : uint8 array
+        At least ``n_frames`` frames long.
 
     Returns
     -------
@@ -261,9 +261,9 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
         How many samples saturated.
     """
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    n_bytes = len(dst)
-    raw = np.frombuffer(src, np.uint8)[:n_bytes]
-    out = np.frombuffer(dst, np.uint8)
+    n_bytes = n_frames * channels * bps
+    raw = src[:n_bytes]
+    out = dst[:n_bytes]
     if kind == KIND_INT:
         if code == INT_S16:
             return _int_tiles(raw.view(np.int16), n_frames, offset, gain / scale, scale,
@@ -345,7 +345,7 @@ def bytes_to_rows(src, n_bytes, f0, m, engine, planar, c0, c1):  # pragma: no co
     per sample is that of :func:`process_bytes`, so the bytes come out the same.
     """
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    raw = np.frombuffer(src, np.uint8)[:n_bytes]
+    raw = src[:n_bytes]
     inv = gain / scale
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
@@ -377,14 +377,15 @@ def bytes_to_rows(src, n_bytes, f0, m, engine, planar, c0, c1):  # pragma: no co
 
 
 @njit(cache=True, nogil=True)
-def rows_to_bytes(planar, f0, i0, i1, engine, dst):  # pragma: no cover - compiled
+def rows_to_bytes(planar, f0, i0, i1, engine, dst, n_bytes):  # pragma: no cover - compiled
     """Encode rows ``i0 .. i1-1`` of ``planar`` as frames ``f0+i0 ..`` of ``dst``.
 
     The second half of the multi-threaded path: threads take disjoint time
-    slices, so no two write the same cache line. Returns the saturated count.
+    slices, so no two write the same cache line. ``dst`` is a uint8 array of
+    which the first ``n_bytes`` hold the chunk. Returns the saturated count.
     """
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    out = np.frombuffer(dst, np.uint8)
+    out = dst[:n_bytes]
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
             return _rows_to_typed(planar, f0, i0, i1, channels, True, 0, scale, lo, hi,

@@ -27,6 +27,10 @@ over threads (one range of channels each), when the equalizer has ``threads``
 above 1. Shorter chunks are not worth the hand-off. The output is
 bit-identical to the one-thread path."""
 
+BUFFER_BYTES = 1 << 17
+"""Chunks up to this size (with any pending bytes) go through the equalizer's
+own preallocated buffers; longer ones are filtered in place."""
+
 MAX_CHANNELS = 1024
 """Upper bound on channels, to turn a wrong argument into an error instead of a huge allocation."""
 
@@ -235,6 +239,9 @@ class StreamingEqualizer(_FilterBank):
     number of saturated samples is counted in :attr:`clipped_samples`. Float
     output is never clipped.
 
+    An equalizer is a stateful stream: use one object from one thread at a
+    time (several objects may run in parallel).
+
     See Also
     --------
     BlockEqualizer : the same filter for float arrays of shape (frames, channels).
@@ -257,7 +264,16 @@ class StreamingEqualizer(_FilterBank):
         fmt = self.format
         self.frame_bytes = fmt.bytes_per_sample * self.channels
         self.clipped_samples = 0
-        self._pending = b""
+        # Short chunks are gathered here after the pending bytes of an
+        # incomplete frame, and their output written to _out.
+        self._buffer_bytes = max(BUFFER_BYTES, 2 * self.frame_bytes)
+        self._in = np.zeros(self._buffer_bytes, dtype=np.uint8)
+        self._in_view = memoryview(self._in)
+        self._in_readonly = self._in.view()
+        self._in_readonly.flags.writeable = False
+        self._n_pending = 0
+        self._out = np.empty(self._buffer_bytes, dtype=np.uint8)
+        self._out_view = memoryview(self._out)
         kind, code = _kernel_format(fmt)
         engine = self._engine
         engine[_kernels.H_BPS] = fmt.bytes_per_sample
@@ -271,7 +287,7 @@ class StreamingEqualizer(_FilterBank):
     @property
     def pending_bytes(self):
         """Bytes of an incomplete frame held until the rest arrives."""
-        return len(self._pending)
+        return self._n_pending
 
     def process(self, data):
         """Equalize the next chunk of the stream.
@@ -293,41 +309,58 @@ class StreamingEqualizer(_FilterBank):
         InvalidTypeError
             If `data` is not bytes-like (a ``str``, for example).
         """
-        # This runs once per chunk, so it is kept short: chunks of a few
-        # bytes are common in pipes.
-        if type(data) is not bytes:
-            if not isinstance(data, (bytes, bytearray, memoryview)):
+        # This runs once per chunk, and chunks of a few bytes are common in
+        # pipes: short chunks are copied into a preallocated buffer after the
+        # pending bytes and filtered from there, so the kernel gets arrays it
+        # can unbox quickly and no bytes are concatenated.
+        if type(data) is not bytes and type(data) is not bytearray:
+            if not isinstance(data, memoryview):
                 raise InvalidTypeError(
                     "process() takes bytes, bytearray or memoryview, "
                     f"got {type(data).__name__}"
                 )
-            data = bytes(data)
-        if self._pending:
-            data = self._pending + data
-        n_bytes = len(data)
-        rest = n_bytes % self.frame_bytes
-        if rest:
-            self._pending = data[n_bytes - rest:]
-            if n_bytes == rest:
-                return b""
-        else:
-            self._pending = b""
-        used = n_bytes - rest
+            data = bytes(data)  # its raw bytes, whatever its item format
+        n_pending = self._n_pending
+        total = n_pending + len(data)
+        frame_bytes = self.frame_bytes
+        if total > self._buffer_bytes:
+            return self._process_long(data, n_pending, total)
+        in_view = self._in_view
+        in_view[n_pending:total] = data
+        rest = total % frame_bytes
+        self._n_pending = rest
+        used = total - rest
         if not used:
             return b""
-        out = bytearray(used)
+        self.clipped_samples += _kernels.process_bytes(self._in_readonly, used // frame_bytes,
+                                                       self._engine, self._out)
+        if rest:
+            in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
+        return self._out_view[:used].tobytes()
+
+    def _process_long(self, data, n_pending, total):
+        """A chunk longer than the buffer: filter it where it lies (or on threads)."""
+        if n_pending:
+            data = self._in_view[:n_pending].tobytes() + data
+        src = np.frombuffer(data, dtype=np.uint8)
+        src.flags.writeable = False  # one compiled kernel for bytes and bytearray alike
+        rest = total % self.frame_bytes
+        used = total - rest
         n_frames = used // self.frame_bytes
+        dst = np.empty(used, dtype=np.uint8)
+        engine = self._engine
         if self._use_threads(n_frames):
-            engine = self._engine
             self.clipped_samples += self._run_threaded(
                 n_frames,
-                lambda f0, m, planar, c0, c1: _kernels.bytes_to_rows(data, used, f0, m, engine,
+                lambda f0, m, planar, c0, c1: _kernels.bytes_to_rows(src, used, f0, m, engine,
                                                                      planar, c0, c1),
                 lambda planar, f0, i0, i1: _kernels.rows_to_bytes(planar, f0, i0, i1, engine,
-                                                                  out))
-            return bytes(out)
-        self.clipped_samples += _kernels.process_bytes(data, n_frames, self._engine, out)
-        return bytes(out)
+                                                                  dst, used))
+        else:
+            self.clipped_samples += _kernels.process_bytes(src, n_frames, engine, dst)
+        self._in_view[:rest] = data[used:]
+        self._n_pending = rest
+        return dst.tobytes()
 
     def flush(self):
         """End the stream.
@@ -345,8 +378,9 @@ class StreamingEqualizer(_FilterBank):
             holds those bytes; they are cleared from the equalizer, and the
             filter state is kept, so :meth:`process` can go on.
         """
-        if self._pending:
-            leftover, self._pending = self._pending, b""
+        if self._n_pending:
+            leftover = self._in_view[:self._n_pending].tobytes()
+            self._n_pending = 0
             raise IncompleteFrameError(
                 f"stream ended {len(leftover)} byte(s) into a {self.frame_bytes}-byte frame "
                 f"({self.channels} channel(s) of {self.format.name}); "
@@ -359,7 +393,7 @@ class StreamingEqualizer(_FilterBank):
     def reset(self):
         """Clear the filter state, the pending bytes and the clip count; keep the bands."""
         self._reset_state()
-        self._pending = b""
+        self._n_pending = 0
         self.clipped_samples = 0
 
     def __repr__(self):
