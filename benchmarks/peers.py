@@ -143,8 +143,8 @@ def eq_peer(bands, sample_rate, channels):
                       accepts_partial_frames=True)
 
 
-def eq_one_thread_peer(bands, sample_rate, channels):
-    """``eq`` with ``threads=1``, to show what its threads bring on long chunks.
+def eq_two_threads_peer(bands, sample_rate, channels):
+    """``eq`` with ``threads=2``: long chunks split over two threads, one channel each.
 
     Parameters
     ----------
@@ -159,18 +159,18 @@ def eq_one_thread_peer(bands, sample_rate, channels):
     -------
     StreamPeer
     """
-    label = "eq, threads=1"
-    counted = "bytes -> bytes, StreamingEqualizer(..., threads=1)"
+    label = "eq, threads=2"
+    counted = "bytes -> bytes, StreamingEqualizer(..., threads=2)"
     try:
         import eq
     except Exception as exc:  # noqa: BLE001
-        return StreamPeer("eq_1thread", label, counted, skip_reason=_skip_import(exc))
+        return StreamPeer("eq_2threads", label, counted, skip_reason=_skip_import(exc))
     bands = [dict(b) for b in bands]
 
     def new_stream():
-        return eq.StreamingEqualizer(sample_rate, channels, "s16le", bands, threads=1).process
+        return eq.StreamingEqualizer(sample_rate, channels, "s16le", bands, threads=2).process
 
-    return StreamPeer("eq_1thread", label, counted, version=_dist_version("eq-stream"),
+    return StreamPeer("eq_2threads", label, counted, version=_dist_version("eq-stream"),
                       new_stream=new_stream, accepts_partial_frames=True)
 
 
@@ -483,7 +483,7 @@ def all_peers(bands, sos, sample_rate, channels):
     """
     streams = [
         eq_peer(bands, sample_rate, channels),
-        eq_one_thread_peer(bands, sample_rate, channels),
+        eq_two_threads_peer(bands, sample_rate, channels),
         scipy_peer(sos, channels),
         scipy_filter_only_peer(sos, channels),
         pedalboard_peer(bands, sample_rate, channels),

@@ -60,6 +60,12 @@ def _add_band_options(parser):
                        help="gain before the bands in dB (default: the preset's, else 0)")
 
 
+def _add_threads_option(parser):
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="threads for long reads of two or more channels, one range of "
+                             "channels each (default: %(default)s; the output is the same)")
+
+
 def _bands_and_preamp(args):
     if args.preset is not None:
         preset = load_preset(args.preset)
@@ -93,6 +99,7 @@ def build_parser():
                                      "(default: the input's)")
     p.add_argument("--block-frames", type=int, default=65536, metavar="N",
                    help="frames per block (default: %(default)s)")
+    _add_threads_option(p)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when standard error is a terminal)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -119,6 +126,7 @@ def build_parser():
     p.add_argument("--format", "-f", required=True, choices=list(SAMPLE_FORMATS),
                    metavar="FMT", help=f"sample format: {', '.join(SAMPLE_FORMATS)}")
     _add_band_options(p)
+    _add_threads_option(p)
     p.add_argument("--quiet", "-q", action="store_true",
                    help="do not report saturated samples on standard error")
 
@@ -146,7 +154,7 @@ def _cmd_apply(args):
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     report = equalize_file(args.input, args.output, bands, preamp_db,
                            block_frames=args.block_frames, progress=progress,
-                           subtype=args.subtype)
+                           subtype=args.subtype, threads=args.threads)
     if not args.quiet:
         print(f"wrote {report.out_path}: {report.duration_s:.2f} s, {report.sample_rate} Hz, "
               f"{report.channels} ch, {report.subtype}; peak {report.peak_dbfs:.2f} dBFS; "
@@ -189,7 +197,8 @@ def _cmd_stream(args):
     from .streaming import StreamingEqualizer
 
     bands, preamp_db = _bands_and_preamp(args)
-    stream = StreamingEqualizer(args.rate, args.channels, args.format, bands, preamp_db)
+    stream = StreamingEqualizer(args.rate, args.channels, args.format, bands, preamp_db,
+                                threads=args.threads)
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
     while True:

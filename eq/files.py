@@ -152,7 +152,7 @@ def _block_runner(src, out_subtype, bands, preamp_db, threads):
 
 
 def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
-                  progress=False, subtype=None, threads=None):
+                  progress=False, subtype=None, threads=1):
     """Equalize an audio file into a new file, block by block.
 
     Parameters
@@ -173,9 +173,9 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     subtype : str, optional
         soundfile subtype of the output (``"PCM_16"``, ``"FLOAT"``, ...).
         Default: the input's, when the output container allows it.
-    threads : int, optional
+    threads : int or None, optional
         Threads for the filtering of files with two or more channels (see
-        :class:`~eq.streaming.BlockEqualizer`). Default: the number of CPUs.
+        :class:`~eq.streaming.StreamingEqualizer`). Default 1.
 
     Returns
     -------
@@ -237,9 +237,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
     """Equalize several files at once, one file per thread.
 
     The kernels release the GIL and libsndfile is called without it, so the
-    files really run in parallel; each file's own filtering then stays on its
-    thread (``threads=1``: splitting channels over threads is for a single
-    long file).
+    files really run in parallel, each on its own thread.
 
     Parameters
     ----------
@@ -271,7 +269,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
     def one(pair):
         try:
             return equalize_file(pair[0], pair[1], bands, preamp_db, block_frames=block_frames,
-                                 subtype=subtype, threads=1 if len(pairs) > 1 else None)
+                                 subtype=subtype)
         except EqError as exc:
             return exc
 

@@ -23,8 +23,8 @@ __all__ = ["StreamingEqualizer", "BlockEqualizer"]
 
 THREAD_MIN_FRAMES = 65536
 """Chunks of at least this many frames, with two or more channels, are split
-over threads (one range of channels each), when the equalizer has ``threads``
-above 1. Shorter chunks are not worth the hand-off. The output is
+over threads (one range of channels each) when the equalizer was made with
+``threads`` above 1. Shorter chunks are not worth the hand-off. The output is
 bit-identical to the one-thread path."""
 
 BUFFER_BYTES = 1 << 17
@@ -108,7 +108,8 @@ def _check_threads(threads):
     if threads is None:
         return os.cpu_count() or 1
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        raise InvalidParameterError(f"threads must be a whole number >= 1 or None, got {threads!r}")
+        raise InvalidParameterError(
+            f"threads must be a whole number >= 1, or None for every CPU, got {threads!r}")
     return int(threads)
 
 
@@ -217,11 +218,14 @@ class StreamingEqualizer(_FilterBank):
         ``freq``, ``q``, ``gain_db``.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
-    threads : int, optional
+    threads : int or None, optional
         Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
-        of two or more channels, one range of channels per thread. Default:
-        the number of CPUs; 1 keeps everything on the calling thread. The
-        output does not depend on it.
+        of two or more channels: one range of channels per thread, then one
+        time slice each for encoding. Default 1 (everything on the calling
+        thread); ``None`` means one per CPU. The output does not depend on it.
+        Whether it pays depends on the machine: on a 2-vCPU virtual machine
+        the wake-up of the second thread for every block cost more than it
+        saved in the median (see the benchmarks), so it is off by default.
 
     Raises
     ------
@@ -258,7 +262,7 @@ class StreamingEqualizer(_FilterBank):
     """
 
     def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0,
-                 threads=None):
+                 threads=1):
         self.format = get_format(sample_format)
         super().__init__(sample_rate, channels, bands, preamp_db, threads)
         fmt = self.format
@@ -415,11 +419,14 @@ class BlockEqualizer(_FilterBank):
         The bands in the order they are applied.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
-    threads : int, optional
+    threads : int or None, optional
         Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
-        of two or more channels, one range of channels per thread. Default:
-        the number of CPUs; 1 keeps everything on the calling thread. The
-        output does not depend on it.
+        of two or more channels: one range of channels per thread, then one
+        time slice each for encoding. Default 1 (everything on the calling
+        thread); ``None`` means one per CPU. The output does not depend on it.
+        Whether it pays depends on the machine: on a 2-vCPU virtual machine
+        the wake-up of the second thread for every block cost more than it
+        saved in the median (see the benchmarks), so it is off by default.
 
     See Also
     --------
@@ -438,7 +445,7 @@ class BlockEqualizer(_FilterBank):
     True
     """
 
-    def __init__(self, sample_rate, channels, bands, preamp_db=0.0, threads=None):
+    def __init__(self, sample_rate, channels, bands, preamp_db=0.0, threads=1):
         super().__init__(sample_rate, channels, bands, preamp_db, threads)
 
     def process(self, block, out=None):
