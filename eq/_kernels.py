@@ -60,22 +60,26 @@ def tile_samples(channels):
 
 
 @njit(cache=True, nogil=True)
-def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
-    """Filter ``m`` interleaved frames of ``tile`` through all sections, in order."""
+def _run_sections(buf, p0, m, stride, c, lanes, sos, zi):  # pragma: no cover - compiled
+    """Run every section, in order, over ``lanes`` channels from ``c`` (see ``run_cascade``)."""
     n_sections = sos.shape[0]
-    if n_sections == 0:
-        return
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
+    s = 0
+    for g in range(n_groups):
+        # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone section
+        # is latency-bound, a group of several is not.
+        k = (n_sections - s) // (n_groups - g)
+        run_cascade(k, lanes, buf, p0, m, stride, c, sos, zi, s)
+        s += k
+
+
+@njit(cache=True, nogil=True)
+def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
+    """Filter ``m`` interleaved frames of ``tile``, channels two at a time."""
     c = 0
     while c < channels:
         lanes = 2 if channels - c >= 2 else 1
-        s = 0
-        for g in range(n_groups):
-            # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
-            # section is latency-bound, a group of several is not.
-            k = (n_sections - s) // (n_groups - g)
-            run_cascade(k, lanes, tile, c, m, channels, c, sos, zi, s)
-            s += k
+        _run_sections(tile, c, m, channels, c, lanes, sos, zi)
         c += lanes
 
 
@@ -289,15 +293,7 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True)
 def _filter_row(row, m, c, sos, zi):  # pragma: no cover - compiled
     """Filter the first ``m`` samples of channel ``c``, held contiguous in ``row``."""
-    n_sections = sos.shape[0]
-    if n_sections == 0:
-        return
-    n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
-    s = 0
-    for g in range(n_groups):
-        k = (n_sections - s) // (n_groups - g)
-        run_cascade(k, 1, row, 0, m, 1, c, sos, zi, s)
-        s += k
+    _run_sections(row, 0, m, 1, c, 1, sos, zi)
 
 
 @njit(cache=True, nogil=True)
