@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
-from .design import Band, parse_band
-from .errors import EqError, IncompleteFrameError
+from .design import check_sample_rate, parse_band
+from .errors import EqError
 from .formats import SAMPLE_FORMATS
 from .presets import list_presets, load_preset
 
@@ -62,7 +62,7 @@ def _add_band_options(parser):
 
 def _add_threads_option(parser):
     parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads for long reads of two or more channels, one range of "
+                        help="threads for files of two or more channels, one range of "
                              "channels each (default: %(default)s; the output is the same)")
 
 
@@ -126,7 +126,6 @@ def build_parser():
     p.add_argument("--format", "-f", required=True, choices=list(SAMPLE_FORMATS),
                    metavar="FMT", help=f"sample format: {', '.join(SAMPLE_FORMATS)}")
     _add_band_options(p)
-    _add_threads_option(p)
     p.add_argument("--quiet", "-q", action="store_true",
                    help="do not report saturated samples on standard error")
 
@@ -197,8 +196,9 @@ def _cmd_stream(args):
     from .streaming import StreamingEqualizer
 
     bands, preamp_db = _bands_and_preamp(args)
-    stream = StreamingEqualizer(args.rate, args.channels, args.format, bands, preamp_db,
-                                threads=args.threads)
+    stream = StreamingEqualizer(args.rate, args.channels, args.format, bands, preamp_db)
+    if sys.stdin is None or sys.stdout is None:
+        raise EqError("eq stream needs an open standard input and standard output")
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
     while True:
@@ -221,22 +221,25 @@ def _cmd_response(args):
     bands, preamp_db = _bands_and_preamp(args)
     from .design import frequency_response_db
 
-    nyquist = args.rate / 2.0
+    rate = check_sample_rate(args.rate)
+    nyquist = rate / 2.0
     if args.freq:
         freqs = np.asarray(args.freq, dtype=float)
     else:
         if args.points < 2:
-            raise argparse.ArgumentTypeError(f"--points must be >= 2, got {args.points!r}")
-        freqs = np.geomspace(20.0, nyquist, args.points)
-    bad = freqs[(freqs < 0) | (freqs > nyquist)]
+            raise EqError(f"--points must be >= 2, got {args.points!r}")
+        freqs = np.geomspace(min(20.0, nyquist / 2.0), nyquist, args.points)
+    bad = freqs[~((freqs >= 0) & (freqs <= nyquist))]
     if bad.size:
-        raise EqError(f"frequency {bad[0]!r} Hz is outside 0 .. {nyquist!r} Hz (Nyquist)")
-    gains_db = frequency_response_db(bands, args.rate, freqs, preamp_db)
+        raise EqError(f"frequency {float(bad[0])!r} Hz is outside 0 .. {nyquist!r} Hz (Nyquist)")
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg", ".pdf"):
+        raise EqError(f"--plot {args.plot!r}: the file name must end in .png, .svg or .pdf")
+    gains_db = frequency_response_db(bands, rate, freqs, preamp_db)
     print(f"{'freq_hz':>10}  {'gain_db':>8}")
     for f, g in zip(freqs, gains_db):
-        print(f"{f:10.1f}  {g:8.2f}")
+        print(f"{f:10.1f}  {round(g, 2) + 0.0:8.2f}")  # + 0.0: no "-0.00"
     if args.plot:
-        _plot_response(bands, preamp_db, args.rate, args.plot)
+        _plot_response(bands, preamp_db, rate, args.plot)
     return 0
 
 
@@ -285,10 +288,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except IncompleteFrameError as exc:
-        print(f"eq: error: {exc}", file=sys.stderr)
-        return 1
-    except (EqError, argparse.ArgumentTypeError) as exc:
+    except EqError as exc:
         print(f"eq: error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:

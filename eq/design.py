@@ -41,19 +41,20 @@ BAND_TYPES = (
 GAIN_BAND_TYPES = frozenset({"peaking", "lowshelf", "highshelf"})
 """Band types whose response depends on ``gain_db``."""
 
+# Names are compared without case, "-" or "_" (low-shelf, low_shelf, LowShelf).
 _TYPE_ALIASES = {
     "peak": "peaking",
     "bell": "peaking",
     "equalizer": "peaking",
-    "low_shelf": "lowshelf",
-    "high_shelf": "highshelf",
-    "lowpass": "lowpass",
     "lpf": "lowpass",
     "hpf": "highpass",
     "bpf": "bandpass",
     "band": "bandpass",
     "apf": "allpass",
 }
+
+MAX_ABS_GAIN_DB = 200.0
+"""Largest gain magnitude a band accepts (beyond it the coefficients overflow)."""
 
 DEFAULT_Q = 1.0 / math.sqrt(2.0)
 """Butterworth Q, the default when a band gives none."""
@@ -72,7 +73,7 @@ def _real(value, name):
 def _band_type(value):
     if not isinstance(value, str):
         raise InvalidTypeError(f"band type must be a string such as 'peaking', got {value!r}")
-    key = value.strip().lower().replace("-", "_")
+    key = value.strip().lower().replace("-", "").replace("_", "")
     key = _TYPE_ALIASES.get(key, key)
     if key not in BAND_TYPES:
         raise InvalidParameterError(
@@ -125,7 +126,11 @@ class Band:
             raise InvalidParameterError(f"band q must be > 0, got {q!r}")
         object.__setattr__(self, "freq_hz", freq_hz)
         object.__setattr__(self, "q", q)
-        object.__setattr__(self, "gain_db", _real(self.gain_db, "band gain_db"))
+        gain_db = _real(self.gain_db, "band gain_db")
+        if abs(gain_db) > MAX_ABS_GAIN_DB:
+            raise InvalidParameterError(
+                f"band gain_db must be within +-{MAX_ABS_GAIN_DB:g} dB, got {gain_db!r}")
+        object.__setattr__(self, "gain_db", gain_db)
 
     @classmethod
     def from_dict(cls, mapping):
@@ -174,10 +179,16 @@ class Band:
 
     def spec(self):
         """Return the command-line spec of this band (see :func:`parse_band`)."""
-        text = f"{self.type}:{self.freq_hz:g}:q={self.q:g}"
+        text = f"{self.type}:{_exact(self.freq_hz)}:q={_exact(self.q)}"
         if self.type in GAIN_BAND_TYPES:
-            text += f":gain={self.gain_db:g}"
+            text += f":gain={_exact(self.gain_db)}"
         return text
+
+
+def _exact(value):
+    """Shortest text that reads back as exactly `value` (``repr``, without a trailing ``.0``)."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def check_sample_rate(sample_rate):
@@ -307,7 +318,10 @@ def frequency_response_db(bands, sample_rate, freqs_hz, preamp_db=0.0):
         ``20*log10(|H(f)|)`` at each frequency (``-inf`` at an exact zero).
     """
     sos = design_sos(bands, sample_rate)
-    freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
+    try:
+        freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"freqs_hz must be numbers in Hz, got {freqs_hz!r}") from None
     z_inv = np.exp(-2j * np.pi * freqs_hz / sample_rate)
     h = np.ones_like(z_inv)
     for b0, b1, b2, _, a1, a2 in sos:

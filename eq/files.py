@@ -8,6 +8,7 @@ libsndfile, whose float-to-integer conversion scales by ``2**(bits-1) - 1``
 and so does not invert its own reading); float files stay float.
 """
 
+import numbers
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -94,18 +95,26 @@ def _output_format(in_file, out_path, subtype):
         subtype = in_file.subtype
         if not sf.check_format(out_format, subtype):
             subtype = sf.default_subtype(out_format)
-    elif not sf.check_format(out_format, subtype):
+    elif not isinstance(subtype, str) or not sf.check_format(out_format, subtype.upper()):
         raise InvalidParameterError(
             f"subtype {subtype!r} cannot be written in {out_format} files; expected one of "
             f"{', '.join(sf.available_subtypes(out_format))}"
         )
-    return out_format, subtype
+    return out_format, subtype.upper()
 
 
 # Subtypes the byte kernels read and write as they are, in one fused pass
 # (decode, filter, round, saturate, encode): soundfile dtype and raw format.
 _FUSED_SUBTYPES = {"PCM_16": ("int16", "s16le"), "FLOAT": ("float32", "f32le"),
                    "DOUBLE": ("float64", "f64le")}
+
+
+def _remove_quietly(path):
+    """Delete a half-written output file, if it is there."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _peak(y):
@@ -140,13 +149,20 @@ def _block_runner(src, out_subtype, bands, preamp_db, threads):
     in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
     out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
 
+    # Other fixed-range encodings (mu-law, A-law, ADPCM, ...) wrap around in
+    # libsndfile rather than saturate: clip them to full scale here.
+    clip_output = out_subtype not in ("FLOAT", "DOUBLE")
+
     def run_float(block):
         x = block / _INT32_SCALE if in_bits else block
         y = beq.process(x, out=x if x is not block else None)
         if out_bits:
             data, n = _quantize(y, out_bits)
             return data, n, _peak(data) / _INT32_SCALE
-        return y, int(np.count_nonzero(np.abs(y) > 1.0)), _peak(y)
+        n = int(np.count_nonzero(np.abs(y) > 1.0))
+        if clip_output:
+            np.clip(y, -1.0, 1.0, out=y)
+        return y, n, _peak(y)
 
     return ("int32" if in_bits else "float64"), run_float
 
@@ -189,7 +205,8 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         For invalid bands or arguments, or an output path equal to the input.
     """
     start = time.perf_counter()
-    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames < 1:
+    if (isinstance(block_frames, bool) or not isinstance(block_frames, numbers.Integral)
+            or block_frames < 1):
         raise InvalidParameterError(f"block_frames must be an integer >= 1, got {block_frames!r}")
     if os.path.exists(out_path) and os.path.exists(in_path) and os.path.samefile(in_path, out_path):
         raise InvalidParameterError(f"output {str(out_path)!r} is the input file; choose another path")
@@ -214,17 +231,28 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         clipped = 0
         frames = 0
         peak = 0.0
-        with dst:
-            for block in src.blocks(blocksize=block_frames, dtype=read_dtype, always_2d=True):
-                data, n, block_peak = run_block(block)
-                peak = max(peak, block_peak)
-                clipped += n
-                dst.write(data)
-                frames += len(block)
-                if bar is not None:
-                    bar.update(len(block))
-        if bar is not None:
-            bar.close()
+        try:
+            with dst:
+                # read() rather than blocks(): it also works on pipes, which cannot seek.
+                while True:
+                    block = src.read(block_frames, dtype=read_dtype, always_2d=True)
+                    if not len(block):
+                        break
+                    data, n, block_peak = run_block(block)
+                    peak = max(peak, block_peak)
+                    clipped += n
+                    dst.write(data)
+                    frames += len(block)
+                    if bar is not None:
+                        bar.update(len(block))
+        except (sf.LibsndfileError, OSError) as exc:
+            _remove_quietly(out_path)
+            raise AudioFileError(
+                f"failed after {frames} frame(s) of {str(in_path)!r} -> {str(out_path)!r}: {exc}"
+            ) from None
+        finally:
+            if bar is not None:
+                bar.close()
     with np.errstate(divide="ignore"):
         peak_dbfs = float(20.0 * np.log10(peak))
     return FileReport(str(in_path), str(out_path), src.samplerate, src.channels, frames,
@@ -263,7 +291,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
     pairs = list(jobs_in_out)
     if jobs is None:
         jobs = os.cpu_count() or 1
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise InvalidParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
 
     def one(pair):

@@ -18,11 +18,11 @@ presets live in ``eq/presets/`` and are found by name.
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .design import Band, as_bands
+from .design import as_bands
 from .errors import EqError, PresetError
 
 try:  # Python >= 3.11
@@ -89,7 +89,8 @@ def preset_from_dict(mapping, name="preset"):
             "expected name, description, preamp_db, bands"
         )
     if "bands" not in mapping or not isinstance(mapping["bands"], list):
-        raise PresetError(f"preset {name!r} must have a list 'bands'")
+        raise PresetError(
+            f"preset {name!r} must have a list 'bands', got {mapping.get('bands')!r}")
     preamp_db = mapping.get("preamp_db", 0.0)
     if isinstance(preamp_db, bool) or not isinstance(preamp_db, (int, float)) \
             or not math.isfinite(preamp_db):

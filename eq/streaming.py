@@ -162,14 +162,18 @@ class _FilterBank:
 
     def set_state(self, zi):
         """Set the filter state from an array of shape ``(n_sections, channels, 2)``."""
-        zi = np.asarray(zi, dtype=np.float64)
+        try:
+            zi = np.asarray(zi, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"state must be an array of shape {self._zi.shape!r}, got {zi!r}") from None
         if zi.shape != self._zi.shape:
             raise InvalidParameterError(
                 f"state must have shape {self._zi.shape!r} (sections, channels, 2), "
                 f"got {zi.shape!r}"
             )
         if not np.all(np.isfinite(zi)):
-            raise InvalidParameterError("state must be finite")
+            raise InvalidParameterError(f"state must be finite, got {zi!r}")
         self._zi[...] = zi
 
     def _reset_state(self):
@@ -477,9 +481,10 @@ class BlockEqualizer(_FilterBank):
         if out is None:
             out = np.empty_like(x)
         elif (not isinstance(out, np.ndarray) or out.shape != x.shape
-              or out.dtype != np.float64 or not out.flags.c_contiguous):
+              or out.dtype != np.float64 or not out.flags.c_contiguous
+              or not out.flags.writeable):
             raise InvalidParameterError(
-                f"out must be a C-contiguous float64 array of shape {x.shape!r}"
+                f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
         n_frames = x.shape[0]
         src, dst = x.reshape(-1), out.reshape(-1)
