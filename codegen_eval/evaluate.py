@@ -406,6 +406,7 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
         Seed of the signals and random chunkings.
     jobs : int
         Candidates scored at the same time (threads, each waiting on its own worker process).
+        Throughput is then measured one candidate at a time.
     **kwargs
         Passed to :func:`score`.
 
@@ -424,12 +425,35 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # references once, before threads
     if jobs <= 1 or len(candidates) <= 1:
         return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
+    # Correctness in parallel; speed afterwards, one candidate at a time, so that no
+    # measurement shares the machine with another candidate's runs.
+    with_throughput = kwargs.pop("with_throughput", True)
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        return list(pool.map(lambda c: score(c, task=task, seed=seed, **kwargs), candidates))
+        results = list(pool.map(
+            lambda c: score(c, task=task, seed=seed, with_throughput=False, **kwargs), candidates))
     except KeyboardInterrupt:
         cancel_workers()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         allow_workers()
+    if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
+        for candidate, result in zip(candidates, results):
+            if result["verdict"] == "pass":
+                _add_throughput(result, candidate, task, seed, kwargs.get("reference", False))
+    return results
+
+
+def _add_throughput(result: dict, candidate, task: Task, seed: int, reference: bool) -> None:
+    """Stage `candidate` again in a fresh directory and add its throughput to `result`."""
+    job_dir = make_job_dir()
+    try:
+        _, cand_file, _ = _stage(candidate, task, result["language"], job_dir, reference)
+        t0 = time.perf_counter()
+        result["throughput"] = throughput.measure(task, result["language"], job_dir, cand_file, seed,
+                                                  reference=reference)
+        result["timing_s"]["throughput"] = time.perf_counter() - t0
+        result["timing_s"]["total"] += result["timing_s"]["throughput"]
+    finally:
+        remove_job_dir(job_dir)

@@ -297,3 +297,18 @@ def test_plot_of_non_finite_errors_renders(recwarn):
     png = report_html.plot_png(plot)
     assert png and len(png) < 60_000
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_parallel_scoring_measures_speed_afterwards_for_correct_candidates_only():
+    from pathlib import Path
+
+    from codegen_eval.evaluate import score_many
+
+    corpus = Path(__file__).resolve().parent / "corpus"
+    good, bad = corpus / "c" / "correct.c", corpus / "c" / "channel_crosstalk.c"
+    results = score_many([good, bad], jobs=2)
+    assert [r["verdict"] for r in results] == ["pass", "fail"]
+    rows = results[0]["throughput"]["rows"]
+    assert {row["chunking"] for row in rows} >= {"whole"}
+    assert all(row["speedup"] > 0 for row in rows)
+    assert results[1]["throughput"] is None
