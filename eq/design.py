@@ -193,7 +193,10 @@ def _exact(value):
 
 def check_sample_rate(sample_rate):
     """Return `sample_rate` as an int, or raise if it is not a positive integer in Hz."""
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Integral):
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real):
+        raise InvalidTypeError(
+            f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}")
+    if not isinstance(sample_rate, numbers.Integral):
         if isinstance(sample_rate, float) and sample_rate.is_integer():
             sample_rate = int(sample_rate)
         else:

@@ -36,7 +36,9 @@ MAX_CHANNELS = 1024
 
 
 def _check_channels(channels):
-    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral):
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Real):
+        raise InvalidTypeError(f"channels must be a whole number >= 1, got {channels!r}")
+    if not isinstance(channels, numbers.Integral):
         raise InvalidParameterError(f"channels must be a whole number >= 1, got {channels!r}")
     if not 1 <= channels <= MAX_CHANNELS:
         raise InvalidParameterError(
@@ -107,7 +109,9 @@ def _slices(n, parts):
 def _check_threads(threads):
     if threads is None:
         return os.cpu_count() or 1
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Real):
+        raise InvalidTypeError(f"threads must be a whole number >= 1, or None, got {threads!r}")
+    if not isinstance(threads, numbers.Integral) or threads < 1:
         raise InvalidParameterError(
             f"threads must be a whole number >= 1, or None for every CPU, got {threads!r}")
     return int(threads)
