@@ -143,37 +143,6 @@ def eq_peer(bands, sample_rate, channels):
                       accepts_partial_frames=True)
 
 
-def eq_two_threads_peer(bands, sample_rate, channels):
-    """``eq`` with ``threads=2``: long chunks split over two threads, one channel each.
-
-    Parameters
-    ----------
-    bands : sequence of dict
-        Bands as ``{type, freq, q, gain_db}``.
-    sample_rate : int
-        Sample rate in Hz.
-    channels : int
-        Number of interleaved channels.
-
-    Returns
-    -------
-    StreamPeer
-    """
-    label = "eq, threads=2"
-    counted = "bytes -> bytes, StreamingEqualizer(..., threads=2)"
-    try:
-        import eq
-    except Exception as exc:  # noqa: BLE001
-        return StreamPeer("eq_2threads", label, counted, skip_reason=_skip_import(exc))
-    bands = [dict(b) for b in bands]
-
-    def new_stream():
-        return eq.StreamingEqualizer(sample_rate, channels, "s16le", bands, threads=2).process
-
-    return StreamPeer("eq_2threads", label, counted, version=_dist_version("eq-stream"),
-                      new_stream=new_stream, accepts_partial_frames=True)
-
-
 def scipy_peer(sos, channels):
     """``scipy.signal.sosfilt`` in float64 with ``zi``, including s16 decode/encode.
 
@@ -483,7 +452,6 @@ def all_peers(bands, sos, sample_rate, channels):
     """
     streams = [
         eq_peer(bands, sample_rate, channels),
-        eq_two_threads_peer(bands, sample_rate, channels),
         scipy_peer(sos, channels),
         scipy_filter_only_peer(sos, channels),
         pedalboard_peer(bands, sample_rate, channels),

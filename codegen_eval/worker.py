@@ -18,7 +18,6 @@ The worker never sees a reference output: it only reports what the candidate pro
 from __future__ import annotations
 
 import builtins
-import functools
 import json
 import os
 import struct
@@ -598,8 +597,7 @@ def main(argv: list) -> int:
     if JOB["mode"] == "throughput":
         import eq  # the reference; the candidate's own ``import eq`` stays blocked by the import guard
 
-        # one thread, as the candidates are asked to be: the speedup compares implementations
-        ref = ReferenceCandidate(functools.partial(eq.StreamingEqualizer, threads=1))
+        ref = ReferenceCandidate(eq.StreamingEqualizer)
     for p in JOB.get("extra_path", []):
         if p in sys.path and not JOB.get("allow_modules"):
             sys.path.remove(p)

@@ -27,9 +27,6 @@ from ._cascades import MAX_FUSED_SECTIONS, run_cascade
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
 
-ROW_BLOCK_FRAMES = 262144
-"""Frames per block of the multi-threaded path: one planar float64 row per channel."""
-
 # Sample kinds and their codes (kept in the engine header).
 KIND_INT, KIND_FLOAT, KIND_PACKED = 0, 1, 2
 # KIND_INT codes: numpy views of the buffer.
@@ -60,27 +57,31 @@ def tile_samples(channels):
 
 
 @njit(cache=True, nogil=True)
-def _run_sections(buf, p0, m, stride, c, lanes, sos, zi):  # pragma: no cover - compiled
-    """Run every section, in order, over ``lanes`` channels from ``c`` (see ``run_cascade``)."""
+def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
+    """Filter ``m`` interleaved frames of ``tile`` through every section, in order."""
     n_sections = sos.shape[0]
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
-    s = 0
-    for g in range(n_groups):
-        # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone section
-        # is latency-bound, a group of several is not.
-        k = (n_sections - s) // (n_groups - g)
-        run_cascade(k, lanes, buf, p0, m, stride, c, sos, zi, s)
-        s += k
-
-
-@njit(cache=True, nogil=True)
-def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
-    """Filter ``m`` interleaved frames of ``tile``, channels two at a time."""
     c = 0
     while c < channels:
         lanes = 2 if channels - c >= 2 else 1
-        _run_sections(tile, c, m, channels, c, lanes, sos, zi)
+        s = 0
+        for g in range(n_groups):
+            # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
+            # section is latency-bound, a group of several is not.
+            k = (n_sections - s) // (n_groups - g)
+            run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+            s += k
         c += lanes
+
+
+@njit(cache=True, nogil=True)
+def _round_saturate(y, scale, lo, hi):  # pragma: no cover - compiled
+    """Return ``(rint(y * scale) limited to [lo, hi], 1 if it had to be limited else 0)``.
+
+    Written without branches, so that loops calling it vectorize.
+    """
+    r = np.rint(y * scale)
+    return min(max(r, lo), hi), (r > hi) | (r < lo)
 
 
 @njit(cache=True, nogil=True)
@@ -98,10 +99,9 @@ def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, d
             tile[k] = (np.int64(src[k0 + k]) - offset) * inv_scale
         filter_tile(tile, m, channels, sos, zi)
         for k in range(count):
-            # Branch-free, so the loop vectorizes.
-            r = np.rint(tile[k] * scale)
-            clipped += (r > hi) | (r < lo)
-            dst[k0 + k] = np.int64(min(max(r, lo), hi)) + offset
+            r, limited = _round_saturate(tile[k], scale, lo, hi)
+            clipped += limited
+            dst[k0 + k] = np.int64(r) + offset
         f0 += m
     return clipped
 
@@ -215,13 +215,8 @@ def _packed_tiles(src, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, 
             if is_float:
                 r = tile[k]
             else:
-                r = np.rint(tile[k] * scale)
-                if r > hi:
-                    r = hi
-                    clipped += 1
-                elif r < lo:
-                    r = lo
-                    clipped += 1
+                r, limited = _round_saturate(tile[k], scale, lo, hi)
+                clipped += limited
             _write_packed(dst, j, code, r, f32, u32, f64, u64)
             j += bps
         f0 += m
@@ -288,151 +283,3 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
                           out.view(np.float64))
         return 0
     return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
-
-
-@njit(cache=True, nogil=True)
-def _filter_row(row, m, c, sos, zi):  # pragma: no cover - compiled
-    """Filter the first ``m`` samples of channel ``c``, held contiguous in ``row``."""
-    _run_sections(row, 0, m, 1, c, 1, sos, zi)
-
-
-@njit(cache=True, nogil=True)
-def _typed_to_rows(x, f0, m, channels, c0, c1, is_float, offset, inv_scale, planar):  # pragma: no cover
-    for c in range(c0, c1):
-        row = planar[c]
-        k = f0 * channels + c
-        if is_float:
-            for i in range(m):
-                row[i] = np.float64(x[k]) * inv_scale
-                k += channels
-        else:
-            for i in range(m):
-                row[i] = (np.int64(x[k]) - offset) * inv_scale
-                k += channels
-
-
-@njit(cache=True, nogil=True)
-def _rows_to_typed(planar, f0, i0, i1, channels, is_float, offset, scale, lo, hi, x):  # pragma: no cover
-    clipped = 0
-    for c in range(channels):
-        row = planar[c]
-        k = (f0 + i0) * channels + c
-        if is_float:
-            for i in range(i0, i1):
-                x[k] = row[i]
-                k += channels
-        else:
-            for i in range(i0, i1):
-                r = np.rint(row[i] * scale)
-                clipped += (r > hi) | (r < lo)
-                x[k] = np.int64(min(max(r, lo), hi)) + offset
-                k += channels
-    return clipped
-
-
-@njit(cache=True, nogil=True)
-def bytes_to_rows(src, n_bytes, f0, m, engine, planar, c0, c1):  # pragma: no cover - compiled
-    """Decode and filter frames ``f0 .. f0+m`` of channels ``c0 .. c1-1`` into ``planar``.
-
-    The first half of the multi-threaded path: channels are independent, so
-    threads can take disjoint channel ranges of the same block. ``planar`` is
-    ``(channels, block_frames)`` float64; row ``c`` receives channel ``c``.
-    ``n_bytes`` is the length of the whole frames in ``src``. The arithmetic
-    per sample is that of :func:`process_bytes`, so the bytes come out the same.
-    """
-    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    raw = src[:n_bytes]
-    inv = gain / scale
-    if kind == KIND_FLOAT:
-        if code == FLOAT_F32:
-            _typed_to_rows(raw.view(np.float32), f0, m, channels, c0, c1, True, 0, gain, planar)
-        else:
-            _typed_to_rows(raw.view(np.float64), f0, m, channels, c0, c1, True, 0, gain, planar)
-    elif kind == KIND_INT:
-        if code == INT_S16:
-            _typed_to_rows(raw.view(np.int16), f0, m, channels, c0, c1, False, offset, inv, planar)
-        elif code == INT_S32:
-            _typed_to_rows(raw.view(np.int32), f0, m, channels, c0, c1, False, offset, inv, planar)
-        elif code == INT_S8:
-            _typed_to_rows(raw.view(np.int8), f0, m, channels, c0, c1, False, offset, inv, planar)
-        else:
-            _typed_to_rows(raw, f0, m, channels, c0, c1, False, offset, inv, planar)
-    else:
-        u32 = np.zeros(1, np.uint32)
-        f32 = u32.view(np.float32)
-        u64 = np.zeros(1, np.uint64)
-        f64 = u64.view(np.float64)
-        for c in range(c0, c1):
-            row = planar[c]
-            j = (f0 * channels + c) * bps
-            for i in range(m):
-                row[i] = _read_packed(raw, j, code, f32, u32, f64, u64) * inv
-                j += channels * bps
-    for c in range(c0, c1):
-        _filter_row(planar[c], m, c, sos, zi)
-
-
-@njit(cache=True, nogil=True)
-def rows_to_bytes(planar, f0, i0, i1, engine, dst, n_bytes):  # pragma: no cover - compiled
-    """Encode rows ``i0 .. i1-1`` of ``planar`` as frames ``f0+i0 ..`` of ``dst``.
-
-    The second half of the multi-threaded path: threads take disjoint time
-    slices, so no two write the same cache line. ``dst`` is a uint8 array of
-    which the first ``n_bytes`` hold the chunk. Returns the saturated count.
-    """
-    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    out = dst[:n_bytes]
-    if kind == KIND_FLOAT:
-        if code == FLOAT_F32:
-            return _rows_to_typed(planar, f0, i0, i1, channels, True, 0, scale, lo, hi,
-                                  out.view(np.float32))
-        return _rows_to_typed(planar, f0, i0, i1, channels, True, 0, scale, lo, hi,
-                              out.view(np.float64))
-    if kind == KIND_INT:
-        if code == INT_S16:
-            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
-                                  out.view(np.int16))
-        if code == INT_S32:
-            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
-                                  out.view(np.int32))
-        if code == INT_S8:
-            return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi,
-                                  out.view(np.int8))
-        return _rows_to_typed(planar, f0, i0, i1, channels, False, offset, scale, lo, hi, out)
-    is_float = code == PACKED_F32BE or code == PACKED_F64BE
-    u32 = np.zeros(1, np.uint32)
-    f32 = u32.view(np.float32)
-    u64 = np.zeros(1, np.uint64)
-    f64 = u64.view(np.float64)
-    clipped = 0
-    for i in range(i0, i1):
-        j = (f0 + i) * channels * bps
-        for c in range(channels):
-            if is_float:
-                r = planar[c, i]
-            else:
-                r = np.rint(planar[c, i] * scale)
-                if r > hi:
-                    r = hi
-                    clipped += 1
-                elif r < lo:
-                    r = lo
-                    clipped += 1
-            _write_packed(out, j, code, r, f32, u32, f64, u64)
-            j += bps
-    return clipped
-
-
-@njit(cache=True, nogil=True)
-def floats_to_rows(src, f0, m, gain, sos, zi, planar, c0, c1):  # pragma: no cover - compiled
-    """:func:`bytes_to_rows` for a flat interleaved float array (the block equalizer)."""
-    channels = zi.shape[1]
-    _typed_to_rows(src, f0, m, channels, c0, c1, True, 0, gain, planar)
-    for c in range(c0, c1):
-        _filter_row(planar[c], m, c, sos, zi)
-
-
-@njit(cache=True, nogil=True)
-def rows_to_floats(planar, f0, i0, i1, dst):  # pragma: no cover - compiled
-    """:func:`rows_to_bytes` for a flat interleaved float array (returns 0)."""
-    return _rows_to_typed(planar, f0, i0, i1, planar.shape[0], True, 0, 1.0, 0.0, 0.0, dst)

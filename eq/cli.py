@@ -60,12 +60,6 @@ def _add_band_options(parser):
                        help="gain before the bands in dB (default: the preset's, else 0)")
 
 
-def _add_threads_option(parser):
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads for files of two or more channels, one range of "
-                             "channels each (default: %(default)s; the output is the same)")
-
-
 def _bands_and_preamp(args):
     if args.preset is not None:
         preset = load_preset(args.preset)
@@ -99,7 +93,6 @@ def build_parser():
                                      "(default: the input's)")
     p.add_argument("--block-frames", type=int, default=65536, metavar="N",
                    help="frames per block (default: %(default)s)")
-    _add_threads_option(p)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when standard error is a terminal)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -153,7 +146,7 @@ def _cmd_apply(args):
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     report = equalize_file(args.input, args.output, bands, preamp_db,
                            block_frames=args.block_frames, progress=progress,
-                           subtype=args.subtype, threads=args.threads)
+                           subtype=args.subtype)
     if not args.quiet:
         print(f"wrote {report.out_path}: {report.duration_s:.2f} s, {report.sample_rate} Hz, "
               f"{report.channels} ch, {report.subtype}; peak {report.peak_dbfs:.2f} dBFS; "

@@ -122,7 +122,7 @@ def _peak(y):
     return max(-float(np.min(y, initial=0)), float(np.max(y, initial=0)))
 
 
-def _block_runner(src, out_subtype, bands, preamp_db, threads):
+def _block_runner(src, out_subtype, bands, preamp_db):
     """Pick how blocks of `src` are read and equalized into `out_subtype`.
 
     Returns ``(read_dtype, run_block)``, where ``run_block(block)`` returns
@@ -131,7 +131,7 @@ def _block_runner(src, out_subtype, bands, preamp_db, threads):
     rate, channels = src.samplerate, src.channels
     if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
         dtype, raw_format = _FUSED_SUBTYPES[out_subtype]
-        stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db, threads=threads)
+        stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db)
         full_scale = stream.format.scale
 
         def run_fused(block):
@@ -145,7 +145,7 @@ def _block_runner(src, out_subtype, bands, preamp_db, threads):
 
         return dtype, run_fused
 
-    beq = BlockEqualizer(rate, channels, bands, preamp_db, threads=threads)
+    beq = BlockEqualizer(rate, channels, bands, preamp_db)
     in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
     out_bits = PCM_SUBTYPE_BITS.get(out_subtype)
 
@@ -168,7 +168,7 @@ def _block_runner(src, out_subtype, bands, preamp_db, threads):
 
 
 def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
-                  progress=False, subtype=None, threads=1):
+                  progress=False, subtype=None):
     """Equalize an audio file into a new file, block by block.
 
     Parameters
@@ -189,9 +189,6 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     subtype : str, optional
         soundfile subtype of the output (``"PCM_16"``, ``"FLOAT"``, ...).
         Default: the input's, when the output container allows it.
-    threads : int or None, optional
-        Threads for the filtering of files with two or more channels (see
-        :class:`~eq.streaming.StreamingEqualizer`). Default 1.
 
     Returns
     -------
@@ -216,7 +213,7 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         raise AudioFileError(f"cannot read audio file {str(in_path)!r}: {exc}") from None
     with src:
         out_format, out_subtype = _output_format(src, out_path, subtype)
-        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db, threads)
+        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db)
         try:
             dst = sf.SoundFile(out_path, "w", samplerate=src.samplerate, channels=src.channels,
                                format=out_format, subtype=out_subtype)

@@ -7,10 +7,7 @@ state. The kernels see only whole frames.
 
 import math
 import numbers
-import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import numpy as np
 
@@ -20,12 +17,6 @@ from .errors import EqError, IncompleteFrameError, InvalidParameterError, Invali
 from .formats import get_format
 
 __all__ = ["StreamingEqualizer", "BlockEqualizer"]
-
-THREAD_MIN_FRAMES = 65536
-"""Chunks of at least this many frames, with two or more channels, are split
-over threads (one range of channels each) when the equalizer was made with
-``threads`` above 1. Shorter chunks are not worth the hand-off. The output is
-bit-identical to the one-thread path."""
 
 BUFFER_BYTES = 1 << 17
 """Chunks up to this size (with any pending bytes) go through the equalizer's
@@ -83,40 +74,6 @@ def _kernel_format(fmt):
     raise EqError("raw PCM streaming needs a little-endian machine")  # pragma: no cover
 
 
-_POOL = None
-
-
-def _run_all(calls):
-    """Run zero-argument callables, the first on this thread and the rest on the pool.
-
-    The kernels release the GIL, so they run in parallel. Waiting is passive
-    (no spinning), so a busy machine degrades to about one-thread speed
-    rather than far below it.
-    """
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1),
-                                   thread_name_prefix="eq")
-    futures = [_POOL.submit(call) for call in calls[1:]]
-    return [calls[0]()] + [future.result() for future in futures]
-
-
-def _slices(n, parts):
-    """Split ``range(n)`` into ``parts`` contiguous ``(start, stop)`` pairs."""
-    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
-
-
-def _check_threads(threads):
-    if threads is None:
-        return os.cpu_count() or 1
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Real):
-        raise InvalidTypeError(f"threads must be a whole number >= 1, or None, got {threads!r}")
-    if not isinstance(threads, numbers.Integral) or threads < 1:
-        raise InvalidParameterError(
-            f"threads must be a whole number >= 1, or None for every CPU, got {threads!r}")
-    return int(threads)
-
-
 class _FilterBank:
     """Coefficients, per-channel state and scratch shared by both equalizers.
 
@@ -125,13 +82,12 @@ class _FilterBank:
     ``_zi`` and ``_tile`` are views into it.
     """
 
-    def __init__(self, sample_rate, channels, bands, preamp_db, threads):
+    def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
         self.sample_rate = check_sample_rate(sample_rate)
         self.channels = _check_channels(channels)
         self.bands = as_bands(bands)
         self._gain = _preamp_gain(preamp_db)
         self.preamp_db = float(preamp_db)
-        self.threads = _check_threads(threads)
         sos = design_sos(self.bands, self.sample_rate)
         n_sections, n_channels = len(sos), self.channels
         engine = np.zeros(_kernels.engine_size(n_sections, n_channels))
@@ -148,7 +104,6 @@ class _FilterBank:
         p += 2 * n_sections * n_channels
         self._tile = engine[p:]
         self._engine = engine
-        self._planar_buf = None
 
     @property
     def sos(self):
@@ -183,31 +138,6 @@ class _FilterBank:
     def _reset_state(self):
         self._zi[...] = 0.0
 
-    def _use_threads(self, n_frames):
-        return n_frames >= THREAD_MIN_FRAMES and self.channels > 1 and self.threads > 1
-
-    def _run_threaded(self, n_frames, to_rows, from_rows):
-        """Run a long chunk block by block: channels over threads, then time slices.
-
-        ``to_rows(f0, m, planar, c0, c1)`` decodes and filters frames
-        ``f0 .. f0+m`` of channels ``c0 .. c1-1`` into ``planar``;
-        ``from_rows(planar, f0, i0, i1)`` encodes rows ``i0 .. i1-1`` of the
-        block back and returns how many samples saturated.
-        """
-        if self._planar_buf is None:
-            self._planar_buf = np.empty((self.channels, _kernels.ROW_BLOCK_FRAMES))
-        planar = self._planar_buf
-        parts = min(self.threads, self.channels)
-        clipped = 0
-        for f0 in range(0, n_frames, _kernels.ROW_BLOCK_FRAMES):
-            m = min(_kernels.ROW_BLOCK_FRAMES, n_frames - f0)
-            _run_all([partial(to_rows, f0, m, planar, c0, c1)
-                      for c0, c1 in _slices(self.channels, parts)])
-            clipped += sum(_run_all([partial(from_rows, planar, f0, i0, i1)
-                                     for i0, i1 in _slices(m, self.threads)]))
-        return clipped
-
-
 class StreamingEqualizer(_FilterBank):
     """Equalize a stream of raw interleaved PCM bytes, split anywhere.
 
@@ -226,14 +156,6 @@ class StreamingEqualizer(_FilterBank):
         ``freq``, ``q``, ``gain_db``.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
-    threads : int or None, optional
-        Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
-        of two or more channels: one range of channels per thread, then one
-        time slice each for encoding. Default 1 (everything on the calling
-        thread); ``None`` means one per CPU. The output does not depend on it.
-        Whether it pays depends on the machine: on a 2-vCPU virtual machine
-        the wake-up of the second thread for every block cost more than it
-        saved in the median (see the benchmarks), so it is off by default.
 
     Raises
     ------
@@ -269,10 +191,9 @@ class StreamingEqualizer(_FilterBank):
     16
     """
 
-    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0,
-                 threads=1):
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
         self.format = get_format(sample_format)
-        super().__init__(sample_rate, channels, bands, preamp_db, threads)
+        super().__init__(sample_rate, channels, bands, preamp_db)
         fmt = self.format
         self.frame_bytes = fmt.bytes_per_sample * self.channels
         self.clipped_samples = 0
@@ -351,25 +272,16 @@ class StreamingEqualizer(_FilterBank):
         return self._out_view[:used].tobytes()
 
     def _process_long(self, data, n_pending, total):
-        """A chunk longer than the buffer: filter it where it lies (or on threads)."""
+        """A chunk longer than the buffer: filter it where it lies."""
         if n_pending:
             data = self._in_view[:n_pending].tobytes() + data
         src = np.frombuffer(data, dtype=np.uint8)
         src.flags.writeable = False  # one compiled kernel for bytes and bytearray alike
         rest = total % self.frame_bytes
         used = total - rest
-        n_frames = used // self.frame_bytes
         dst = np.empty(used, dtype=np.uint8)
-        engine = self._engine
-        if self._use_threads(n_frames):
-            self.clipped_samples += self._run_threaded(
-                n_frames,
-                lambda f0, m, planar, c0, c1: _kernels.bytes_to_rows(src, used, f0, m, engine,
-                                                                     planar, c0, c1),
-                lambda planar, f0, i0, i1: _kernels.rows_to_bytes(planar, f0, i0, i1, engine,
-                                                                  dst, used))
-        else:
-            self.clipped_samples += _kernels.process_bytes(src, n_frames, engine, dst)
+        self.clipped_samples += _kernels.process_bytes(src, used // self.frame_bytes,
+                                                       self._engine, dst)
         self._in_view[:rest] = data[used:]
         self._n_pending = rest
         return dst.tobytes()
@@ -427,14 +339,6 @@ class BlockEqualizer(_FilterBank):
         The bands in the order they are applied.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
-    threads : int or None, optional
-        Threads for long chunks (at least :data:`THREAD_MIN_FRAMES` frames)
-        of two or more channels: one range of channels per thread, then one
-        time slice each for encoding. Default 1 (everything on the calling
-        thread); ``None`` means one per CPU. The output does not depend on it.
-        Whether it pays depends on the machine: on a 2-vCPU virtual machine
-        the wake-up of the second thread for every block cost more than it
-        saved in the median (see the benchmarks), so it is off by default.
 
     See Also
     --------
@@ -452,9 +356,6 @@ class BlockEqualizer(_FilterBank):
     >>> bool(np.allclose(y, sosfilt(design_sos(bands, 48000), x, axis=0)))
     True
     """
-
-    def __init__(self, sample_rate, channels, bands, preamp_db=0.0, threads=1):
-        super().__init__(sample_rate, channels, bands, preamp_db, threads)
 
     def process(self, block, out=None):
         """Filter the next block.
@@ -490,18 +391,9 @@ class BlockEqualizer(_FilterBank):
             raise InvalidParameterError(
                 f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
-        n_frames = x.shape[0]
-        src, dst = x.reshape(-1), out.reshape(-1)
-        if self._use_threads(n_frames):
-            gain, sos, zi = self._gain, self._sos, self._zi
-            self._run_threaded(
-                n_frames,
-                lambda f0, m, planar, c0, c1: _kernels.floats_to_rows(src, f0, m, gain, sos, zi,
-                                                                      planar, c0, c1),
-                lambda planar, f0, i0, i1: _kernels.rows_to_floats(planar, f0, i0, i1, dst))
-        elif n_frames:
-            _kernels.process_float(src, n_frames, self._gain, self._sos, self._zi, self._tile,
-                                   dst)
+        if x.shape[0]:
+            _kernels.process_float(x.reshape(-1), x.shape[0], self._gain, self._sos, self._zi,
+                                   self._tile, out.reshape(-1))
         return out
 
     def reset(self):

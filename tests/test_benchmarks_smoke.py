@@ -33,11 +33,11 @@ def test_json_has_every_peer_and_chunk_size(suite_run):
     _, data, _ = suite_run
     assert set(data) >= {"machine", "config", "throughput", "per_call", "startup", "targets"}
     keys = {m["key"] for m in data["throughput"]}
-    assert keys == {"eq", "eq_2threads", "scipy", "scipy_filter", "pedalboard", "ffmpeg",
+    assert keys == {"eq", "scipy", "scipy_filter", "pedalboard", "ffmpeg",
                     "ffmpeg_f64", "sox"}
     chunks = data["config"]["chunk_frames"]
     assert chunks == [1, 2, 64, 1024, 16384, None]
-    for key in ("eq", "eq_2threads", "scipy", "scipy_filter", "pedalboard"):
+    for key in ("eq", "scipy", "scipy_filter", "pedalboard"):
         assert [m["chunk_frames"] for m in data["throughput"] if m["key"] == key] == chunks
 
 

@@ -1,10 +1,9 @@
-"""The kernels' alternative paths agree bit for bit.
+"""Short and long chunks take different routes to the kernels and agree bit for bit.
 
-Small chunks run on one thread with channels fused in pairs; long chunks of
-two or more channels are split over threads, channel rows first, then time
-slices. Chunk invariance depends on
-the two giving identical bytes, so they are compared here on every format
-that takes both paths, and against float64 scipy as the oracle.
+Chunks up to ``eq.streaming.BUFFER_BYTES`` (with the pending bytes of a split
+frame) are copied into the equalizer's own buffer; longer ones are filtered
+where they lie. Chunk invariance depends on the two giving identical bytes,
+so they are compared here on every format and several channel counts.
 """
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from scipy.signal import sosfilt
 
 import eq
-from eq import _kernels, streaming
+from eq import streaming
 
 BANDS = [
     {"type": "lowshelf", "freq": 120.0, "q": 0.707, "gain_db": 9.0},
@@ -39,16 +38,16 @@ def _raw(fmt, x):
 
 @pytest.mark.parametrize("channels", [2, 3, 6])
 @pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
-def test_threaded_long_chunk_equals_small_chunks(rng, name, channels):
+def test_long_chunk_equals_short_chunks(rng, name, channels):
     fmt = eq.SAMPLE_FORMATS[name]
-    n_frames = _kernels.ROW_BLOCK_FRAMES + 1000  # two blocks of rows, the second short
+    n_frames = streaming.BUFFER_BYTES + 1000  # longer than the buffer whatever the frame size
     x = rng.uniform(-1.0, 1.0, (n_frames, channels))
     raw = _raw(fmt, x)
     frame_bytes = fmt.bytes_per_sample * channels
 
-    whole = eq.StreamingEqualizer(48000, channels, name, BANDS, threads=2)
-    out_whole = whole.process(raw)          # long chunk: the threaded path
-    small = eq.StreamingEqualizer(48000, channels, name, BANDS, threads=2)
+    whole = eq.StreamingEqualizer(48000, channels, name, BANDS)
+    out_whole = whole.process(raw[:1]) + whole.process(raw[1:])  # pending byte + long chunk
+    small = eq.StreamingEqualizer(48000, channels, name, BANDS)
     step = 97 * frame_bytes + 1             # short chunks, split mid-frame
     out_small = b"".join(small.process(raw[i:i + step]) for i in range(0, len(raw), step))
 
@@ -59,18 +58,13 @@ def test_threaded_long_chunk_equals_small_chunks(rng, name, channels):
     np.testing.assert_array_equal(whole.get_state(), small.get_state())
 
 
-def test_threaded_block_equalizer_matches_scipy(rng):
-    n_frames = 3 * streaming.THREAD_MIN_FRAMES
+def test_block_equalizer_long_and_short_blocks_match_scipy(rng):
+    n_frames = 200000
     x = rng.standard_normal((n_frames, 2))
-    beq = eq.BlockEqualizer(44100, 2, BANDS, threads=2)
+    beq = eq.BlockEqualizer(44100, 2, BANDS)
     y = np.concatenate([beq.process(x[:n_frames // 2]), beq.process(x[n_frames // 2:])])
     ref = sosfilt(eq.design_sos(BANDS, 44100), x, axis=0)  # independent oracle
     np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
-    small = eq.BlockEqualizer(44100, 2, BANDS, threads=1)
+    small = eq.BlockEqualizer(44100, 2, BANDS)
     y_small = np.concatenate([small.process(x[i:i + 100]) for i in range(0, n_frames, 100)])
     np.testing.assert_array_equal(y, y_small)
-
-
-def test_thread_count_is_validated():
-    with pytest.raises(eq.InvalidParameterError, match="threads"):
-        eq.StreamingEqualizer(48000, 2, "s16le", BANDS, threads=0)
