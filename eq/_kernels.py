@@ -95,13 +95,17 @@ def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, d
         m = min(tile_frames, n_frames - f0)
         k0 = f0 * channels
         count = m * channels
+        # Views that start at the tile: LLVM vectorizes loops over them
+        # (indexing the whole array at k0 + k measured 3x slower).
+        s = src[k0:k0 + count]
+        d = dst[k0:k0 + count]
         for k in range(count):
-            tile[k] = (np.int64(src[k0 + k]) - offset) * inv_scale
+            tile[k] = (np.int64(s[k]) - offset) * inv_scale
         filter_tile(tile, m, channels, sos, zi)
         for k in range(count):
             r, limited = _round_saturate(tile[k], scale, lo, hi)
             clipped += limited
-            dst[k0 + k] = np.int64(r) + offset
+            d[k] = np.int64(r) + offset
         f0 += m
     return clipped
 
@@ -121,11 +125,13 @@ def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover 
         m = min(tile_frames, n_frames - f0)
         k0 = f0 * channels
         count = m * channels
+        s = src[k0:k0 + count]
+        d = dst[k0:k0 + count]
         for k in range(count):
-            tile[k] = np.float64(src[k0 + k]) * gain
+            tile[k] = np.float64(s[k]) * gain
         filter_tile(tile, m, channels, sos, zi)
         for k in range(count):
-            dst[k0 + k] = tile[k]
+            d[k] = tile[k]
         f0 += m
 
 
