@@ -68,3 +68,20 @@ def test_block_equalizer_long_and_short_blocks_match_scipy(rng):
     small = eq.BlockEqualizer(44100, 2, BANDS)
     y_small = np.concatenate([small.process(x[i:i + 100]) for i in range(0, n_frames, 100)])
     np.testing.assert_array_equal(y, y_small)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 5, 6])
+@pytest.mark.parametrize("name", ["s16le", "s24le", "f32le", "f64le"])
+def test_a_channel_gets_the_same_samples_alone_or_in_a_pair(rng, name, channels):
+    # Channels run in two-lane SIMD pairs, an odd last channel on scalars;
+    # both spell out the same fused multiply-adds, so the same signal on
+    # every channel comes out the same on every channel, and as in mono.
+    fmt = eq.SAMPLE_FORMATS[name]
+    x = rng.uniform(-0.9, 0.9, 5000)
+    mono = eq.StreamingEqualizer(44100, 1, name, BANDS).process(_raw(fmt, x[:, None]))
+    multi = eq.StreamingEqualizer(44100, channels, name, BANDS)
+    out = multi.process(_raw(fmt, np.repeat(x[:, None], channels, axis=1)))
+    width = fmt.bytes_per_sample
+    frames = np.frombuffer(out, np.uint8).reshape(len(x), channels, width)
+    for c in range(channels):
+        assert frames[:, c, :].tobytes() == mono
