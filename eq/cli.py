@@ -275,10 +275,33 @@ _COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream, "r
              "presets": _cmd_presets}
 
 
+def _skip_numba_blas_probe():
+    """Spare the first kernel call numba's check for a BLAS, about 0.3-0.5 s.
+
+    Loading the first compiled kernel makes numba import its array-math
+    module, which imports ``scipy.linalg`` only to learn whether ``np.dot``
+    can be compiled. The kernels use no BLAS, so for this process the probe
+    is answered "no" (numba then refuses to compile ``np.dot``; nothing here
+    does). ``scipy.linalg`` stays importable as usual afterwards.
+    """
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules or "numba.np.arraymath" in sys.modules:
+        return
+    sys.modules[name] = None  # makes "import scipy.linalg.cython_blas" raise ImportError
+    try:
+        import numba.np.arraymath  # noqa: F401  (runs the probe once)
+    except ImportError:
+        pass
+    finally:
+        del sys.modules[name]
+
+
 def main(argv=None):
     """Run the ``eq`` command; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("apply", "batch", "stream"):
+        _skip_numba_blas_probe()
     try:
         return _COMMANDS[args.command](args)
     except EqError as exc:
