@@ -388,3 +388,20 @@ def test_no_command_is_a_usage_error(capsys):
     proc = run_main(capsys)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr.decode()
+
+
+def test_skipping_numba_blas_probe_leaves_scipy_linalg_importable():
+    # The CLI answers numba's BLAS probe "no" to start faster; scipy.linalg
+    # must still import and work in that process, and the kernels still run.
+    code = (
+        "import sys\n"
+        "from eq.cli import _skip_numba_blas_probe\n"
+        "_skip_numba_blas_probe()\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "import numpy as np, scipy.linalg, eq\n"
+        "assert scipy.linalg.det(np.eye(3) * 2) == 8\n"
+        "e = eq.StreamingEqualizer(48000, 2, 's16le', [{'type': 'peaking', 'freq': 1000, 'gain_db': 6}])\n"
+        "assert len(e.process(bytes(400))) == 400\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
