@@ -12,6 +12,7 @@ Examples
 """
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -289,7 +290,7 @@ def _skip_numba_blas_probe():
         return
     sys.modules[name] = None  # makes "import scipy.linalg.cython_blas" raise ImportError
     try:
-        import numba.np.arraymath  # noqa: F401  (runs the probe once)
+        importlib.import_module("numba.np.arraymath")  # runs the probe once
     except ImportError:
         pass
     finally:
