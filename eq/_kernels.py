@@ -6,7 +6,8 @@ in :mod:`eq.streaming` validate everything first.
 
 Audio is processed in tiles of interleaved samples: a tile is decoded into a
 float64 scratch array, every section runs over it (:mod:`eq._cascades`,
-sections fused up to ``MAX_FUSED_SECTIONS`` at a time, channels in pairs), and
+sections fused up to ``MAX_FUSED_SECTIONS`` at a time, channels in SIMD
+vectors of 4 and 2), and
 it is rounded, saturated and encoded back. The tile stays in L1 cache, so this
 is one pass over memory. The grouping of sections and channels depends only on
 their counts, so every sample sees the same arithmetic whatever the chunking,
@@ -63,7 +64,8 @@ def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
     c = 0
     while c < channels:
-        lanes = 2 if channels - c >= 2 else 1
+        left = channels - c
+        lanes = 4 if left >= 4 else (2 if left >= 2 else 1)
         s = 0
         for g in range(n_groups):
             # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone

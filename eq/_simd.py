@@ -1,51 +1,68 @@
-"""Explicit fused multiply-add and two-lane float64 vectors for numba kernels.
+"""Explicit fused multiply-add and float64 SIMD vectors for numba kernels.
 
 numba leaves vectorization to LLVM, whose superword (SLP) vectorizer it turns
-off, so a loop that carries a channel pair's filter state in scalar locals
-stays scalar. These intrinsics let a kernel hold the pair in one
-``<2 x double>`` register and say exactly which multiply-adds are fused:
+off, so a loop that carries several channels' filter state in scalar locals
+stays scalar. These intrinsics let a kernel hold 2 or 4 channels in one
+``<2 x double>`` or ``<4 x double>`` register and say exactly which
+multiply-adds are fused:
 
 - :func:`fma` ``(a, b, c)`` is ``a*b + c`` rounded once (``llvm.fma.f64``),
-- :func:`vfma`, :func:`vmul` are the same on :data:`f64x2` pairs,
-- :func:`vsplat`, :func:`vpack`, :func:`vlane` build and split pairs,
-- :func:`vload`, :func:`vstore` move a pair from and to two adjacent
-  elements of a contiguous float64 array.
+- :func:`vfma`, :func:`vmul` are the same lane by lane on vectors
+  (:data:`f64x2` or :data:`f64x4`),
+- :func:`vsplat2`, :func:`vsplat4`, :func:`vpack2`, :func:`vpack4` and
+  :func:`vlane` build vectors and read their lanes,
+- :func:`vload2`, :func:`vload4` and :func:`vstore` move a vector from and to
+  adjacent elements of a C-contiguous 1-D float64 array,
+- :func:`float64_from_bits`, :func:`float32_from_bits`, :func:`bits_of_float64`
+  and :func:`bits_of_float32` reinterpret IEEE values as unsigned integers and
+  back (for byte-swapped float formats), without a round trip through memory.
 
-A kernel that uses :func:`fma` for one channel and :func:`vfma` for a pair
-does the same IEEE arithmetic in both, so a channel's output does not depend
-on whether it was filtered alone or in a pair. No bounds are checked.
+A kernel that uses :func:`fma` for one channel and :func:`vfma` for several
+does the same IEEE arithmetic in every lane, so a channel's output does not
+depend on how many channels were filtered with it. No bounds are checked.
 """
 
 from llvmlite import ir
 from numba import types
-from numba.core.cgutils import get_or_insert_function as cgutils_get_or_insert
+from numba.core.cgutils import get_or_insert_function
 from numba.extending import intrinsic, models, register_model
 
 _DOUBLE = ir.DoubleType()
-_VEC = ir.VectorType(_DOUBLE, 2)
+_I32 = ir.IntType(32)
 
 
-class F64x2(types.Type):
-    """Two float64 lanes held in one SIMD register."""
+class F64Vector(types.Type):
+    """``width`` float64 lanes held in one SIMD register."""
 
-    def __init__(self):
-        super().__init__(name="f64x2")
+    def __init__(self, width):
+        self.width = width
+        super().__init__(name=f"f64x{width}")
 
 
-f64x2 = F64x2()
+f64x2 = F64Vector(2)
 """The numba type of a two-lane float64 vector."""
+f64x4 = F64Vector(4)
+"""The numba type of a four-lane float64 vector."""
 
 
-@register_model(F64x2)
-class _F64x2Model(models.PrimitiveModel):
+@register_model(F64Vector)
+class _F64VectorModel(models.PrimitiveModel):
     def __init__(self, dmm, fe_type):
-        super().__init__(dmm, fe_type, _VEC)
+        super().__init__(dmm, fe_type, ir.VectorType(_DOUBLE, fe_type.width))
 
 
-def _llvm_fma(builder, ty, a, b, c):
-    name = "llvm.fma.v2f64" if ty is _VEC else "llvm.fma.f64"
-    fn = cgutils_get_or_insert(builder.module, ir.FunctionType(ty, [ty, ty, ty]), name)
-    return builder.call(fn, [a, b, c])
+def _llvm_type(numba_type):
+    if isinstance(numba_type, F64Vector):
+        return ir.VectorType(_DOUBLE, numba_type.width)
+    return _DOUBLE
+
+
+def _call_fma(builder, numba_type, args):
+    ty = _llvm_type(numba_type)
+    suffix = f"v{numba_type.width}f64" if isinstance(numba_type, F64Vector) else "f64"
+    fn = get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
+                                f"llvm.fma.{suffix}")
+    return builder.call(fn, list(args))
 
 
 @intrinsic
@@ -54,7 +71,7 @@ def fma(typingctx, a, b, c):
     sig = types.float64(types.float64, types.float64, types.float64)
 
     def codegen(context, builder, signature, args):
-        return _llvm_fma(builder, _DOUBLE, *args)
+        return _call_fma(builder, types.float64, args)
 
     return sig, codegen
 
@@ -62,108 +79,162 @@ def fma(typingctx, a, b, c):
 @intrinsic
 def vfma(typingctx, a, b, c):
     """Return ``a*b + c`` lane by lane, each with one rounding."""
-    if not (a == f64x2 and b == f64x2 and c == f64x2):
+    if not (isinstance(a, F64Vector) and a == b == c):
         return None
-    sig = f64x2(f64x2, f64x2, f64x2)
 
     def codegen(context, builder, signature, args):
-        return _llvm_fma(builder, _VEC, *args)
+        return _call_fma(builder, signature.return_type, args)
 
-    return sig, codegen
+    return a(a, a, a), codegen
 
 
 @intrinsic
 def vmul(typingctx, a, b):
     """Return ``a*b`` lane by lane."""
-    if not (a == f64x2 and b == f64x2):
+    if not (isinstance(a, F64Vector) and a == b):
         return None
-    sig = f64x2(f64x2, f64x2)
 
     def codegen(context, builder, signature, args):
         return builder.fmul(*args)
 
-    return sig, codegen
+    return a(a, a), codegen
+
+
+def _build(builder, vector_type, values):
+    vec = ir.Constant(_llvm_type(vector_type), ir.Undefined)
+    for i, value in enumerate(values):
+        vec = builder.insert_element(vec, value, ir.Constant(_I32, i))
+    return vec
 
 
 @intrinsic
-def vsplat(typingctx, x):
-    """Return the pair ``(x, x)`` (float64)."""
-    sig = f64x2(types.float64)
-
+def vsplat2(typingctx, x):
+    """Return the vector ``(x, x)``."""
     def codegen(context, builder, signature, args):
-        (value,) = args
-        vec = ir.Constant(_VEC, ir.Undefined)
-        vec = builder.insert_element(vec, value, ir.Constant(ir.IntType(32), 0))
-        return builder.insert_element(vec, value, ir.Constant(ir.IntType(32), 1))
+        return _build(builder, f64x2, [args[0]] * 2)
 
-    return sig, codegen
+    return f64x2(types.float64), codegen
 
 
 @intrinsic
-def vpack(typingctx, x0, x1):
-    """Return the pair ``(x0, x1)`` (float64)."""
-    sig = f64x2(types.float64, types.float64)
-
+def vsplat4(typingctx, x):
+    """Return the vector ``(x, x, x, x)``."""
     def codegen(context, builder, signature, args):
-        vec = ir.Constant(_VEC, ir.Undefined)
-        vec = builder.insert_element(vec, args[0], ir.Constant(ir.IntType(32), 0))
-        return builder.insert_element(vec, args[1], ir.Constant(ir.IntType(32), 1))
+        return _build(builder, f64x4, [args[0]] * 4)
 
-    return sig, codegen
+    return f64x4(types.float64), codegen
+
+
+@intrinsic
+def vpack2(typingctx, x0, x1):
+    """Return the vector ``(x0, x1)``."""
+    def codegen(context, builder, signature, args):
+        return _build(builder, f64x2, args)
+
+    return f64x2(types.float64, types.float64), codegen
+
+
+@intrinsic
+def vpack4(typingctx, x0, x1, x2, x3):
+    """Return the vector ``(x0, x1, x2, x3)``."""
+    def codegen(context, builder, signature, args):
+        return _build(builder, f64x4, args)
+
+    return f64x4(types.float64, types.float64, types.float64, types.float64), codegen
 
 
 @intrinsic
 def vlane(typingctx, v, lane):
-    """Return lane ``lane`` (0 or 1) of the pair ``v``."""
-    if v != f64x2 or not isinstance(lane, types.Integer):
+    """Return lane ``lane`` of the vector ``v``."""
+    if not isinstance(v, F64Vector) or not isinstance(lane, types.Integer):
         return None
-    sig = types.float64(f64x2, lane)
 
     def codegen(context, builder, signature, args):
-        vec, index = args
-        return builder.extract_element(vec, index)
+        return builder.extract_element(*args)
 
-    return sig, codegen
-
-
-def _element_pointer(context, builder, arrtype, arr, index):
-    array = context.make_array(arrtype)(context, builder, arr)
-    ptr = builder.gep(array.data, [index])
-    return builder.bitcast(ptr, _VEC.as_pointer())
+    return types.float64(v, lane), codegen
 
 
-def _check_array(arr, index):
+def _is_float64_vector_array(arr, index):
     return (isinstance(arr, types.Array) and arr.dtype == types.float64
             and arr.ndim == 1 and arr.layout == "C" and isinstance(index, types.Integer))
 
 
-@intrinsic
-def vload(typingctx, arr, index):
-    """Return ``(arr[index], arr[index + 1])`` of a C-contiguous 1-D float64 array."""
-    if not _check_array(arr, index):
+def _element_pointer(context, builder, arrtype, arr, index, vector_type):
+    data = context.make_array(arrtype)(context, builder, arr).data
+    ptr = builder.gep(data, [index])
+    return builder.bitcast(ptr, _llvm_type(vector_type).as_pointer())
+
+
+def _typed_load(arr, index, vector_type):
+    if not _is_float64_vector_array(arr, index):
         return None
-    sig = f64x2(arr, index)
 
     def codegen(context, builder, signature, args):
-        ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1])
+        ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1], vector_type)
         return builder.load(ptr, align=8)
 
-    return sig, codegen
+    return vector_type(arr, index), codegen
+
+
+@intrinsic
+def vload2(typingctx, arr, index):
+    """Return ``arr[index:index + 2]`` as a vector (C-contiguous 1-D float64 ``arr``)."""
+    return _typed_load(arr, index, f64x2)
+
+
+@intrinsic
+def vload4(typingctx, arr, index):
+    """Return ``arr[index:index + 4]`` as a vector (C-contiguous 1-D float64 ``arr``)."""
+    return _typed_load(arr, index, f64x4)
 
 
 @intrinsic
 def vstore(typingctx, arr, index, v):
-    """Set ``arr[index], arr[index + 1]`` to the lanes of ``v``."""
-    if not _check_array(arr, index) or v != f64x2:
+    """Set ``arr[index:index + width]`` to the lanes of ``v``."""
+    if not _is_float64_vector_array(arr, index) or not isinstance(v, F64Vector):
         return None
-    sig = types.none(arr, index, v)
 
     def codegen(context, builder, signature, args):
-        ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1])
+        ptr = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                               signature.args[2])
         builder.store(args[2], ptr, align=8)
         return context.get_dummy_value()
 
-    return sig, codegen
+    return types.none(arr, index, v), codegen
 
 
-__all__ = ["f64x2", "fma", "vfma", "vmul", "vsplat", "vpack", "vlane", "vload", "vstore"]
+def _bitcast(source, target, llvm_target):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvm_target)
+
+    return target(source), codegen
+
+
+@intrinsic
+def float64_from_bits(typingctx, bits):
+    """Return the float64 whose IEEE 754 bit pattern is the uint64 ``bits``."""
+    return _bitcast(types.uint64, types.float64, _DOUBLE)
+
+
+@intrinsic
+def float32_from_bits(typingctx, bits):
+    """Return the float32 whose IEEE 754 bit pattern is the uint32 ``bits``."""
+    return _bitcast(types.uint32, types.float32, ir.FloatType())
+
+
+@intrinsic
+def bits_of_float64(typingctx, x):
+    """Return the IEEE 754 bit pattern of the float64 ``x`` as a uint64."""
+    return _bitcast(types.float64, types.uint64, ir.IntType(64))
+
+
+@intrinsic
+def bits_of_float32(typingctx, x):
+    """Return the IEEE 754 bit pattern of the float32 ``x`` as a uint32."""
+    return _bitcast(types.float32, types.uint32, _I32)
+
+
+__all__ = ["f64x2", "f64x4", "fma", "vfma", "vmul", "vsplat2", "vsplat4", "vpack2", "vpack4",
+           "vlane", "vload2", "vload4", "vstore", "float64_from_bits", "float32_from_bits",
+           "bits_of_float64", "bits_of_float32"]

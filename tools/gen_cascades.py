@@ -1,9 +1,10 @@
 """Write ``eq/_cascades.py``: the biquad cascade kernels, unrolled per size.
 
 Each kernel runs K consecutive sections over a tile of interleaved frames for
-one channel or for a pair of channels (one SIMD vector), with every
-coefficient and state variable a local, so that numba keeps them in registers. Python has no way to
-say "K locals" generically inside a compiled loop, hence this generator.
+one channel, or for 2 or 4 adjacent channels in one SIMD vector, with every
+coefficient and state variable a local, so that numba keeps them in
+registers. Python has no way to say "K locals" generically inside a compiled
+loop, hence this generator.
 
 Usage: ``python tools/gen_cascades.py [--check]``. ``--check`` exits 1 if the
 file in the tree differs from what this script writes. Writing the file also
@@ -15,7 +16,7 @@ import pathlib
 import sys
 
 MAX_FUSED_SECTIONS = 8
-LANES = (1, 2)
+LANES = (1, 2, 4)
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "eq" / "_cascades.py"
 
 HEADER = '''"""Biquad cascade kernels, unrolled per number of sections and channels.
@@ -34,8 +35,8 @@ of scipy's ``sosfilt``::
 with every multiply-add fused explicitly: ``y = fma(b0, x, z1)``,
 ``z1 = fma(b1, x, fma(-a1, y, z2))``, ``z2 = fma(b2, x, -a2*y)`` (of the
 groupings tried, the one closest to an extended-precision reference: about
-half the RMS error of plain float64 arithmetic on the file tests' bands). A
-channel pair (L = 2) is one two-lane SIMD vector per variable.
+half the RMS error of plain float64 arithmetic on the file tests' bands).
+With L = 2 or 4 every variable is one SIMD vector of L channels.
 
 The state ``zi[s, c, :]`` is loaded into locals, carried through the loop and
 stored back, so it lives in registers (array-held state measured about 2x
@@ -45,7 +46,8 @@ chains to overlap.
 
 from numba import njit
 
-from ._simd import fma, vfma, vload, vlane, vmul, vpack, vsplat, vstore
+from ._simd import (fma, vfma, vlane, vload2, vload4, vmul, vpack2, vpack4, vsplat2, vsplat4,
+                    vstore)
 
 MAX_FUSED_SECTIONS = %d
 '''
@@ -54,9 +56,10 @@ MAX_FUSED_SECTIONS = %d
 def kernel_source(k, lanes):
     """Return the source of the kernel for `k` sections and `lanes` channels.
 
-    One channel runs on float64 scalars, two channels on one ``f64x2`` vector
-    per variable; both spell out the same fused multiply-adds (``eq._simd``),
-    so a channel's samples do not depend on the kernel that filtered it.
+    One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
+    ``f64x4`` vector per variable; all spell out the same fused multiply-adds
+    (``eq._simd``), so a channel's samples do not depend on the kernel that
+    filtered it.
     """
     name = f"cascade{k}x{lanes}"
     lines = [
@@ -68,7 +71,7 @@ def kernel_source(k, lanes):
     if lanes == 1:
         wrap, fma, mul = "", "fma", None
     else:
-        wrap, fma, mul = "vsplat", "vfma", "vmul"
+        wrap, fma, mul = f"vsplat{lanes}", "vfma", "vmul"
     for j in range(k):
         for i, coef in ((0, "b0"), (1, "b1"), (2, "b2")):
             lines.append(f"    {coef}_{j} = {wrap}(sos[s + {j}, {i}])" if wrap
@@ -80,10 +83,11 @@ def kernel_source(k, lanes):
             if lanes == 1:
                 lines.append(f"    z{z + 1}_{j} = zi[s + {j}, c, {z}]")
             else:
-                lines.append(f"    z{z + 1}_{j} = vpack(zi[s + {j}, c, {z}], zi[s + {j}, c + 1, {z}])")
+                states = ", ".join(f"zi[s + {j}, c + {ch}, {z}]" for ch in range(lanes))
+                lines.append(f"    z{z + 1}_{j} = vpack{lanes}({states})")
     lines.append("    p = c")
     lines.append("    for _ in range(m):")
-    lines.append("        x = tile[p]" if lanes == 1 else "        x = vload(tile, p)")
+    lines.append("        x = tile[p]" if lanes == 1 else f"        x = vload{lanes}(tile, p)")
     for j in range(k):
         na2y = f"na2_{j} * y" if lanes == 1 else f"{mul}(na2_{j}, y)"
         lines.append(f"        y = {fma}(b0_{j}, x, z1_{j})")
@@ -97,7 +101,7 @@ def kernel_source(k, lanes):
             if lanes == 1:
                 lines.append(f"    zi[s + {j}, c, {z}] = z{z + 1}_{j}")
             else:
-                for ch in (0, 1):
+                for ch in range(lanes):
                     lines.append(f"    zi[s + {j}, c + {ch}, {z}] = vlane(z{z + 1}_{j}, {ch})")
     return "\n".join(lines) + "\n"
 
