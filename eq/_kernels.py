@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade
+from ._simd import bits_of_float32, bits_of_float64, float32_from_bits, float64_from_bits
 
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
@@ -138,61 +139,106 @@ def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover 
 
 
 @njit(cache=True, nogil=True)
-def _read_packed(src, j, code, f32, u32, f64, u64):  # pragma: no cover - compiled
-    """Return the sample at byte ``j`` as a float (integers unscaled)."""
+def _decode_packed(s, count, code, inv_scale, tile):  # pragma: no cover - compiled
+    """Assemble ``count`` samples from the bytes ``s``; store them times ``inv_scale`` in ``tile``.
+
+    One loop per format, so that no call or branch sits in the per-sample path.
+    """
     if code == PACKED_S24LE:
-        v = np.int64(src[j]) | (np.int64(src[j + 1]) << 8) | (np.int64(src[j + 2]) << 16)
-        return np.float64(v - ((v & 0x800000) << 1))
-    if code == PACKED_S24BE:
-        v = (np.int64(src[j]) << 16) | (np.int64(src[j + 1]) << 8) | np.int64(src[j + 2])
-        return np.float64(v - ((v & 0x800000) << 1))
-    if code == PACKED_S16BE:
-        v = (np.int64(src[j]) << 8) | np.int64(src[j + 1])
-        return np.float64(v - ((v & 0x8000) << 1))
-    if code == PACKED_S32BE or code == PACKED_F32BE:
-        v = ((np.int64(src[j]) << 24) | (np.int64(src[j + 1]) << 16)
-             | (np.int64(src[j + 2]) << 8) | np.int64(src[j + 3]))
-        if code == PACKED_S32BE:
-            return np.float64(v - ((v & 0x80000000) << 1))
-        u32[0] = np.uint32(v)
-        return np.float64(f32[0])
-    w = np.uint64(0)
-    for b in range(8):
-        w = (w << np.uint64(8)) | np.uint64(src[j + b])
-    u64[0] = w
-    return f64[0]
+        for k in range(count):
+            j = 3 * k
+            v = np.int64(s[j]) | (np.int64(s[j + 1]) << 8) | (np.int64(s[j + 2]) << 16)
+            tile[k] = np.float64(v - ((v & 0x800000) << 1)) * inv_scale
+    elif code == PACKED_S24BE:
+        for k in range(count):
+            j = 3 * k
+            v = (np.int64(s[j]) << 16) | (np.int64(s[j + 1]) << 8) | np.int64(s[j + 2])
+            tile[k] = np.float64(v - ((v & 0x800000) << 1)) * inv_scale
+    elif code == PACKED_S16BE:
+        for k in range(count):
+            j = 2 * k
+            v = (np.int64(s[j]) << 8) | np.int64(s[j + 1])
+            tile[k] = np.float64(v - ((v & 0x8000) << 1)) * inv_scale
+    elif code == PACKED_S32BE:
+        for k in range(count):
+            j = 4 * k
+            v = ((np.int64(s[j]) << 24) | (np.int64(s[j + 1]) << 16)
+                 | (np.int64(s[j + 2]) << 8) | np.int64(s[j + 3]))
+            tile[k] = np.float64(v - ((v & 0x80000000) << 1)) * inv_scale
+    elif code == PACKED_F32BE:
+        for k in range(count):
+            j = 4 * k
+            v = ((np.uint32(s[j]) << np.uint32(24)) | (np.uint32(s[j + 1]) << np.uint32(16))
+                 | (np.uint32(s[j + 2]) << np.uint32(8)) | np.uint32(s[j + 3]))
+            tile[k] = np.float64(float32_from_bits(v)) * inv_scale
+    else:  # PACKED_F64BE
+        for k in range(count):
+            j = 8 * k
+            w = np.uint64(0)
+            for b in range(8):
+                w = (w << np.uint64(8)) | np.uint64(s[j + b])
+            tile[k] = float64_from_bits(w) * inv_scale
 
 
 @njit(cache=True, nogil=True)
-def _write_packed(dst, j, code, r, f32, u32, f64, u64):  # pragma: no cover - compiled
-    """Write ``r`` (a rounded integer, or a float for the float codes) at byte ``j``."""
+def _encode_packed(tile, count, code, scale, lo, hi, d):  # pragma: no cover - compiled
+    """Write ``count`` samples of ``tile`` as bytes into ``d``; return how many saturated.
+
+    Integer codes round to nearest (ties to even) and saturate; float codes
+    store the value as is (float32 rounds to nearest).
+    """
+    clipped = 0
     if code == PACKED_F64BE:
-        f64[0] = r
-        w = u64[0]
-        for b in range(8):
-            dst[j + b] = np.uint8((w >> np.uint64(56 - 8 * b)) & np.uint64(0xFF))
-        return
-    if code == PACKED_F32BE:
-        f32[0] = np.float32(r)
-        v = np.int64(u32[0])
-    else:
-        v = np.int64(r)
-    if code == PACKED_S24LE:
-        dst[j] = np.uint8(v & 0xFF)
-        dst[j + 1] = np.uint8((v >> 8) & 0xFF)
-        dst[j + 2] = np.uint8((v >> 16) & 0xFF)
+        for k in range(count):
+            w = bits_of_float64(tile[k])
+            j = 8 * k
+            for b in range(8):
+                d[j + b] = np.uint8((w >> np.uint64(56 - 8 * b)) & np.uint64(0xFF))
+    elif code == PACKED_F32BE:
+        for k in range(count):
+            v = bits_of_float32(np.float32(tile[k]))
+            j = 4 * k
+            d[j] = np.uint8(v >> np.uint32(24))
+            d[j + 1] = np.uint8((v >> np.uint32(16)) & np.uint32(0xFF))
+            d[j + 2] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
+            d[j + 3] = np.uint8(v & np.uint32(0xFF))
+    elif code == PACKED_S24LE:
+        for k in range(count):
+            r, limited = _round_saturate(tile[k], scale, lo, hi)
+            clipped += limited
+            v = np.int64(r)
+            j = 3 * k
+            d[j] = np.uint8(v & 0xFF)
+            d[j + 1] = np.uint8((v >> 8) & 0xFF)
+            d[j + 2] = np.uint8((v >> 16) & 0xFF)
     elif code == PACKED_S24BE:
-        dst[j] = np.uint8((v >> 16) & 0xFF)
-        dst[j + 1] = np.uint8((v >> 8) & 0xFF)
-        dst[j + 2] = np.uint8(v & 0xFF)
+        for k in range(count):
+            r, limited = _round_saturate(tile[k], scale, lo, hi)
+            clipped += limited
+            v = np.int64(r)
+            j = 3 * k
+            d[j] = np.uint8((v >> 16) & 0xFF)
+            d[j + 1] = np.uint8((v >> 8) & 0xFF)
+            d[j + 2] = np.uint8(v & 0xFF)
     elif code == PACKED_S16BE:
-        dst[j] = np.uint8((v >> 8) & 0xFF)
-        dst[j + 1] = np.uint8(v & 0xFF)
-    else:
-        dst[j] = np.uint8((v >> 24) & 0xFF)
-        dst[j + 1] = np.uint8((v >> 16) & 0xFF)
-        dst[j + 2] = np.uint8((v >> 8) & 0xFF)
-        dst[j + 3] = np.uint8(v & 0xFF)
+        for k in range(count):
+            r, limited = _round_saturate(tile[k], scale, lo, hi)
+            clipped += limited
+            v = np.int64(r)
+            j = 2 * k
+            d[j] = np.uint8((v >> 8) & 0xFF)
+            d[j + 1] = np.uint8(v & 0xFF)
+    else:  # PACKED_S32BE
+        for k in range(count):
+            r, limited = _round_saturate(tile[k], scale, lo, hi)
+            clipped += limited
+            v = np.int64(r)
+            j = 4 * k
+            d[j] = np.uint8((v >> 24) & 0xFF)
+            d[j + 1] = np.uint8((v >> 16) & 0xFF)
+            d[j + 2] = np.uint8((v >> 8) & 0xFF)
+            d[j + 3] = np.uint8(v & 0xFF)
+    return clipped
 
 
 @njit(cache=True, nogil=True)
@@ -200,33 +246,16 @@ def _packed_tiles(src, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, 
     """Decode, filter and encode samples assembled byte by byte (24-bit, big-endian)."""
     channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
-    is_float = code == PACKED_F32BE or code == PACKED_F64BE
     inv_scale = gain / scale
-    # One-element arrays viewed both ways: the bit casts between ints and floats.
-    u32 = np.zeros(1, np.uint32)
-    f32 = u32.view(np.float32)
-    u64 = np.zeros(1, np.uint64)
-    f64 = u64.view(np.float64)
     clipped = 0
     f0 = 0
     while f0 < n_frames:
         m = min(tile_frames, n_frames - f0)
-        j0 = f0 * channels * bps
         count = m * channels
-        j = j0
-        for k in range(count):
-            tile[k] = _read_packed(src, j, code, f32, u32, f64, u64) * inv_scale
-            j += bps
+        j0 = f0 * channels * bps
+        _decode_packed(src[j0:j0 + count * bps], count, code, inv_scale, tile)
         filter_tile(tile, m, channels, sos, zi)
-        j = j0
-        for k in range(count):
-            if is_float:
-                r = tile[k]
-            else:
-                r, limited = _round_saturate(tile[k], scale, lo, hi)
-                clipped += limited
-            _write_packed(dst, j, code, r, f32, u32, f64, u64)
-            j += bps
+        clipped += _encode_packed(tile, count, code, scale, lo, hi, dst[j0:j0 + count * bps])
         f0 += m
     return clipped
 
