@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade
+from ._fpenv import flush_subnormals, restore_fp_control
 from ._simd import bits_of_float32, bits_of_float64, float32_from_bits, float64_from_bits
 
 TILE_SAMPLES = 2048
@@ -119,8 +120,17 @@ def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover 
 
     ``src`` and ``dst`` hold ``n_frames * channels`` samples (``dst`` may be
     ``src``); ``zi`` is ``(n_sections, channels, 2)``, updated in place;
-    ``tile`` is float64 scratch of whole frames.
+    ``tile`` is float64 scratch of whole frames. Subnormals are flushed to
+    zero while it runs (:mod:`eq._fpenv`).
     """
+    old = flush_subnormals()
+    _float_tiles(src, n_frames, gain, sos, zi, tile, dst)
+    restore_fp_control(old)
+
+
+@njit(cache=True, nogil=True)
+def _float_tiles(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover - compiled
+    """:func:`process_float` without the change of floating-point mode."""
     channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
     f0 = 0
@@ -295,7 +305,20 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
     -------
     int
         How many samples saturated.
+
+    Notes
+    -----
+    Subnormals are flushed to zero while it runs (:mod:`eq._fpenv`).
     """
+    old = flush_subnormals()
+    clipped = _bytes_tiles(src, n_frames, engine, dst)
+    restore_fp_control(old)
+    return clipped
+
+
+@njit(cache=True, nogil=True)
+def _bytes_tiles(src, n_frames, engine, dst):  # pragma: no cover - compiled
+    """:func:`process_bytes` without the change of floating-point mode."""
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
     n_bytes = n_frames * channels * bps
     raw = src[:n_bytes]
@@ -313,10 +336,10 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
         return _int_tiles(raw, n_frames, offset, gain / scale, scale, lo, hi, sos, zi, tile, out)
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
-            process_float(raw.view(np.float32), n_frames, gain, sos, zi, tile,
-                          out.view(np.float32))
+            _float_tiles(raw.view(np.float32), n_frames, gain, sos, zi, tile,
+                         out.view(np.float32))
         else:
-            process_float(raw.view(np.float64), n_frames, gain, sos, zi, tile,
-                          out.view(np.float64))
+            _float_tiles(raw.view(np.float64), n_frames, gain, sos, zi, tile,
+                         out.view(np.float64))
         return 0
     return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
