@@ -152,6 +152,29 @@ def threading_notes(data):
     return lines
 
 
+def silence_tail_table(data):
+    """Markdown table of the whole-buffer run on sound followed by silence.
+
+    Returns an empty string for results written before this measurement existed.
+    """
+    rows = []
+    normal = {m["key"]: m for m in data["throughput"] if m["chunk_frames"] is None}
+    for m in data.get("silence_tail", []):
+        if m["status"] != "ok":
+            rows.append([m["label"], m["status"] + (f": {m['message']}" if m["message"] else ""),
+                         "-", "-"])
+            continue
+        ref = normal.get(m["key"])
+        speed = (m["msamples_per_s"] / ref["msamples_per_s"]
+                 if ref and ref.get("msamples_per_s") else None)
+        rows.append([m["label"], _num(m["msamples_per_s"]),
+                     "-" if speed is None else f"{speed:.2f}x", str(m["max_err_lsb"])])
+    if not rows:
+        return ""
+    return markdown_table(["implementation", "M samples/s", "vs the same on the test signal",
+                           "max err (LSB)"], rows)
+
+
 def per_call_table(data):
     """Nanoseconds per ``process`` call by chunk size in bytes."""
     rows_in = data["per_call"]
@@ -332,6 +355,11 @@ def format_report(data):
     if threaded:
         parts += ["", "Threads (process CPU time / wall time, and throughput per CPU-second):", ""]
         parts += threaded
+    tail = silence_tail_table(data)
+    if tail:
+        parts += ["", "Silence after sound (0.1 s of the test signal, then digital silence; "
+                      "whole buffer). Filter state decaying into subnormal floats slows "
+                      "plain IEEE arithmetic:", "", tail]
     parts += ["", "Per-call overhead (median time per process() call, same chunk repeated):",
               "", per_call_table(data),
               "", "Start-up (wall clock, warm cache):", "", startup_table(data),

@@ -131,8 +131,8 @@ def run(args):
     Returns
     -------
     dict
-        Keys ``machine``, ``config``, ``throughput``, ``per_call``,
-        ``startup``, ``targets``.
+        Keys ``machine``, ``config``, ``throughput``, ``silence_tail``,
+        ``per_call``, ``startup``, ``targets``.
     """
     fs, ch = signals.SAMPLE_RATE, signals.CHANNELS
     bands = [dict(b) for b in signals.BENCHMARK_BANDS]
@@ -171,6 +171,11 @@ def run(args):
     log("in-process peers by chunk size")
     throughput = measure.measure_streams(stream_peers, pcm, oracle, list(args.chunks),
                                          args.repeats, args.max_calls, ch)
+    log("in-process peers on silence after sound (whole buffer)")
+    tail = signals.make_silence_tail(samples, sample_rate=fs)
+    silence_tail = measure.measure_streams(stream_peers, tail.tobytes(),
+                                           signals.oracle_s16(tail, sos), [None],
+                                           args.repeats, args.max_calls, ch)
     log("command-line peers (ffmpeg, sox)")
     n_tile = max(1, int(np.ceil(args.command_seconds / args.seconds)))
     tiled = np.tile(samples, (n_tile, 1))
@@ -196,6 +201,7 @@ def run(args):
         if ref is not None and m.msamples_per_s is not None:
             m.ratio_vs_scipy_whole = m.msamples_per_s / ref.msamples_per_s
     data["throughput"] = [m.to_dict() for m in throughput]
+    data["silence_tail"] = [m.to_dict() for m in silence_tail]
     data["per_call"] = per_call
     data["startup"] = startup
     data["targets"] = report.check_targets(data)
