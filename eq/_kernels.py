@@ -62,7 +62,7 @@ def tile_samples(channels):
 @njit(cache=True, nogil=True)
 def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
     """Filter ``m`` interleaved frames of ``tile`` through every section, in order."""
-    n_sections = sos.shape[0]
+    n_sections = sos.shape[0] // 6
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
     c = 0
     while c < channels:
@@ -89,9 +89,9 @@ def _round_saturate(y, scale, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
+def _int_tiles(src, n_frames, channels, offset, inv_scale, scale, lo, hi, sos, zi, tile,
+               dst):  # pragma: no cover - compiled
     """Decode, filter, round to nearest (ties to even), saturate and encode integer arrays."""
-    channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
     clipped = 0
     f0 = 0
@@ -115,23 +115,23 @@ def _int_tiles(src, n_frames, offset, inv_scale, scale, lo, hi, sos, zi, tile, d
 
 
 @njit(cache=True, nogil=True)
-def process_float(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover - compiled
+def process_float(src, n_frames, channels, gain, sos, zi, tile, dst):  # pragma: no cover
     """Equalize interleaved float samples (float32 or float64 arrays), no clipping.
 
     ``src`` and ``dst`` hold ``n_frames * channels`` samples (``dst`` may be
-    ``src``); ``zi`` is ``(n_sections, channels, 2)``, updated in place;
+    ``src``); ``sos`` is scipy's ``(n_sections, 6)`` raveled, ``zi`` the state
+    ``(n_sections, channels, 2)`` raveled, updated in place;
     ``tile`` is float64 scratch of whole frames. Subnormals are flushed to
     zero while it runs (:mod:`eq._fpenv`).
     """
     old = flush_subnormals()
-    _float_tiles(src, n_frames, gain, sos, zi, tile, dst)
+    _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst)
     restore_fp_control(old)
 
 
 @njit(cache=True, nogil=True)
-def _float_tiles(src, n_frames, gain, sos, zi, tile, dst):  # pragma: no cover - compiled
+def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst):  # pragma: no cover
     """:func:`process_float` without the change of floating-point mode."""
-    channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
     f0 = 0
     while f0 < n_frames:
@@ -252,9 +252,9 @@ def _encode_packed(tile, count, code, scale, lo, hi, d):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def _packed_tiles(src, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, dst):  # pragma: no cover
+def _packed_tiles(src, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
+                  dst):  # pragma: no cover - compiled
     """Decode, filter and encode samples assembled byte by byte (24-bit, big-endian)."""
-    channels = zi.shape[1]
     tile_frames = tile.shape[0] // channels
     inv_scale = gain / scale
     clipped = 0
@@ -276,9 +276,9 @@ def _unpack(engine):  # pragma: no cover - compiled
     n_sections = int(engine[H_SECTIONS])
     channels = int(engine[H_CHANNELS])
     p = HEADER_SIZE
-    sos = engine[p:p + 6 * n_sections].reshape((n_sections, 6))
+    sos = engine[p:p + 6 * n_sections]
     p += 6 * n_sections
-    zi = engine[p:p + 2 * n_sections * channels].reshape((n_sections, channels, 2))
+    zi = engine[p:p + 2 * n_sections * channels]
     p += 2 * n_sections * channels
     tile = engine[p:p + int(engine[H_TILE])]
     return (int(engine[H_KIND]), int(engine[H_CODE]), channels, int(engine[H_BPS]),
@@ -325,21 +325,23 @@ def _bytes_tiles(src, n_frames, engine, dst):  # pragma: no cover - compiled
     out = dst[:n_bytes]
     if kind == KIND_INT:
         if code == INT_S16:
-            return _int_tiles(raw.view(np.int16), n_frames, offset, gain / scale, scale,
+            return _int_tiles(raw.view(np.int16), n_frames, channels, offset, gain / scale, scale,
                               lo, hi, sos, zi, tile, out.view(np.int16))
         if code == INT_S32:
-            return _int_tiles(raw.view(np.int32), n_frames, offset, gain / scale, scale,
+            return _int_tiles(raw.view(np.int32), n_frames, channels, offset, gain / scale, scale,
                               lo, hi, sos, zi, tile, out.view(np.int32))
         if code == INT_S8:
-            return _int_tiles(raw.view(np.int8), n_frames, offset, gain / scale, scale,
+            return _int_tiles(raw.view(np.int8), n_frames, channels, offset, gain / scale, scale,
                               lo, hi, sos, zi, tile, out.view(np.int8))
-        return _int_tiles(raw, n_frames, offset, gain / scale, scale, lo, hi, sos, zi, tile, out)
+        return _int_tiles(raw, n_frames, channels, offset, gain / scale, scale, lo, hi, sos, zi,
+                          tile, out)
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
-            _float_tiles(raw.view(np.float32), n_frames, gain, sos, zi, tile,
+            _float_tiles(raw.view(np.float32), n_frames, channels, gain, sos, zi, tile,
                          out.view(np.float32))
         else:
-            _float_tiles(raw.view(np.float64), n_frames, gain, sos, zi, tile,
+            _float_tiles(raw.view(np.float64), n_frames, channels, gain, sos, zi, tile,
                          out.view(np.float64))
         return 0
-    return _packed_tiles(raw, n_frames, code, bps, gain, scale, lo, hi, sos, zi, tile, out)
+    return _packed_tiles(raw, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
+                         out)

@@ -97,10 +97,13 @@ class _FilterBank:
         engine[_kernels.H_TILE] = _kernels.tile_samples(n_channels)
         engine[_kernels.H_SCALE] = 1.0
         p = _kernels.HEADER_SIZE
-        self._sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
+        # Flat views for the kernels, shaped views for get_state/set_state.
+        self._sos_flat = engine[p:p + 6 * n_sections]
+        self._sos = self._sos_flat.reshape(n_sections, 6)
         self._sos[...] = sos
         p += 6 * n_sections
-        self._zi = engine[p:p + 2 * n_sections * n_channels].reshape(n_sections, n_channels, 2)
+        self._zi_flat = engine[p:p + 2 * n_sections * n_channels]
+        self._zi = self._zi_flat.reshape(n_sections, n_channels, 2)
         p += 2 * n_sections * n_channels
         self._tile = engine[p:]
         self._engine = engine
@@ -392,8 +395,9 @@ class BlockEqualizer(_FilterBank):
                 f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
         if x.shape[0]:
-            _kernels.process_float(x.reshape(-1), x.shape[0], self._gain, self._sos, self._zi,
-                                   self._tile, out.reshape(-1))
+            _kernels.process_float(x.reshape(-1), x.shape[0], self.channels, self._gain,
+                                   self._sos_flat, self._zi_flat, self._tile,
+                                   out.reshape(-1))
         return out
 
     def reset(self):
