@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import sosfilt
 
 import eq
-from eq import streaming
+from eq import _kernels, streaming
 
 BANDS = [
     {"type": "lowshelf", "freq": 120.0, "q": 0.707, "gain_db": 9.0},
@@ -85,3 +85,11 @@ def test_a_channel_gets_the_same_samples_alone_or_in_a_pair(rng, name, channels)
     frames = np.frombuffer(out, np.uint8).reshape(len(x), channels, width)
     for c in range(channels):
         assert frames[:, c, :].tobytes() == mono
+
+
+def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
+    # The per-call shortcut past numba's type dispatch must be in use (it
+    # falls back to the dispatcher silently if numba's internals change).
+    equalizer = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    assert equalizer._kernel is not _kernels.process_bytes
+    assert equalizer._kernel is eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel
