@@ -37,7 +37,6 @@ MAX_FUSED_SECTIONS = 8
 def cascade1x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     q = 6 * s
     r = 2 * (s * stride + c)
-    rs = 2 * stride
     b0_0 = sos[q + 0]
     b1_0 = sos[q + 1]
     b2_0 = sos[q + 2]
@@ -601,7 +600,6 @@ def cascade8x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 def cascade1x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     q = 6 * s
     r = 2 * (s * stride + c)
-    rs = 2 * stride
     b0_0 = vsplat2(sos[q + 0])
     b1_0 = vsplat2(sos[q + 1])
     b2_0 = vsplat2(sos[q + 2])
@@ -1237,7 +1235,6 @@ def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 def cascade1x4(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     q = 6 * s
     r = 2 * (s * stride + c)
-    rs = 2 * stride
     b0_0 = vsplat4(sos[q + 0])
     b1_0 = vsplat4(sos[q + 1])
     b2_0 = vsplat4(sos[q + 2])
@@ -2015,7 +2012,7 @@ def cascade8x4(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def run_cascade(k, lanes, tile, m, stride, c, sos, zi, s):  # pragma: no cover
-    """Run the unrolled kernel for ``k`` sections on ``lanes`` channels."""
+    """Run the unrolled kernel for ``k`` sections on ``lanes`` (1 or 2) channels."""
     if k == 1 and lanes == 1:
         cascade1x1(tile, m, stride, c, sos, zi, s)
     elif k == 2 and lanes == 1:
@@ -2048,19 +2045,24 @@ def run_cascade(k, lanes, tile, m, stride, c, sos, zi, s):  # pragma: no cover
         cascade7x2(tile, m, stride, c, sos, zi, s)
     elif k == 8 and lanes == 2:
         cascade8x2(tile, m, stride, c, sos, zi, s)
-    elif k == 1 and lanes == 4:
+
+
+@njit(cache=True, nogil=True)
+def run_cascade4(k, tile, m, stride, c, sos, zi, s):  # pragma: no cover
+    """Run the unrolled kernel for ``k`` sections on 4 channels."""
+    if k == 1:
         cascade1x4(tile, m, stride, c, sos, zi, s)
-    elif k == 2 and lanes == 4:
+    elif k == 2:
         cascade2x4(tile, m, stride, c, sos, zi, s)
-    elif k == 3 and lanes == 4:
+    elif k == 3:
         cascade3x4(tile, m, stride, c, sos, zi, s)
-    elif k == 4 and lanes == 4:
+    elif k == 4:
         cascade4x4(tile, m, stride, c, sos, zi, s)
-    elif k == 5 and lanes == 4:
+    elif k == 5:
         cascade5x4(tile, m, stride, c, sos, zi, s)
-    elif k == 6 and lanes == 4:
+    elif k == 6:
         cascade6x4(tile, m, stride, c, sos, zi, s)
-    elif k == 7 and lanes == 4:
+    elif k == 7:
         cascade7x4(tile, m, stride, c, sos, zi, s)
-    elif k == 8 and lanes == 4:
+    elif k == 8:
         cascade8x4(tile, m, stride, c, sos, zi, s)

@@ -23,7 +23,7 @@ fast path there.
 import numpy as np
 from numba import njit
 
-from ._cascades import MAX_FUSED_SECTIONS, run_cascade
+from ._cascades import MAX_FUSED_SECTIONS, run_cascade, run_cascade4
 from ._fpenv import flush_subnormals, restore_fp_control
 from ._simd import bits_of_float32, bits_of_float64, float32_from_bits, float64_from_bits
 
@@ -60,20 +60,37 @@ def tile_samples(channels):
 
 
 @njit(cache=True, nogil=True)
-def filter_tile(tile, m, channels, sos, zi):  # pragma: no cover - compiled
-    """Filter ``m`` interleaved frames of ``tile`` through every section, in order."""
+def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compiled
+    """Filter ``m`` interleaved frames of ``tile`` through every section, in order.
+
+    ``wide`` is None or True. With True, channels go four at a time into
+    4-lane vectors, then in pairs, then one; with None only in pairs and
+    one, and the 4-lane kernels are pruned at compile time (numba removes
+    the ``wide is not None`` branches when ``wide`` is typed None), so
+    streams of up to 3 channels do not compile them. Both give the same
+    samples: every lane does the same arithmetic.
+    """
     n_sections = sos.shape[0] // 6
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
     c = 0
     while c < channels:
         left = channels - c
-        lanes = 4 if left >= 4 else (2 if left >= 2 else 1)
+        lanes = 2 if left >= 2 else 1
+        if wide is not None:
+            if left >= 4:
+                lanes = 4
         s = 0
         for g in range(n_groups):
             # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
             # section is latency-bound, a group of several is not.
             k = (n_sections - s) // (n_groups - g)
-            run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+            if wide is not None:
+                if lanes == 4:
+                    run_cascade4(k, tile, m, channels, c, sos, zi, s)
+                else:
+                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+            else:
+                run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
             s += k
         c += lanes
 
@@ -90,7 +107,7 @@ def _round_saturate(y, scale, lo, hi):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _int_tiles(src, n_frames, channels, offset, inv_scale, scale, lo, hi, sos, zi, tile,
-               dst):  # pragma: no cover - compiled
+               dst, wide):  # pragma: no cover - compiled
     """Decode, filter, round to nearest (ties to even), saturate and encode integer arrays."""
     tile_frames = tile.shape[0] // channels
     clipped = 0
@@ -105,7 +122,7 @@ def _int_tiles(src, n_frames, channels, offset, inv_scale, scale, lo, hi, sos, z
         d = dst[k0:k0 + count]
         for k in range(count):
             tile[k] = (np.int64(s[k]) - offset) * inv_scale
-        filter_tile(tile, m, channels, sos, zi)
+        filter_tile(tile, m, channels, sos, zi, wide)
         for k in range(count):
             r, limited = _round_saturate(tile[k], scale, lo, hi)
             clipped += limited
@@ -115,22 +132,23 @@ def _int_tiles(src, n_frames, channels, offset, inv_scale, scale, lo, hi, sos, z
 
 
 @njit(cache=True, nogil=True)
-def process_float(src, n_frames, channels, gain, sos, zi, tile, dst):  # pragma: no cover
+def process_float(src, n_frames, channels, gain, sos, zi, tile, dst, wide):  # pragma: no cover
     """Equalize interleaved float samples (float32 or float64 arrays), no clipping.
 
     ``src`` and ``dst`` hold ``n_frames * channels`` samples (``dst`` may be
     ``src``); ``sos`` is scipy's ``(n_sections, 6)`` raveled, ``zi`` the state
     ``(n_sections, channels, 2)`` raveled, updated in place;
-    ``tile`` is float64 scratch of whole frames. Subnormals are flushed to
-    zero while it runs (:mod:`eq._fpenv`).
+    ``tile`` is float64 scratch of whole frames; ``wide`` as in
+    :func:`filter_tile`. Subnormals are flushed to zero while it runs
+    (:mod:`eq._fpenv`).
     """
     old = flush_subnormals()
-    _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst)
+    _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst, wide)
     restore_fp_control(old)
 
 
 @njit(cache=True, nogil=True)
-def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst):  # pragma: no cover
+def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst, wide):  # pragma: no cover
     """:func:`process_float` without the change of floating-point mode."""
     tile_frames = tile.shape[0] // channels
     f0 = 0
@@ -142,7 +160,7 @@ def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst):  # pragma: 
         d = dst[k0:k0 + count]
         for k in range(count):
             tile[k] = np.float64(s[k]) * gain
-        filter_tile(tile, m, channels, sos, zi)
+        filter_tile(tile, m, channels, sos, zi, wide)
         for k in range(count):
             d[k] = tile[k]
         f0 += m
@@ -253,7 +271,7 @@ def _encode_packed(tile, count, code, scale, lo, hi, d):  # pragma: no cover - c
 
 @njit(cache=True, nogil=True)
 def _packed_tiles(src, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
-                  dst):  # pragma: no cover - compiled
+                  dst, wide):  # pragma: no cover - compiled
     """Decode, filter and encode samples assembled byte by byte (24-bit, big-endian)."""
     tile_frames = tile.shape[0] // channels
     inv_scale = gain / scale
@@ -264,7 +282,7 @@ def _packed_tiles(src, n_frames, channels, code, bps, gain, scale, lo, hi, sos, 
         count = m * channels
         j0 = f0 * channels * bps
         _decode_packed(src[j0:j0 + count * bps], count, code, inv_scale, tile)
-        filter_tile(tile, m, channels, sos, zi)
+        filter_tile(tile, m, channels, sos, zi, wide)
         clipped += _encode_packed(tile, count, code, scale, lo, hi, dst[j0:j0 + count * bps])
         f0 += m
     return clipped
@@ -287,7 +305,7 @@ def _unpack(engine):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
+def process_bytes(src, n_frames, engine, dst, wide):  # pragma: no cover - compiled
     """Equalize ``n_frames`` whole frames from the start of ``src`` into ``dst``.
 
     Parameters
@@ -300,6 +318,9 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
         state is updated in place.
     dst : uint8 array
         At least ``n_frames`` frames long.
+    wide : None or True
+        True to run four channels at a time in 4-lane vectors (compiles the
+        4-lane kernels); see :func:`filter_tile`.
 
     Returns
     -------
@@ -311,13 +332,13 @@ def process_bytes(src, n_frames, engine, dst):  # pragma: no cover - compiled
     Subnormals are flushed to zero while it runs (:mod:`eq._fpenv`).
     """
     old = flush_subnormals()
-    clipped = _bytes_tiles(src, n_frames, engine, dst)
+    clipped = _bytes_tiles(src, n_frames, engine, dst, wide)
     restore_fp_control(old)
     return clipped
 
 
 @njit(cache=True, nogil=True)
-def _bytes_tiles(src, n_frames, engine, dst):  # pragma: no cover - compiled
+def _bytes_tiles(src, n_frames, engine, dst, wide):  # pragma: no cover - compiled
     """:func:`process_bytes` without the change of floating-point mode."""
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
     n_bytes = n_frames * channels * bps
@@ -326,22 +347,22 @@ def _bytes_tiles(src, n_frames, engine, dst):  # pragma: no cover - compiled
     if kind == KIND_INT:
         if code == INT_S16:
             return _int_tiles(raw.view(np.int16), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int16))
+                              lo, hi, sos, zi, tile, out.view(np.int16), wide)
         if code == INT_S32:
             return _int_tiles(raw.view(np.int32), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int32))
+                              lo, hi, sos, zi, tile, out.view(np.int32), wide)
         if code == INT_S8:
             return _int_tiles(raw.view(np.int8), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int8))
+                              lo, hi, sos, zi, tile, out.view(np.int8), wide)
         return _int_tiles(raw, n_frames, channels, offset, gain / scale, scale, lo, hi, sos, zi,
-                          tile, out)
+                          tile, out, wide)
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
             _float_tiles(raw.view(np.float32), n_frames, channels, gain, sos, zi, tile,
-                         out.view(np.float32))
+                         out.view(np.float32), wide)
         else:
             _float_tiles(raw.view(np.float64), n_frames, channels, gain, sos, zi, tile,
-                         out.view(np.float64))
+                         out.view(np.float64), wide)
         return 0
     return _packed_tiles(raw, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
-                         out)
+                         out, wide)

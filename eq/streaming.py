@@ -59,24 +59,29 @@ _INT_CODES = {"u8": _kernels.INT_U8, "s8": _kernels.INT_S8, "s16le": _kernels.IN
 _FLOAT_CODES = {"f32le": _kernels.FLOAT_F32, "f64le": _kernels.FLOAT_F64}
 
 
-_byte_kernel_entry = None
+_byte_kernel_entries = {}
 
 
-def _byte_kernel(src, engine, dst):
+def _wide(channels):
+    """The kernels' ``wide`` argument: True from 4 channels on (4-lane vectors), else None."""
+    return True if channels >= 4 else None
+
+
+def _byte_kernel(src, engine, dst, wide):
     """Return the compiled :func:`eq._kernels.process_bytes` for these argument types.
 
     Calling a numba dispatcher costs about 200-250 ns before any work: it
     works out the numba type of every argument to pick the compiled version.
     Every equalizer calls the byte kernel with the same types (read-only
-    uint8, int, float64, uint8 arrays), so that version's entry point is
-    looked up once and called directly, which halves the cost of a call on
+    uint8, int, float64, uint8 arrays, and `wide`), so that version's entry
+    point is looked up once and called directly, which halves the cost of a call on
     1- to 4-byte chunks. If the lookup does not work on this numba, the
     dispatcher is returned.
     """
-    global _byte_kernel_entry
-    if _byte_kernel_entry is None:
+    entry = _byte_kernel_entries.get(wide)
+    if entry is None:
         dispatcher = _kernels.process_bytes
-        args = (src, 0, engine, dst)
+        args = (src, 0, engine, dst, wide)
         dispatcher(*args)  # compiles, or loads from the cache; no frames, no effect
         try:
             from numba import typeof
@@ -84,8 +89,8 @@ def _byte_kernel(src, engine, dst):
             entry = dispatcher.overloads[tuple(typeof(a) for a in args)].entry_point
         except Exception:  # pragma: no cover - numba internals changed
             entry = dispatcher
-        _byte_kernel_entry = entry
-    return _byte_kernel_entry
+        _byte_kernel_entries[wide] = entry
+    return entry
 
 
 def _kernel_format(fmt):
@@ -248,7 +253,8 @@ class StreamingEqualizer(_FilterBank):
         engine[_kernels.H_SCALE] = fmt.scale
         engine[_kernels.H_LO] = fmt.int_min
         engine[_kernels.H_HI] = fmt.int_max
-        self._kernel = _byte_kernel(self._in_readonly, engine, self._out)
+        self._wide = _wide(self.channels)
+        self._kernel = _byte_kernel(self._in_readonly, engine, self._out, self._wide)
 
     @property
     def pending_bytes(self):
@@ -299,7 +305,7 @@ class StreamingEqualizer(_FilterBank):
         if not used:
             return b""
         self.clipped_samples += self._kernel(self._in_readonly, used // frame_bytes,
-                                             self._engine, self._out)
+                                             self._engine, self._out, self._wide)
         if rest:
             in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
         return self._out_view[:used].tobytes()
@@ -313,7 +319,8 @@ class StreamingEqualizer(_FilterBank):
         rest = total % self.frame_bytes
         used = total - rest
         dst = np.empty(used, dtype=np.uint8)
-        self.clipped_samples += self._kernel(src, used // self.frame_bytes, self._engine, dst)
+        self.clipped_samples += self._kernel(src, used // self.frame_bytes, self._engine, dst,
+                                             self._wide)
         self._in_view[:rest] = data[used:]
         self._n_pending = rest
         return dst.tobytes()
@@ -426,7 +433,7 @@ class BlockEqualizer(_FilterBank):
         if x.shape[0]:
             _kernels.process_float(x.reshape(-1), x.shape[0], self.channels, self._gain,
                                    self._sos_flat, self._zi_flat, self._tile,
-                                   out.reshape(-1))
+                                   out.reshape(-1), _wide(self.channels))
         return out
 
     def reset(self):

@@ -92,4 +92,5 @@ def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
     # falls back to the dispatcher silently if numba's internals change).
     equalizer = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
     assert equalizer._kernel is not _kernels.process_bytes
-    assert equalizer._kernel is eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel
+    assert equalizer._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._kernel
+    assert equalizer._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel

@@ -83,7 +83,8 @@ def kernel_source(k, lanes):
     # Flat indexing: sos[6*s + i] and zi[2*(s*stride + c) + z], no reshaped views.
     lines.append("    q = 6 * s")
     lines.append("    r = 2 * (s * stride + c)")
-    lines.append("    rs = 2 * stride")
+    if k > 1:
+        lines.append("    rs = 2 * stride")
     for j in range(k):
         for i, coef in ((0, "b0"), (1, "b1"), (2, "b2")):
             lines.append(f"    {coef}_{j} = {wrap}(sos[q + {6 * j + i}])" if wrap
@@ -119,17 +120,29 @@ def kernel_source(k, lanes):
 
 
 def dispatcher_source():
-    """Return the source of ``run_cascade``, which picks the kernel for (k, lanes)."""
+    """Return the source of the dispatchers that pick the kernel for (k, lanes).
+
+    ``run_cascade`` covers 1 and 2 lanes, ``run_cascade4`` 4 lanes. They are
+    separate so that streams of up to 3 channels never compile the 4-lane
+    kernels (which would add about 80% to the first-use compile time).
+    """
     lines = ["", "", "@njit(cache=True, nogil=True)",
              "def run_cascade(k, lanes, tile, m, stride, c, sos, zi, s):  # pragma: no cover",
-             '    """Run the unrolled kernel for ``k`` sections on ``lanes`` channels."""']
+             '    """Run the unrolled kernel for ``k`` sections on ``lanes`` (1 or 2) channels."""']
     first = True
-    for lanes in LANES:
+    for lanes in (1, 2):
         for k in range(1, MAX_FUSED_SECTIONS + 1):
             kw = "if" if first else "elif"
             first = False
             lines.append(f"    {kw} k == {k} and lanes == {lanes}:")
             lines.append(f"        cascade{k}x{lanes}(tile, m, stride, c, sos, zi, s)")
+    lines += ["", "", "@njit(cache=True, nogil=True)",
+              "def run_cascade4(k, tile, m, stride, c, sos, zi, s):  # pragma: no cover",
+              '    """Run the unrolled kernel for ``k`` sections on 4 channels."""']
+    for k in range(1, MAX_FUSED_SECTIONS + 1):
+        kw = "if" if k == 1 else "elif"
+        lines.append(f"    {kw} k == {k}:")
+        lines.append(f"        cascade{k}x4(tile, m, stride, c, sos, zi, s)")
     return "\n".join(lines) + "\n"
 
 
