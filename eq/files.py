@@ -134,10 +134,15 @@ def _block_runner(src, out_subtype, bands, preamp_db):
         stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db)
         full_scale = stream.format.scale
 
+        out = [np.empty((0, channels), dtype=dtype)]  # reused from block to block
+
         def run_fused(block):
             before = stream.clipped_samples
-            y = np.frombuffer(stream.process(memoryview(np.ascontiguousarray(block))),
-                              dtype=dtype).reshape(-1, channels)
+            block = np.ascontiguousarray(block)
+            if out[0].shape != block.shape:
+                out[0] = np.empty_like(block)
+            y = out[0]
+            stream._process_frames_into(block, y)
             peak = _peak(y) / full_scale
             if stream.format.is_float:
                 return y, int(np.count_nonzero(np.abs(y) > 1.0)), peak

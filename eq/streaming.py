@@ -310,6 +310,23 @@ class StreamingEqualizer(_FilterBank):
             in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
         return self._out_view[:used].tobytes()
 
+    def _process_frames_into(self, src, dst):
+        """Equalize whole frames from one array into another, without copies.
+
+        For callers that hold samples in arrays already (:mod:`eq.files`):
+        `src` and `dst` are C-contiguous arrays of the stream's sample type,
+        the same size and a whole number of frames; no bytes may be pending.
+        """
+        if self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes:
+            raise InvalidParameterError(
+                f"_process_frames_into needs whole {self.frame_bytes}-byte frames, nothing "
+                f"pending and equal sizes; got {src.nbytes} and {dst.nbytes} bytes with "
+                f"{self._n_pending} pending")
+        raw = src.reshape(-1).view(np.uint8)
+        raw.flags.writeable = False  # the kernel was compiled for read-only input
+        self.clipped_samples += self._kernel(raw, src.nbytes // self.frame_bytes, self._engine,
+                                             dst.reshape(-1).view(np.uint8), self._wide)
+
     def _process_long(self, data, n_pending, total):
         """A chunk longer than the buffer: filter it where it lies."""
         if n_pending:
