@@ -439,6 +439,72 @@ def measure_per_call(peers, pcm, sizes_bytes, repeats, frame_bytes, target_s=0.0
     return rows
 
 
+def encode_pcm(x, fmt):
+    """Float samples (full scale 1.0) as raw little-endian PCM bytes: s16le, s24le or f32le.
+
+    Written here from the format definitions, independently of ``eq``.
+    """
+    if fmt == "f32le":
+        return x.astype("<f4").tobytes()
+    bits = {"s16le": 16, "s24le": 24}[fmt]
+    scale = 2 ** (bits - 1)
+    v = np.clip(np.rint(x * scale), -scale, scale - 1).astype("<i4")
+    if bits == 16:
+        return v.astype("<i2").tobytes()
+    return v.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # the low 3 bytes of each
+
+
+def measure_formats(bands, sos, sample_rate, formats, channel_counts, seconds, repeats):
+    """Whole-buffer throughput of eq by sample format and channel count, beside scipy.
+
+    For each channel count, scipy's ``sosfilt`` (float64 arrays, filter only)
+    runs on the same samples as the reference; eq runs bytes in, bytes out.
+
+    Returns
+    -------
+    list of dict
+        Keys ``format`` (None for scipy), ``channels``, ``msamples_per_s``,
+        ``times_s``, ``status``, ``message``.
+    """
+    from scipy import signal as sps
+
+    rows = []
+    rng = np.random.default_rng(1)
+    frames = max(1, int(seconds * sample_rate))
+    try:
+        import eq
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        eq, eq_error = None, _error_message(exc)
+    for ch in channel_counts:
+        x = 0.25 * rng.standard_normal((frames, ch))
+        jobs = [(None, lambda x=x: sps.sosfilt(sos, x, axis=0))]
+        for fmt in formats:
+            if eq is None:
+                rows.append({"format": fmt, "channels": ch, "status": "skipped",
+                             "message": eq_error, "msamples_per_s": None, "times_s": []})
+                continue
+            raw = encode_pcm(x, fmt)
+            eq_stream = eq.StreamingEqualizer(sample_rate, ch, fmt, bands)
+            jobs.append((fmt, lambda raw=raw, e=eq_stream: e.process(raw)))
+        for fmt, job in jobs:
+            job()  # warm-up: compilation, page faults
+        times = {fmt: [] for fmt, _ in jobs}
+        for _ in range(repeats):
+            for fmt, job in jobs:
+                gc.disable()
+                try:
+                    t0 = time.perf_counter()
+                    job()
+                    times[fmt].append(time.perf_counter() - t0)
+                finally:
+                    gc.enable()
+        for fmt, _ in jobs:
+            median = statistics.median(times[fmt])
+            rows.append({"format": fmt, "channels": ch, "status": "ok", "message": "",
+                         "msamples_per_s": frames * ch / median / 1e6, "times_s": times[fmt]})
+    return rows
+
+
 def eq_cli_command():
     """The ``eq`` console script next to this interpreter, else ``python -m eq``."""
     script = Path(sys.executable).with_name("eq")

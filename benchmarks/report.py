@@ -175,6 +175,37 @@ def silence_tail_table(data):
                            "max err (LSB)"], rows)
 
 
+def formats_table(data):
+    """Markdown table: eq's whole-buffer throughput by format (rows) and channels (columns).
+
+    Cells are million samples per second with the ratio to scipy's sosfilt
+    (float64, filter only) on the same channel count. Empty for results
+    written before this measurement existed.
+    """
+    rows = data.get("formats", [])
+    if not rows:
+        return ""
+    channels = sorted({r["channels"] for r in rows})
+    ref = {r["channels"]: r["msamples_per_s"] for r in rows if r["format"] is None}
+    formats = []
+    for r in rows:
+        if r["format"] not in formats:
+            formats.append(r["format"])
+    lines = []
+    for fmt in formats:
+        cells = ["scipy sosfilt f64 (filter only)" if fmt is None else f"eq {fmt}"]
+        for ch in channels:
+            r = next((r for r in rows if r["format"] == fmt and r["channels"] == ch), None)
+            if r is None or r["status"] != "ok":
+                cells.append("-" if r is None else r["status"])
+            elif fmt is None or not ref.get(ch):
+                cells.append(_num(r["msamples_per_s"]))
+            else:
+                cells.append(f"{_num(r['msamples_per_s'])} ({r['msamples_per_s'] / ref[ch]:.1f}x)")
+        lines.append(cells)
+    return markdown_table(["implementation"] + [f"{ch} ch" for ch in channels], lines)
+
+
 def per_call_table(data):
     """Nanoseconds per ``process`` call by chunk size in bytes."""
     rows_in = data["per_call"]
@@ -360,6 +391,11 @@ def format_report(data):
         parts += ["", "Silence after sound (0.1 s of the test signal, then digital silence; "
                       "whole buffer). Filter state decaying into subnormal floats slows "
                       "plain IEEE arithmetic:", "", tail]
+    fmt_table = formats_table(data)
+    if fmt_table:
+        parts += ["", "eq by sample format and channel count: million samples per second on "
+                      "the whole buffer (ratio to scipy filter only, same channels):", "",
+                  fmt_table]
     parts += ["", "Per-call overhead (median time per process() call, same chunk repeated):",
               "", per_call_table(data),
               "", "Start-up (wall clock, warm cache):", "", startup_table(data),

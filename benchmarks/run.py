@@ -30,6 +30,9 @@ from benchmarks import machine, measure, peers, report, signals  # noqa: E402
 #: tell channels from samples.
 CHUNK_FRAMES = (1, 2, 64, 1024, 16384, None)
 PER_CALL_BYTES = (1, 2, 4)
+#: Sample formats and channel counts of the format table (mono, stereo, 5.1).
+FORMATS = ("s16le", "s24le", "f32le")
+FORMAT_CHANNELS = (1, 2, 6)
 
 
 def _parse_chunks(text):
@@ -132,7 +135,7 @@ def run(args):
     -------
     dict
         Keys ``machine``, ``config``, ``throughput``, ``silence_tail``,
-        ``per_call``, ``startup``, ``targets``.
+        ``formats``, ``per_call``, ``startup``, ``targets``.
     """
     fs, ch = signals.SAMPLE_RATE, signals.CHANNELS
     bands = [dict(b) for b in signals.BENCHMARK_BANDS]
@@ -176,6 +179,9 @@ def run(args):
     silence_tail = measure.measure_streams(stream_peers, tail.tobytes(),
                                            signals.oracle_s16(tail, sos), [None],
                                            args.repeats, args.max_calls, ch)
+    log("eq by sample format and channel count (whole buffer)")
+    formats = measure.measure_formats(bands, sos, fs, FORMATS, FORMAT_CHANNELS,
+                                      min(args.seconds, 2.0), args.repeats)
     log("command-line peers (ffmpeg, sox)")
     n_tile = max(1, int(np.ceil(args.command_seconds / args.seconds)))
     tiled = np.tile(samples, (n_tile, 1))
@@ -202,6 +208,7 @@ def run(args):
             m.ratio_vs_scipy_whole = m.msamples_per_s / ref.msamples_per_s
     data["throughput"] = [m.to_dict() for m in throughput]
     data["silence_tail"] = [m.to_dict() for m in silence_tail]
+    data["formats"] = formats
     data["per_call"] = per_call
     data["startup"] = startup
     data["targets"] = report.check_targets(data)
