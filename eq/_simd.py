@@ -6,7 +6,8 @@ stays scalar. These intrinsics let a kernel hold 2 or 4 channels in one
 ``<2 x double>`` or ``<4 x double>`` register and say exactly which
 multiply-adds are fused:
 
-- :func:`fma` ``(a, b, c)`` is ``a*b + c`` rounded once (``llvm.fma.f64``),
+- :func:`fma` ``(a, b, c)`` is ``a*b + c`` rounded once (``llvm.fma.f64``;
+  see :data:`FUSED` for machines without hardware FMA),
 - :func:`vfma`, :func:`vmul` are the same lane by lane on vectors
   (:data:`f64x2` or :data:`f64x4`),
 - :func:`vsplat2`, :func:`vsplat4`, :func:`vpack2`, :func:`vpack4` and
@@ -22,8 +23,12 @@ does the same IEEE arithmetic in every lane, so a channel's output does not
 depend on how many channels were filtered with it. No bounds are checked.
 """
 
+import platform
+
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import types
+from numba.core import config
 from numba.core.cgutils import get_or_insert_function
 from numba.extending import intrinsic, models, register_model
 
@@ -57,11 +62,43 @@ def _llvm_type(numba_type):
     return _DOUBLE
 
 
+def _host_has_fma():
+    """Whether this machine fuses multiply-adds in hardware.
+
+    Every 64-bit ARM and POWER core does; on x86 it is a CPU feature (Intel
+    since 2013, AMD since 2012), missing on some low-end cores and VMs. When
+    numba is told to compile for a named CPU (``NUMBA_CPU_NAME``, e.g.
+    ``generic`` for a cache shared between machines), only an explicit
+    ``+fma`` in ``NUMBA_CPU_FEATURES`` counts.
+    """
+    if config.CPU_NAME:  # NUMBA_CPU_NAME: compiling for another CPU (e.g. "generic")
+        return "+fma" in (config.CPU_FEATURES or "")
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return True
+    try:
+        return bool(llvm.get_host_cpu_features().get("fma", False))
+    except Exception:  # pragma: no cover - feature query unavailable
+        return False
+
+
+FUSED = _host_has_fma()
+"""Whether :func:`fma` and :func:`vfma` round once (hardware FMA).
+
+Without hardware FMA, ``llvm.fma`` would call a software routine about ten
+times slower, so they compile to ``llvm.fmuladd``, a multiply then an add on
+such machines: still the same operations in every lane and kernel, so the
+output stays chunk-invariant and channel-independent, only rounded twice.
+numba caches compiled code per CPU model and features, so a cache is never
+shared between the two kinds of machine.
+"""
+
+
 def _call_fma(builder, numba_type, args):
     ty = _llvm_type(numba_type)
     suffix = f"v{numba_type.width}f64" if isinstance(numba_type, F64Vector) else "f64"
+    name = "llvm.fma" if FUSED else "llvm.fmuladd"
     fn = get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]),
-                                f"llvm.fma.{suffix}")
+                                f"{name}.{suffix}")
     return builder.call(fn, list(args))
 
 
