@@ -74,9 +74,9 @@ def _byte_kernel(src, engine, dst, wide):
     works out the numba type of every argument to pick the compiled version.
     Every equalizer calls the byte kernel with the same types (read-only
     uint8, int, float64, uint8 arrays, and `wide`), so that version's entry
-    point is looked up once and called directly, which halves the cost of a call on
-    1- to 4-byte chunks. If the lookup does not work on this numba, the
-    dispatcher is returned.
+    point is looked up once and called directly, which halves the cost of
+    the call itself. If the lookup does not work on this numba, the
+    dispatcher is returned. Callers must pass exactly those types.
     """
     entry = _byte_kernel_entries.get(wide)
     if entry is None:
@@ -317,11 +317,12 @@ class StreamingEqualizer(_FilterBank):
         `src` and `dst` are C-contiguous arrays of the stream's sample type,
         the same size and a whole number of frames; no bytes may be pending.
         """
-        if self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes:
+        if (self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes
+                or not src.flags.c_contiguous or not dst.flags.c_contiguous):
             raise InvalidParameterError(
-                f"_process_frames_into needs whole {self.frame_bytes}-byte frames, nothing "
-                f"pending and equal sizes; got {src.nbytes} and {dst.nbytes} bytes with "
-                f"{self._n_pending} pending")
+                f"_process_frames_into needs C-contiguous arrays of whole {self.frame_bytes}-byte "
+                f"frames, nothing pending and equal sizes; got {src.nbytes} and {dst.nbytes} "
+                f"bytes with {self._n_pending} pending")
         raw = src.reshape(-1).view(np.uint8)
         raw.flags.writeable = False  # the kernel was compiled for read-only input
         self.clipped_samples += self._kernel(raw, src.nbytes // self.frame_bytes, self._engine,
