@@ -276,6 +276,11 @@ _COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream, "r
              "presets": _cmd_presets}
 
 
+def _print_compile_notice():
+    print("eq: compiling the kernels for this machine (once; about a minute on a small "
+          "machine, then cached)...", file=sys.stderr, flush=True)
+
+
 def _skip_numba_blas_probe():
     """Spare the first kernel call numba's check for a BLAS, about 0.3-0.5 s.
 
@@ -303,6 +308,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command in ("apply", "batch", "stream"):
         _skip_numba_blas_probe()
+        from . import streaming
+
+        streaming.compile_notice = _print_compile_notice
     try:
         return _COMMANDS[args.command](args)
     except EqError as exc:

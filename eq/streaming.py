@@ -8,6 +8,7 @@ state. The kernels see only whole frames.
 import math
 import numbers
 import sys
+import threading
 
 import numpy as np
 
@@ -60,6 +61,30 @@ _FLOAT_CODES = {"f32le": _kernels.FLOAT_F32, "f64le": _kernels.FLOAT_F64}
 
 
 _byte_kernel_entries = {}
+_float_kernel_loaded = set()  # the `wide` values process_float has run with
+
+COMPILE_NOTICE_S = 5.0
+"""Seconds a first kernel load may take before :data:`compile_notice` is called."""
+
+compile_notice = None
+"""A function of no arguments, or None. Called (from a timer thread) when the
+first load of the kernels in this process takes longer than
+:data:`COMPILE_NOTICE_S`, which means numba is compiling them for this
+machine (loading from the cache takes well under a second); the ``eq``
+command sets it to print a line on standard error."""
+
+
+def _with_compile_notice(load):
+    """Run ``load()``; if it outlasts :data:`COMPILE_NOTICE_S`, call :data:`compile_notice`."""
+    if compile_notice is None:
+        return load()
+    timer = threading.Timer(COMPILE_NOTICE_S, compile_notice)
+    timer.daemon = True
+    timer.start()
+    try:
+        return load()
+    finally:
+        timer.cancel()
 
 
 def _wide(channels):
@@ -82,7 +107,8 @@ def _byte_kernel(src, engine, dst, wide):
     if entry is None:
         dispatcher = _kernels.process_bytes
         args = (src, 0, engine, dst, wide)
-        dispatcher(*args)  # compiles, or loads from the cache; no frames, no effect
+        # Compiles, or loads from the cache; no frames, no effect.
+        _with_compile_notice(lambda: dispatcher(*args))
         try:
             from numba import typeof
 
@@ -449,9 +475,13 @@ class BlockEqualizer(_FilterBank):
                 f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
         if x.shape[0]:
-            _kernels.process_float(x.reshape(-1), x.shape[0], self.channels, self._gain,
-                                   self._sos_flat, self._zi_flat, self._tile,
-                                   out.reshape(-1), _wide(self.channels))
+            args = (x.reshape(-1), x.shape[0], self.channels, self._gain, self._sos_flat,
+                    self._zi_flat, self._tile, out.reshape(-1), _wide(self.channels))
+            if _wide(self.channels) in _float_kernel_loaded:
+                _kernels.process_float(*args)
+            else:
+                _with_compile_notice(lambda: _kernels.process_float(*args))
+                _float_kernel_loaded.add(_wide(self.channels))
         return out
 
     def reset(self):

@@ -405,3 +405,22 @@ def test_skipping_numba_blas_probe_leaves_scipy_linalg_importable():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_slow_first_kernel_load_is_announced_on_stderr():
+    # The command says so when the first kernel load takes longer than
+    # COMPILE_NOTICE_S (compiling on a fresh machine); 0 s makes any load count.
+    code = (
+        "import sys\n"
+        "from eq import streaming\n"
+        "streaming.COMPILE_NOTICE_S = 0.0\n"
+        "from eq.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "stream", "--rate", "48000", "--channels", "2",
+         "--format", "s16le", "--preset", "flat", "--quiet"],
+        input=bytes(400), capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) == 400
+    assert b"compiling the kernels" in result.stderr
