@@ -276,9 +276,14 @@ _COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream, "r
              "presets": _cmd_presets}
 
 
+_compile_noticed = []
+
+
 def _print_compile_notice():
-    print("eq: compiling the kernels for this machine (once; about a minute on a small "
-          "machine, then cached)...", file=sys.stderr, flush=True)
+    if not _compile_noticed:  # once, even if several threads wait for the compiler
+        _compile_noticed.append(True)
+        print("eq: compiling the kernels for this machine (once; about a minute on a small "
+              "machine, then cached)...", file=sys.stderr, flush=True)
 
 
 def _skip_numba_blas_probe():
