@@ -73,6 +73,11 @@ def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compile
     samples: every lane does the same arithmetic.
     """
     n_sections = sos.shape[0] // 6
+    if channels <= 2 and n_sections <= MAX_FUSED_SECTIONS:
+        # The common case in one call: mono or stereo, one group of sections.
+        if n_sections:
+            run_cascade(n_sections, channels, tile, m, channels, 0, sos, zi, 0)
+        return
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
     c = 0
     while c < channels:
