@@ -60,31 +60,37 @@ _INT_CODES = {"u8": _kernels.INT_U8, "s8": _kernels.INT_S8, "s16le": _kernels.IN
 _FLOAT_CODES = {"f32le": _kernels.FLOAT_F32, "f64le": _kernels.FLOAT_F64}
 
 
-_byte_kernel_entries = {}
-_float_kernel_loaded = set()  # the `wide` values process_float has run with
-
 COMPILE_NOTICE_S = 5.0
 """Seconds a first kernel load may take before :data:`compile_notice` is called."""
 
 compile_notice = None
 """A function of no arguments, or None. Called (from a timer thread) when the
-first load of the kernels in this process takes longer than
-:data:`COMPILE_NOTICE_S`, which means numba is compiling them for this
-machine (loading from the cache takes well under a second); the ``eq``
-command sets it to print a line on standard error."""
+first load of a kernel in this process takes longer than
+:data:`COMPILE_NOTICE_S`, which means numba is compiling it for this machine
+(loading from the cache takes well under a second); the ``eq`` command sets
+it to print a line on standard error."""
+
+_loaded_kernels = {}
 
 
-def _with_compile_notice(load):
-    """Run ``load()``; if it outlasts :data:`COMPILE_NOTICE_S`, call :data:`compile_notice`."""
-    if compile_notice is None:
-        return load()
-    timer = threading.Timer(COMPILE_NOTICE_S, compile_notice)
-    timer.daemon = True
-    timer.start()
-    try:
-        return load()
-    finally:
-        timer.cancel()
+def _load_kernel(key, load):
+    """Return ``load()``, run once per `key` in this process.
+
+    `load` compiles a kernel or loads it from numba's cache; if that outlasts
+    :data:`COMPILE_NOTICE_S`, :data:`compile_notice` is called.
+    """
+    if key not in _loaded_kernels:
+        timer = None
+        if compile_notice is not None:
+            timer = threading.Timer(COMPILE_NOTICE_S, compile_notice)
+            timer.daemon = True
+            timer.start()
+        try:
+            _loaded_kernels[key] = load()
+        finally:
+            if timer is not None:
+                timer.cancel()
+    return _loaded_kernels[key]
 
 
 def _wide(channels):
@@ -92,31 +98,24 @@ def _wide(channels):
     return True if channels >= 4 else None
 
 
-def _byte_kernel(src, engine, dst, wide):
-    """Return the compiled :func:`eq._kernels.process_bytes` for these argument types.
+def _compiled_entry(dispatcher, args):
+    """The compiled version of `dispatcher` for the types of `args`, to call directly.
 
     Calling a numba dispatcher costs about 200-250 ns before any work: it
     works out the numba type of every argument to pick the compiled version.
-    Every equalizer calls the byte kernel with the same types (read-only
-    uint8, int, float64, uint8 arrays, and `wide`), so that version's entry
-    point is looked up once and called directly, which halves the cost of
-    the call itself. If the lookup does not work on this numba, the
-    dispatcher is returned. Callers must pass exactly those types.
+    The byte kernel is always called with the same types (read-only uint8,
+    int, float64, uint8 arrays, and `wide`), so its entry point is looked up
+    once, which halves the cost of the call itself. Callers must pass exactly
+    those types. If the lookup does not work on this numba, the dispatcher is
+    returned.
     """
-    entry = _byte_kernel_entries.get(wide)
-    if entry is None:
-        dispatcher = _kernels.process_bytes
-        args = (src, 0, engine, dst, wide)
-        # Compiles, or loads from the cache; no frames, no effect.
-        _with_compile_notice(lambda: dispatcher(*args))
-        try:
-            from numba import typeof
+    dispatcher(*args)  # compiles, or loads from the cache
+    try:
+        from numba import typeof
 
-            entry = dispatcher.overloads[tuple(typeof(a) for a in args)].entry_point
-        except Exception:  # pragma: no cover - numba internals changed
-            entry = dispatcher
-        _byte_kernel_entries[wide] = entry
-    return entry
+        return dispatcher.overloads[tuple(typeof(a) for a in args)].entry_point
+    except Exception:  # pragma: no cover - numba internals changed
+        return dispatcher
 
 
 def _kernel_format(fmt):
@@ -167,6 +166,7 @@ class _FilterBank:
         p += 2 * n_sections * n_channels
         self._tile = engine[p:]
         self._engine = engine
+        self._wide = _wide(n_channels)
 
     @property
     def sos(self):
@@ -279,8 +279,9 @@ class StreamingEqualizer(_FilterBank):
         engine[_kernels.H_SCALE] = fmt.scale
         engine[_kernels.H_LO] = fmt.int_min
         engine[_kernels.H_HI] = fmt.int_max
-        self._wide = _wide(self.channels)
-        self._kernel = _byte_kernel(self._in_readonly, engine, self._out, self._wide)
+        # Zero frames: compiles or loads the kernel, no effect.
+        self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
+            _kernels.process_bytes, (self._in_readonly, 0, engine, self._out, self._wide)))
 
     @property
     def pending_bytes(self):
@@ -440,6 +441,14 @@ class BlockEqualizer(_FilterBank):
     True
     """
 
+    def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
+        super().__init__(sample_rate, channels, bands, preamp_db)
+        empty = np.empty(0)
+        # Zero frames: compiles or loads the kernel, no effect.
+        _load_kernel(("float", self._wide), lambda: _kernels.process_float(
+            empty, 0, self.channels, self._gain, self._sos_flat, self._zi_flat, self._tile,
+            empty, self._wide))
+
     def process(self, block, out=None):
         """Filter the next block.
 
@@ -475,13 +484,9 @@ class BlockEqualizer(_FilterBank):
                 f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
         if x.shape[0]:
-            args = (x.reshape(-1), x.shape[0], self.channels, self._gain, self._sos_flat,
-                    self._zi_flat, self._tile, out.reshape(-1), _wide(self.channels))
-            if _wide(self.channels) in _float_kernel_loaded:
-                _kernels.process_float(*args)
-            else:
-                _with_compile_notice(lambda: _kernels.process_float(*args))
-                _float_kernel_loaded.add(_wide(self.channels))
+            _kernels.process_float(x.reshape(-1), x.shape[0], self.channels, self._gain,
+                                   self._sos_flat, self._zi_flat, self._tile, out.reshape(-1),
+                                   self._wide)
         return out
 
     def reset(self):
