@@ -27,7 +27,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-"""Whether subnormals are flushed: the MXCSR flags exist only on x86."""
+"""Whether this is an x86-64 machine: only there are subnormals flushed (the
+MXCSR flags are x86's) and can hardware FMA be missing (:mod:`eq._simd`)."""
 
 _FTZ_DAZ = 0x8040  # MXCSR bit 15 (flush to zero) and bit 6 (denormals are zero)
 _I8P = ir.IntType(8).as_pointer()

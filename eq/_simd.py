@@ -23,14 +23,14 @@ does the same IEEE arithmetic in every lane, so a channel's output does not
 depend on how many channels were filtered with it. No bounds are checked.
 """
 
-import platform
-
 from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import config
 from numba.core.cgutils import get_or_insert_function
 from numba.extending import intrinsic, models, register_model
+
+from ._fpenv import X86_64
 
 _DOUBLE = ir.DoubleType()
 _I32 = ir.IntType(32)
@@ -73,7 +73,7 @@ def _host_has_fma():
     """
     if config.CPU_NAME:  # NUMBA_CPU_NAME: compiling for another CPU (e.g. "generic")
         return "+fma" in (config.CPU_FEATURES or "")
-    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+    if not X86_64:
         return True
     try:
         return bool(llvm.get_host_cpu_features().get("fma", False))
