@@ -20,9 +20,9 @@ With L = 2 or 4 every variable is one SIMD vector of L channels.
 ``sos`` and ``zi`` are flat: ``sos[6*s:6*s + 6]`` is section ``s`` in scipy's
 layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 ``c`` (scipy's ``zi`` with the channel axis in the middle, raveled). The state
-is loaded into locals, carried through the loop and stored back, so it lives in registers (array-held state measured about 2x
-slower); fusing sections and channels gives the out-of-order core independent
-chains to overlap.
+is loaded into locals, carried through the loop and stored back, so it lives
+in registers (array-held state measured about 2x slower); fusing sections and
+channels gives the out-of-order core independent chains to overlap.
 """
 
 from numba import njit

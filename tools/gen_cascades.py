@@ -41,9 +41,9 @@ With L = 2 or 4 every variable is one SIMD vector of L channels.
 ``sos`` and ``zi`` are flat: ``sos[6*s:6*s + 6]`` is section ``s`` in scipy's
 layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 ``c`` (scipy's ``zi`` with the channel axis in the middle, raveled). The state
-is loaded into locals, carried through the loop and stored back, so it lives in registers (array-held state measured about 2x
-slower); fusing sections and channels gives the out-of-order core independent
-chains to overlap.
+is loaded into locals, carried through the loop and stored back, so it lives
+in registers (array-held state measured about 2x slower); fusing sections and
+channels gives the out-of-order core independent chains to overlap.
 """
 
 from numba import njit
@@ -76,10 +76,12 @@ def kernel_source(k, lanes):
         "@njit(cache=True, nogil=True)",
         f"def {name}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
     ]
-    if lanes == 1:
-        wrap, fma, mul = "", "fma", None
-    else:
-        wrap, fma, mul = f"vsplat{lanes}", "vfma", "vmul"
+    scalar = lanes == 1
+
+    def splat(expr):
+        return expr if scalar else f"vsplat{lanes}({expr})"
+
+    fma = "fma" if scalar else "vfma"
     # Flat indexing: sos[6*s + i] and zi[2*(s*stride + c) + z], no reshaped views.
     lines.append("    q = 6 * s")
     lines.append("    r = 2 * (s * stride + c)")
@@ -87,31 +89,29 @@ def kernel_source(k, lanes):
         lines.append("    rs = 2 * stride")
     for j in range(k):
         for i, coef in ((0, "b0"), (1, "b1"), (2, "b2")):
-            lines.append(f"    {coef}_{j} = {wrap}(sos[q + {6 * j + i}])" if wrap
-                         else f"    {coef}_{j} = sos[q + {6 * j + i}]")
+            lines.append(f"    {coef}_{j} = {splat(f'sos[q + {6 * j + i}]')}")
         for i, coef in ((4, "a1"), (5, "a2")):
-            lines.append(f"    n{coef}_{j} = {wrap}(-sos[q + {6 * j + i}])" if wrap
-                         else f"    n{coef}_{j} = -sos[q + {6 * j + i}]")
+            lines.append(f"    n{coef}_{j} = {splat(f'-sos[q + {6 * j + i}]')}")
         for z in (0, 1):
-            if lanes == 1:
+            if scalar:
                 lines.append(f"    z{z + 1}_{j} = {_zi(j, z)}")
             else:
                 states = ", ".join(_zi(j, 2 * ch + z) for ch in range(lanes))
                 lines.append(f"    z{z + 1}_{j} = vpack{lanes}({states})")
     lines.append("    p = c")
     lines.append("    for _ in range(m):")
-    lines.append("        x = tile[p]" if lanes == 1 else f"        x = vload{lanes}(tile, p)")
+    lines.append("        x = tile[p]" if scalar else f"        x = vload{lanes}(tile, p)")
     for j in range(k):
-        na2y = f"na2_{j} * y" if lanes == 1 else f"{mul}(na2_{j}, y)"
+        na2y = f"na2_{j} * y" if scalar else f"vmul(na2_{j}, y)"
         lines.append(f"        y = {fma}(b0_{j}, x, z1_{j})")
         lines.append(f"        z1_{j} = {fma}(b1_{j}, x, {fma}(na1_{j}, y, z2_{j}))")
         lines.append(f"        z2_{j} = {fma}(b2_{j}, x, {na2y})")
         lines.append("        x = y")
-    lines.append("        tile[p] = x" if lanes == 1 else "        vstore(tile, p, x)")
+    lines.append("        tile[p] = x" if scalar else "        vstore(tile, p, x)")
     lines.append("        p += stride")
     for j in range(k):
         for z in (0, 1):
-            if lanes == 1:
+            if scalar:
                 lines.append(f"    {_zi(j, z)} = z{z + 1}_{j}")
             else:
                 for ch in range(lanes):
