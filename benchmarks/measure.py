@@ -477,28 +477,22 @@ def measure_formats(bands, sos, sample_rate, formats, channel_counts, seconds, r
         eq, eq_error = None, _error_message(exc)
     for ch in channel_counts:
         x = 0.25 * rng.standard_normal((frames, ch))
-        jobs = [(None, lambda x=x: sps.sosfilt(sos, x, axis=0))]
+        # (format, process, input); one long-lived stream per format.
+        jobs = [(None, lambda x: sps.sosfilt(sos, x, axis=0), x)]
         for fmt in formats:
             if eq is None:
                 rows.append({"format": fmt, "channels": ch, "status": "skipped",
                              "message": eq_error, "msamples_per_s": None, "times_s": []})
                 continue
-            raw = encode_pcm(x, fmt)
-            eq_stream = eq.StreamingEqualizer(sample_rate, ch, fmt, bands)
-            jobs.append((fmt, lambda raw=raw, e=eq_stream: e.process(raw)))
-        for fmt, job in jobs:
-            job()  # warm-up: compilation, page faults
-        times = {fmt: [] for fmt, _ in jobs}
+            jobs.append((fmt, eq.StreamingEqualizer(sample_rate, ch, fmt, bands).process,
+                         encode_pcm(x, fmt)))
+        for _, process, data in jobs:
+            process(data)  # warm-up: compilation, page faults
+        times = {fmt: [] for fmt, _, _ in jobs}
         for _ in range(repeats):
-            for fmt, job in jobs:
-                gc.disable()
-                try:
-                    t0 = time.perf_counter()
-                    job()
-                    times[fmt].append(time.perf_counter() - t0)
-                finally:
-                    gc.enable()
-        for fmt, _ in jobs:
+            for fmt, process, data in jobs:  # interleaved
+                times[fmt].append(_timed_pass(process, [data])[0])
+        for fmt, _, _ in jobs:
             median = statistics.median(times[fmt])
             rows.append({"format": fmt, "channels": ch, "status": "ok", "message": "",
                          "msamples_per_s": frames * ch / median / 1e6, "times_s": times[fmt]})
