@@ -72,10 +72,11 @@ def test_block_equalizer_long_and_short_blocks_match_scipy(rng):
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 5, 6])
 @pytest.mark.parametrize("name", ["s16le", "s24le", "f32le", "f64le"])
-def test_a_channel_gets_the_same_samples_alone_or_in_a_pair(rng, name, channels):
-    # Channels run in two-lane SIMD pairs, an odd last channel on scalars;
-    # both spell out the same fused multiply-adds, so the same signal on
-    # every channel comes out the same on every channel, and as in mono.
+def test_a_channel_gets_the_same_samples_alone_or_in_a_simd_group(rng, name, channels):
+    # Channels run four at a time (from 4 channels on), then in pairs, in
+    # SIMD vectors, and an odd last channel on scalars; all spell out the
+    # same fused multiply-adds, so the same signal on every channel comes
+    # out the same on every channel, and as in mono.
     fmt = eq.SAMPLE_FORMATS[name]
     x = rng.uniform(-0.9, 0.9, 5000)
     mono = eq.StreamingEqualizer(44100, 1, name, BANDS).process(_raw(fmt, x[:, None]))
