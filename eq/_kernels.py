@@ -15,11 +15,10 @@ is one pass over memory. The grouping of sections and channels depends only on
 their counts, so every sample sees the same arithmetic whatever the chunking,
 and the output is bit-identical for any split of the stream.
 
-The byte entry point :func:`process_bytes` takes uint8 arrays in and out and
-everything else in one float64 *engine* array (header, coefficients, state and
-tile, see :func:`engine_size`), because on small chunks the cost of a call is
-mostly numba unboxing its arguments, and arrays (unlike ``bytes``) have a
-fast path there.
+The byte entry point :func:`process_bytes` takes the addresses of its input,
+output and *engine* (one float64 array holding header, coefficients, state and
+tile, see :func:`engine_size`) as integers, because on small chunks the cost
+of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`).
 """
 
 import numpy as np
@@ -27,6 +26,7 @@ from numba import njit
 
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade, run_cascade4
 from ._fpenv import flush_subnormals, restore_fp_control
+from ._memory import array_at
 from ._simd import bits_of_float32, bits_of_float64, float32_from_bits, float64_from_bits
 
 TILE_SAMPLES = 2048
@@ -41,10 +41,11 @@ FLOAT_F32, FLOAT_F64 = 0, 1
 # KIND_PACKED codes: samples assembled byte by byte.
 PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64BE = range(6)
 
-# Engine header: slot -> meaning.
+# Engine header: slot -> meaning. H_SIZE is the engine's length; H_CLIPPED
+# counts saturated samples (the byte kernel adds to it).
 (H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE,
- H_BPS) = range(11)
-HEADER_SIZE = 11
+ H_BPS, H_SIZE, H_CLIPPED) = range(13)
+HEADER_SIZE = 13
 
 
 def engine_size(n_sections, channels):
@@ -312,36 +313,40 @@ def _unpack(engine):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def process_bytes(src, n_frames, engine, dst, wide):  # pragma: no cover - compiled
-    """Equalize ``n_frames`` whole frames from the start of ``src`` into ``dst``.
+def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # pragma: no cover
+    """Equalize ``n_frames`` whole frames from memory at ``src_address`` into ``dst_address``.
 
     Parameters
     ----------
-    src : uint8 array (may be read-only)
-        Holds at least ``n_frames`` frames (anything after them is ignored).
+    src_address : int
+        Address of the input bytes: at least ``n_frames`` frames (anything
+        after them is ignored).
     n_frames : int
-    engine : float64 array
-        Header, coefficients, state and tile (see :func:`engine_size`); the
-        state is updated in place.
-    dst : uint8 array
-        At least ``n_frames`` frames long.
+    engine_address : int
+        Address of the float64 engine array: header, coefficients, state and
+        tile (see :func:`engine_size`); the state and the clip count
+        (``H_CLIPPED``) are updated in place.
+    dst_address : int
+        Address of the output: at least ``n_frames`` frames, writeable, not
+        overlapping the engine.
     wide : None or True
         True to run four channels at a time in 4-lane vectors (compiles the
         4-lane kernels); see :func:`filter_tile`.
 
-    Returns
-    -------
-    int
-        How many samples saturated.
-
     Notes
     -----
-    Subnormals are flushed to zero while it runs (:mod:`eq._fpenv`).
+    The caller keeps the three buffers alive and large enough during the
+    call (:mod:`eq._memory`). Subnormals are flushed to zero while it runs
+    (:mod:`eq._fpenv`).
     """
+    head = array_at(engine_address, HEADER_SIZE, np.float64)
+    engine = array_at(engine_address, int(head[H_SIZE]), np.float64)
+    n_bytes = n_frames * int(engine[H_CHANNELS]) * int(engine[H_BPS])
+    src = array_at(src_address, n_bytes, np.uint8)
+    dst = array_at(dst_address, n_bytes, np.uint8)
     old = flush_subnormals()
-    clipped = _bytes_tiles(src, n_frames, engine, dst, wide)
+    engine[H_CLIPPED] += _bytes_tiles(src, n_frames, engine, dst, wide)
     restore_fp_control(old)
-    return clipped
 
 
 @njit(cache=True, nogil=True)

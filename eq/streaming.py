@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from . import _kernels
+from ._memory import address_of
 from .design import as_bands, check_sample_rate, design_sos
 from .errors import EqError, IncompleteFrameError, InvalidParameterError, InvalidTypeError
 from .formats import get_format
@@ -103,11 +104,10 @@ def _compiled_entry(dispatcher, args):
 
     Calling a numba dispatcher costs about 200-250 ns before any work: it
     works out the numba type of every argument to pick the compiled version.
-    The byte kernel is always called with the same types (read-only uint8,
-    int, float64, uint8 arrays, and `wide`), so its entry point is looked up
-    once, which halves the cost of the call itself. Callers must pass exactly
-    those types. If the lookup does not work on this numba, the dispatcher is
-    returned.
+    The byte kernel is always called with the same types (four ints and
+    `wide`), so its entry point is looked up once, which halves the cost of
+    the call itself. Callers must pass exactly those types. If the lookup
+    does not work on this numba, the dispatcher is returned.
     """
     dispatcher(*args)  # compiles, or loads from the cache
     try:
@@ -137,7 +137,7 @@ class _FilterBank:
     """Coefficients, per-channel state and scratch shared by both equalizers.
 
     They live in one float64 *engine* array (see :func:`eq._kernels.engine_size`)
-    so that a kernel call unboxes one array instead of several; ``_sos``,
+    so that the byte kernel needs one address for all of them; ``_sos``,
     ``_zi`` and ``_tile`` are views into it.
     """
 
@@ -150,6 +150,7 @@ class _FilterBank:
         sos = design_sos(self.bands, self.sample_rate)
         n_sections, n_channels = len(sos), self.channels
         engine = np.zeros(_kernels.engine_size(n_sections, n_channels))
+        engine[_kernels.H_SIZE] = engine.size
         engine[_kernels.H_GAIN] = self._gain
         engine[_kernels.H_SECTIONS] = n_sections
         engine[_kernels.H_CHANNELS] = n_channels
@@ -259,17 +260,18 @@ class StreamingEqualizer(_FilterBank):
         super().__init__(sample_rate, channels, bands, preamp_db)
         fmt = self.format
         self.frame_bytes = fmt.bytes_per_sample * self.channels
-        self.clipped_samples = 0
         # Short chunks are gathered here after the pending bytes of an
         # incomplete frame, and their output written to _out.
         self._buffer_bytes = max(BUFFER_BYTES, 2 * self.frame_bytes)
         self._in = np.zeros(self._buffer_bytes, dtype=np.uint8)
         self._in_view = memoryview(self._in)
-        self._in_readonly = self._in.view()
-        self._in_readonly.flags.writeable = False
         self._n_pending = 0
         self._out = np.empty(self._buffer_bytes, dtype=np.uint8)
         self._out_view = memoryview(self._out)
+        # The byte kernel takes addresses (eq._memory); these arrays live as long as self.
+        self._in_address = address_of(self._in)
+        self._out_address = address_of(self._out)
+        self._engine_address = address_of(self._engine)
         kind, code = _kernel_format(fmt)
         engine = self._engine
         engine[_kernels.H_BPS] = fmt.bytes_per_sample
@@ -281,7 +283,17 @@ class StreamingEqualizer(_FilterBank):
         engine[_kernels.H_HI] = fmt.int_max
         # Zero frames: compiles or loads the kernel, no effect.
         self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
-            _kernels.process_bytes, (self._in_readonly, 0, engine, self._out, self._wide)))
+            _kernels.process_bytes,
+            (self._in_address, 0, self._engine_address, self._out_address, self._wide)))
+
+    @property
+    def clipped_samples(self):
+        """Integer samples saturated so far (always 0 for float formats)."""
+        return int(self._engine[_kernels.H_CLIPPED])
+
+    @clipped_samples.setter
+    def clipped_samples(self, value):
+        self._engine[_kernels.H_CLIPPED] = value
 
     @property
     def pending_bytes(self):
@@ -331,8 +343,8 @@ class StreamingEqualizer(_FilterBank):
         used = total - rest
         if not used:
             return b""
-        self.clipped_samples += self._kernel(self._in_readonly, used // frame_bytes,
-                                             self._engine, self._out, self._wide)
+        self._kernel(self._in_address, used // frame_bytes, self._engine_address,
+                     self._out_address, self._wide)
         if rest:
             in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
         return self._out_view[:used].tobytes()
@@ -345,27 +357,25 @@ class StreamingEqualizer(_FilterBank):
         the same size and a whole number of frames; no bytes may be pending.
         """
         if (self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes
-                or not src.flags.c_contiguous or not dst.flags.c_contiguous):
+                or not src.flags.c_contiguous or not dst.flags.c_contiguous
+                or not dst.flags.writeable):
             raise InvalidParameterError(
                 f"_process_frames_into needs C-contiguous arrays of whole {self.frame_bytes}-byte "
-                f"frames, nothing pending and equal sizes; got {src.nbytes} and {dst.nbytes} "
-                f"bytes with {self._n_pending} pending")
-        raw = src.reshape(-1).view(np.uint8)
-        raw.flags.writeable = False  # the kernel was compiled for read-only input
-        self.clipped_samples += self._kernel(raw, src.nbytes // self.frame_bytes, self._engine,
-                                             dst.reshape(-1).view(np.uint8), self._wide)
+                f"frames, a writeable destination, nothing pending and equal sizes; got "
+                f"{src.nbytes} and {dst.nbytes} bytes with {self._n_pending} pending")
+        self._kernel(address_of(src), src.nbytes // self.frame_bytes, self._engine_address,
+                     address_of(dst), self._wide)
 
     def _process_long(self, data, n_pending, total):
         """A chunk longer than the buffer: filter it where it lies."""
         if n_pending:
             data = self._in_view[:n_pending].tobytes() + data
-        src = np.frombuffer(data, dtype=np.uint8)
-        src.flags.writeable = False  # one compiled kernel for bytes and bytearray alike
+        src = np.frombuffer(data, dtype=np.uint8)  # keeps `data` alive during the call
         rest = total % self.frame_bytes
         used = total - rest
         dst = np.empty(used, dtype=np.uint8)
-        self.clipped_samples += self._kernel(src, used // self.frame_bytes, self._engine, dst,
-                                             self._wide)
+        self._kernel(address_of(src), used // self.frame_bytes, self._engine_address,
+                     address_of(dst), self._wide)
         self._in_view[:rest] = data[used:]
         self._n_pending = rest
         return dst.tobytes()

@@ -95,3 +95,28 @@ def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
     assert equalizer._kernel is not _kernels.process_bytes
     assert equalizer._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._kernel
     assert equalizer._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel
+
+
+@pytest.mark.parametrize("n_frames", [100, streaming.BUFFER_BYTES])  # short and long route
+def test_the_byte_kernel_leaves_its_input_alone(rng, n_frames):
+    # The kernel gets raw addresses (eq._memory), so nothing but its own
+    # logic keeps it from writing where it reads: the caller's bytes and
+    # bytearray must come back unchanged.
+    raw = _raw(eq.SAMPLE_FORMATS["s16le"], rng.uniform(-1.0, 1.0, (n_frames, 2)))
+    data = bytearray(raw)
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    out = stream.process(data) + stream.process(memoryview(raw)[:3])
+    assert data == raw and len(out) == 4 * n_frames and out != raw
+
+
+def test_arrays_in_place_need_a_writeable_destination(rng):
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    src = np.zeros((64, 2), dtype="<i2")
+    dst = np.zeros_like(src)
+    dst.flags.writeable = False
+    with pytest.raises(eq.InvalidParameterError, match="writeable"):
+        stream._process_frames_into(src, dst)
+    dst = np.zeros_like(src)
+    src[:, 0] = 1000
+    stream._process_frames_into(src, dst)
+    assert dst.any() and stream.pending_bytes == 0
