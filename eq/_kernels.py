@@ -341,40 +341,45 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     """
     head = array_at(engine_address, HEADER_SIZE, np.float64)
     engine = array_at(engine_address, int(head[H_SIZE]), np.float64)
-    n_bytes = n_frames * int(engine[H_CHANNELS]) * int(engine[H_BPS])
-    src = array_at(src_address, n_bytes, np.uint8)
-    dst = array_at(dst_address, n_bytes, np.uint8)
     old = flush_subnormals()
-    engine[H_CLIPPED] += _bytes_tiles(src, n_frames, engine, dst, wide)
+    engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine, dst_address, wide)
     restore_fp_control(old)
 
 
 @njit(cache=True, nogil=True)
-def _bytes_tiles(src, n_frames, engine, dst, wide):  # pragma: no cover - compiled
-    """:func:`process_bytes` without the change of floating-point mode."""
+def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: no cover
+    """:func:`process_bytes` without the change of floating-point mode.
+
+    The input and output arrays are made over the addresses with the
+    format's own item type (no ``view`` of a byte array, which costs checks).
+    """
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    n_bytes = n_frames * channels * bps
-    raw = src[:n_bytes]
-    out = dst[:n_bytes]
+    n = n_frames * channels
     if kind == KIND_INT:
+        inv_scale = gain / scale
         if code == INT_S16:
-            return _int_tiles(raw.view(np.int16), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int16), wide)
+            return _int_tiles(array_at(src_address, n, np.int16), n_frames, channels, offset,
+                              inv_scale, scale, lo, hi, sos, zi, tile,
+                              array_at(dst_address, n, np.int16), wide)
         if code == INT_S32:
-            return _int_tiles(raw.view(np.int32), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int32), wide)
+            return _int_tiles(array_at(src_address, n, np.int32), n_frames, channels, offset,
+                              inv_scale, scale, lo, hi, sos, zi, tile,
+                              array_at(dst_address, n, np.int32), wide)
         if code == INT_S8:
-            return _int_tiles(raw.view(np.int8), n_frames, channels, offset, gain / scale, scale,
-                              lo, hi, sos, zi, tile, out.view(np.int8), wide)
-        return _int_tiles(raw, n_frames, channels, offset, gain / scale, scale, lo, hi, sos, zi,
-                          tile, out, wide)
+            return _int_tiles(array_at(src_address, n, np.int8), n_frames, channels, offset,
+                              inv_scale, scale, lo, hi, sos, zi, tile,
+                              array_at(dst_address, n, np.int8), wide)
+        return _int_tiles(array_at(src_address, n, np.uint8), n_frames, channels, offset,
+                          inv_scale, scale, lo, hi, sos, zi, tile,
+                          array_at(dst_address, n, np.uint8), wide)
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
-            _float_tiles(raw.view(np.float32), n_frames, channels, gain, sos, zi, tile,
-                         out.view(np.float32), wide)
+            _float_tiles(array_at(src_address, n, np.float32), n_frames, channels, gain, sos,
+                         zi, tile, array_at(dst_address, n, np.float32), wide)
         else:
-            _float_tiles(raw.view(np.float64), n_frames, channels, gain, sos, zi, tile,
-                         out.view(np.float64), wide)
+            _float_tiles(array_at(src_address, n, np.float64), n_frames, channels, gain, sos,
+                         zi, tile, array_at(dst_address, n, np.float64), wide)
         return 0
-    return _packed_tiles(raw, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
-                         out, wide)
+    return _packed_tiles(array_at(src_address, n * bps, np.uint8), n_frames, channels, code,
+                         bps, gain, scale, lo, hi, sos, zi, tile,
+                         array_at(dst_address, n * bps, np.uint8), wide)
