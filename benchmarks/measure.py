@@ -573,3 +573,126 @@ def measure_startup(small_pcm, sample_rate, channels, repeats, workdir):
     in_path.unlink(missing_ok=True)
     out_path.unlink(missing_ok=True)
     return rows
+
+
+def _stream_in_blocks(eq, sample_rate, channels, bands, pcm, block_bytes):
+    out = []
+    stream = eq.StreamingEqualizer(sample_rate, channels, "s16le", bands)
+    for i in range(0, len(pcm), block_bytes):
+        out.append(stream.process(pcm[i:i + block_bytes]))
+    return b"".join(out)
+
+
+def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
+    """Wall-clock time of eq on several streams at once: one thread, then one per CPU.
+
+    Two jobs are timed, each serially (``jobs=1``) and on every usable CPU,
+    interleaved over ``repeats`` rounds after an untimed round:
+
+    * ``files``: :func:`eq.equalize_files` on ``n_files`` stereo s16 WAV files
+      (the input rotated differently in each), reading and writing through
+      libsndfile;
+    * ``streams``: ``n_files`` :class:`eq.StreamingEqualizer` objects fed the
+      same data from memory in 64 KiB chunks, serially or from a thread pool.
+      This is the kernels' own scaling, without file input and output.
+
+    Parameters
+    ----------
+    samples : ndarray of int16, shape (frames, channels)
+        The input of each file or stream.
+    sample_rate : int
+        Sample rate in Hz.
+    bands : list of dict
+        The bands.
+    n_files : int
+        Files (and streams) per batch.
+    repeats : int
+        Timed rounds.
+    workdir : path-like
+        Directory for the WAV files.
+
+    Returns
+    -------
+    list of dict
+        One per job and number of workers: keys ``key``, ``label``, ``workers``,
+        ``status``, ``message``, ``median_s``, ``times_s``, ``msamples_per_s``,
+        ``speedup`` (serial median / this median) and ``same_output`` (whether
+        every output equals the serial run's, byte for byte).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    counts = sorted({1, max(1, workers or 1)})
+    labels = {"files": f"eq.equalize_files, {n_files} WAV files",
+              "streams": f"{n_files} StreamingEqualizer streams in memory, 64 KiB chunks"}
+    try:
+        import eq
+        import soundfile as sf
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return [{"key": key, "label": label, "workers": n, "status": "skipped",
+                 "message": f"skipped: {type(exc).__name__}: {exc}", "median_s": None,
+                 "times_s": [], "msamples_per_s": None, "speedup": None, "same_output": None}
+                for key, label in labels.items() for n in counts]
+    workdir = Path(workdir)
+    frames, channels = samples.shape
+    shifts = [i * frames // n_files for i in range(n_files)]
+    pcms = [np.roll(samples, s, axis=0).tobytes() for s in shifts]
+    pairs = []
+    for i, s in enumerate(shifts):
+        src = workdir / f"batch_{i}.wav"
+        sf.write(src, np.roll(samples, s, axis=0), sample_rate, subtype="PCM_16")
+        pairs.append((str(src), str(workdir / f"batch_{i}_eq.wav")))
+
+    def run_files(n, keep=False):
+        reports = eq.equalize_files(pairs, bands, jobs=n)
+        bad = [r for r in reports if isinstance(r, Exception)]
+        if bad:
+            raise bad[0]
+        return [Path(out).read_bytes() for _, out in pairs] if keep else None
+
+    def run_streams(n, keep=False):
+        def one(pcm):
+            return _stream_in_blocks(eq, sample_rate, channels, bands, pcm, 1 << 16)
+        if n == 1:
+            return [one(p) for p in pcms]
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(one, pcms))
+
+    jobs = {"files": run_files, "streams": run_streams}
+    rows, reference = {}, {}
+    for key in jobs:
+        for n in counts:
+            rows[key, n] = {"key": key, "label": labels[key], "workers": n, "status": "ok",
+                            "message": "", "median_s": None, "times_s": [],
+                            "msamples_per_s": None, "speedup": None, "same_output": None}
+    for key, run_job in jobs.items():
+        for n in counts:
+            try:
+                outputs = run_job(n, keep=True)  # untimed: kernel load, page cache
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                rows[key, n].update(status="error", message=_error_message(exc))
+                continue
+            reference.setdefault(key, outputs)
+            rows[key, n]["same_output"] = outputs == reference[key]
+    for _ in range(repeats):
+        for (key, n), row in rows.items():
+            if row["status"] == "ok":
+                gc.disable()
+                try:
+                    t0 = time.perf_counter()
+                    jobs[key](n)
+                    row["times_s"].append(time.perf_counter() - t0)
+                finally:
+                    gc.enable()
+                time.sleep(PAUSE_S)
+    for (key, n), row in rows.items():
+        if row["status"] == "ok":
+            row["median_s"] = statistics.median(row["times_s"])
+            row["msamples_per_s"] = n_files * frames * channels / row["median_s"] / 1e6
+            serial = rows[key, 1]
+            if serial["status"] == "ok":
+                row["speedup"] = serial["median_s"] / row["median_s"]
+    for src, out in pairs:
+        Path(src).unlink(missing_ok=True)
+        Path(out).unlink(missing_ok=True)
+    return list(rows.values())

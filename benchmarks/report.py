@@ -15,6 +15,7 @@ TARGET_RATIO_64 = 25.0        # x scipy with zi at 64-frame chunks
 TARGET_RATIO_PEDALBOARD = 4.0  # x pedalboard at the same chunk size
 TARGET_PER_CALL_NS = 1000.0   # on 1- to 4-byte chunks
 TARGET_STARTUP_S = 1.0        # eq stream, warm cache
+TARGET_PARALLEL = 1.7         # batch of files on 2 CPUs, x one thread
 
 
 def chunk_name(chunk_frames):
@@ -233,6 +234,23 @@ def per_call_table(data):
     return markdown_table(header, rows)
 
 
+def parallel_table(data):
+    """Several streams at once: wall-clock time and speed-up by number of threads."""
+    rows = []
+    for r in data.get("parallel", []):
+        if r["status"] == "ok":
+            same = {True: "yes", False: "NO", None: "-"}[r["same_output"]]
+            rows.append([r["label"], str(r["workers"]), f"{r['median_s']:.3f}",
+                         _num(r["msamples_per_s"]),
+                         "-" if r["speedup"] is None else f"{r['speedup']:.2f}x", same])
+        else:
+            rows.append([r["label"], str(r["workers"]), r["message"][:80], "-", "-", "-"])
+    if not rows:
+        return ""
+    return markdown_table(["job", "threads", "median (s)", "M samples/s", "speed-up",
+                           "same output"], rows)
+
+
 def startup_table(data):
     """Median wall-clock start-up times of the command line."""
     rows = []
@@ -313,6 +331,15 @@ def check_targets(data):
             add(target, f"{r['ns_per_call']:.0f} ns", r["ns_per_call"] <= TARGET_PER_CALL_NS)
         else:
             add(target, r["message"], None)
+    for r in data.get("parallel", []):
+        if r["key"] == "files" and r["workers"] >= 2:
+            target = (f"batch of files on {r['workers']} CPUs >= {TARGET_PARALLEL:g}x "
+                      f"one thread (moonshot)")
+            if r["status"] == "ok" and r["speedup"] is not None:
+                met = r["speedup"] >= TARGET_PARALLEL and r["same_output"] is True
+                add(target, f"{r['speedup']:.2f}x", met)
+            else:
+                add(target, r["message"] or "not measured", None)
     for r in data["startup"]:
         if r["key"] == "eq_stream":
             target = f"eq stream start-up <= {TARGET_STARTUP_S:g} s (warm cache)"
@@ -396,6 +423,10 @@ def format_report(data):
         parts += ["", "eq by sample format and channel count: million samples per second on "
                       "the whole buffer (ratio to scipy filter only, same channels):", "",
                   fmt_table]
+    par_table = parallel_table(data)
+    if par_table:
+        parts += ["", "Several streams at once (wall clock; speed-up over one thread; whether "
+                      "the output equals the one-thread run):", "", par_table]
     parts += ["", "Per-call overhead (median time per process() call, same chunk repeated):",
               "", per_call_table(data),
               "", "Start-up (wall clock, warm cache):", "", startup_table(data),

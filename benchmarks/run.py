@@ -33,6 +33,8 @@ PER_CALL_BYTES = (1, 2, 4)
 #: Sample formats and channel counts of the format table (mono, stereo, 5.1).
 FORMATS = ("s16le", "s24le", "f32le")
 FORMAT_CHANNELS = (1, 2, 6)
+#: Files (and in-memory streams) in the parallel batch.
+BATCH_FILES = 4
 
 
 def _parse_chunks(text):
@@ -74,16 +76,20 @@ def parse_args(argv=None):
     p.add_argument("--chunks", type=_parse_chunks, default=CHUNK_FRAMES,
                    help="comma-separated frames per call, 'whole' for the whole buffer "
                         "(default 1,2,64,1024,16384,whole)")
+    p.add_argument("--batch-seconds", type=float, default=None,
+                   help="length of each file of the parallel batch, the input repeated "
+                        "(default 30, --quick 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the input signal")
     args = p.parse_args(argv)
     defaults = {"seconds": (10.0, 2.0), "repeats": (9, 3), "max_calls": (10000, 2000),
-                "command_seconds": (120.0, 10.0)}
+                "command_seconds": (120.0, 10.0), "batch_seconds": (30.0, 5.0)}
     for name, (full, quick) in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
-    if args.seconds <= 0 or args.command_seconds <= 0:
+    if args.seconds <= 0 or args.command_seconds <= 0 or args.batch_seconds <= 0:
         p.error(f"durations must be > 0, got --seconds {args.seconds!r}, "
-                f"--command-seconds {args.command_seconds!r}")
+                f"--command-seconds {args.command_seconds!r}, "
+                f"--batch-seconds {args.batch_seconds!r}")
     if args.repeats < 1 or args.max_calls < 1:
         p.error(f"--repeats and --max-calls must be >= 1, got {args.repeats!r}, "
                 f"{args.max_calls!r}")
@@ -135,7 +141,7 @@ def run(args):
     -------
     dict
         Keys ``machine``, ``config``, ``throughput``, ``silence_tail``,
-        ``formats``, ``per_call``, ``startup``, ``targets``.
+        ``formats``, ``parallel``, ``per_call``, ``startup``, ``targets``.
     """
     fs, ch = signals.SAMPLE_RATE, signals.CHANNELS
     bands = [dict(b) for b in signals.BENCHMARK_BANDS]
@@ -168,6 +174,8 @@ def run(args):
             "repeats": args.repeats,
             "max_calls": args.max_calls,
             "command_seconds": args.command_seconds,
+            "batch_seconds": args.batch_seconds,
+            "batch_files": BATCH_FILES,
             "seed": args.seed,
         },
     }
@@ -193,6 +201,11 @@ def run(args):
         for m in throughput:
             if m.key in ("ffmpeg", "ffmpeg_f64", "sox"):
                 m.extra["input_seconds"] = n_tile * args.seconds
+        log("several streams at once: one thread, then one per CPU")
+        n_batch = max(1, int(np.ceil(args.batch_seconds / args.seconds)))
+        batch = np.tile(samples, (n_batch, 1))[: max(1, int(args.batch_seconds * fs))]
+        parallel = measure.measure_parallel(batch, fs, bands, BATCH_FILES, args.repeats, tmp)
+        del batch
         log("per-call overhead")
         per_call_peers = [p for p in stream_peers if p.key in ("eq", "scipy", "pedalboard")]
         per_call = measure.measure_per_call(per_call_peers, pcm, list(PER_CALL_BYTES),
@@ -209,6 +222,7 @@ def run(args):
     data["throughput"] = [m.to_dict() for m in throughput]
     data["silence_tail"] = [m.to_dict() for m in silence_tail]
     data["formats"] = formats
+    data["parallel"] = parallel
     data["per_call"] = per_call
     data["startup"] = startup
     data["targets"] = report.check_targets(data)

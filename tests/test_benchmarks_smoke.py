@@ -22,7 +22,7 @@ def suite_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--seconds", "0.05",
-         "--repeats", "1", "--max-calls", "50", "--command-seconds", "0.05", "--out", str(out)],
+         "--repeats", "1", "--max-calls", "50", "--command-seconds", "0.05", "--batch-seconds", "0.05", "--out", str(out)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -31,7 +31,8 @@ def suite_run(tmp_path_factory):
 
 def test_json_has_every_peer_and_chunk_size(suite_run):
     _, data, _ = suite_run
-    assert set(data) >= {"machine", "config", "throughput", "per_call", "startup", "targets"}
+    assert set(data) >= {"machine", "config", "throughput", "per_call", "startup", "targets",
+                         "parallel"}
     keys = {m["key"] for m in data["throughput"]}
     assert keys == {"eq", "scipy", "scipy_filter", "pedalboard", "ffmpeg",
                     "ffmpeg_f64", "sox"}
@@ -119,3 +120,16 @@ def test_oracle_rounds_and_saturates():
     assert y.dtype == np.int16 and y.shape == loud.shape
     assert signals.compare_s16(y.tobytes(), y)["max_err_lsb"] == 0
     assert signals.compare_s16(y.tobytes()[:4], y)["n_samples"] == 2
+
+
+def test_parallel_rows_cover_one_thread_and_every_cpu(suite_run):
+    _, data, _ = suite_run
+    rows = data["parallel"]
+    assert {r["key"] for r in rows} == {"files", "streams"}
+    for r in rows:
+        assert r["status"] == "ok", r["message"]
+        # Threads must not change a byte: every run is compared with the serial one.
+        assert r["same_output"] is True
+        assert len(r["times_s"]) == 1 and r["msamples_per_s"] > 0
+    assert {r["workers"] for r in rows} >= {1}
+    assert all(r["speedup"] == pytest.approx(1.0) for r in rows if r["workers"] == 1)
