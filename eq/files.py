@@ -233,11 +233,15 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         clipped = 0
         frames = 0
         peak = 0.0
+        # One block buffer for the whole file: a fresh array per block costs page
+        # faults, which threads running other files contend for.
+        n_buffer = min(block_frames, src.frames) if src.frames > 0 else block_frames
+        buffer = np.empty((max(1, n_buffer), src.channels), dtype=read_dtype)
         try:
             with dst:
                 # read() rather than blocks(): it also works on pipes, which cannot seek.
                 while True:
-                    block = src.read(block_frames, dtype=read_dtype, always_2d=True)
+                    block = src.read(out=buffer)
                     if not len(block):
                         break
                     data, n, block_peak = run_block(block)
