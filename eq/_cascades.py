@@ -23,12 +23,25 @@ layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 is loaded into locals, carried through the loop and stored back, so it lives
 in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
+
+The 2-channel kernels of 4 sections or more are section-pipelined: sections
+``2i`` and ``2i+1`` share one 4-lane vector, section ``j`` running
+``(j + 1) // 2`` frames behind the input, so that a loop step does one vector
+operation for two sections and every input is ready (the previous vector's
+output of this step, or the vector's own output of the step before). That
+halves the vector operations per frame, which otherwise bound the loop with
+many sections, while each section's recurrence (3 dependent fused
+multiply-adds a frame) stays as it is. A prologue and an epilogue run the
+first and last ``K // 2`` frames through the sections that have them, with
+the plain 2-lane steps; calls with fewer frames run one section at a time.
+Every lane does the same operations as in the plain kernels, so the samples
+and state are the same, bit for bit.
 """
 
 from numba import njit
 
-from ._simd import (fma, vfma, vlane, vload2, vload4, vmul, vpack2, vpack4, vsplat2, vsplat4,
-                    vstore)
+from ._simd import (fma, vfma, vhigh, vjoin, vlane, vload2, vload4, vlow, vmul, vpack2, vpack4,
+                    vsplat2, vsplat4, vstore)
 
 MAX_FUSED_SECTIONS = 8
 
@@ -723,6 +736,10 @@ def cascade3x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 2:  # too short to fill the pipeline: one section at a time
+        for j in range(4):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -755,26 +772,83 @@ def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     z1_3 = vpack2(zi[r + 3 * rs + 0], zi[r + 3 * rs + 2])
     z2_3 = vpack2(zi[r + 3 * rs + 1], zi[r + 3 * rs + 3])
     p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        vstore(tile, p, x)
+    x = vload2(tile, p)  # frame 0: sections 0 to 2
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    d3 = x
+    p += stride
+    x = vload2(tile, p)  # frame 1: section 0
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    d1 = x
+    p += stride
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    for _ in range(m - 2):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        vstore(tile, p - 2 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    x = d3  # frame m - 2: section 3
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    vstore(tile, p - 2 * stride, x)
+    x = d1  # frame m - 1: sections 1 to 3
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    vstore(tile, p - stride, x)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -795,6 +869,10 @@ def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 2:  # too short to fill the pipeline: one section at a time
+        for j in range(5):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -834,30 +912,95 @@ def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     z1_4 = vpack2(zi[r + 4 * rs + 0], zi[r + 4 * rs + 2])
     z2_4 = vpack2(zi[r + 4 * rs + 1], zi[r + 4 * rs + 3])
     p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
+    x = vload2(tile, p)  # frame 0: sections 0 to 2
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    d3 = x
+    p += stride
+    x = vload2(tile, p)  # frame 1: section 0
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    d1 = x
+    p += stride
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    for _ in range(m - 2):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x = vhigh(y4)
         y = vfma(b0_4, x, z1_4)
         z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
         z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        vstore(tile, p, x)
+        vstore(tile, p - 2 * stride, y)
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    x = d3  # frame m - 2: sections 3 to 4
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    vstore(tile, p - 2 * stride, x)
+    x = d1  # frame m - 1: sections 1 to 4
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    vstore(tile, p - stride, x)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -882,6 +1025,10 @@ def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(6):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -928,34 +1075,144 @@ def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     z1_5 = vpack2(zi[r + 5 * rs + 0], zi[r + 5 * rs + 2])
     z2_5 = vpack2(zi[r + 5 * rs + 1], zi[r + 5 * rs + 3])
     p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
-        vstore(tile, p, x)
+    x = vload2(tile, p)  # frame 0: sections 0 to 4
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    d5 = x
+    p += stride
+    x = vload2(tile, p)  # frame 1: sections 0 to 2
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    d3 = x
+    p += stride
+    x = vload2(tile, p)  # frame 2: section 0
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    d1 = x
+    p += stride
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    for _ in range(m - 3):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        vstore(tile, p - 3 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
+    x = d5  # frame m - 3: section 5
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    vstore(tile, p - 3 * stride, x)
+    x = d3  # frame m - 2: sections 3 to 5
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    vstore(tile, p - 2 * stride, x)
+    x = d1  # frame m - 1: sections 1 to 5
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    vstore(tile, p - stride, x)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -984,6 +1241,10 @@ def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(7):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -1037,38 +1298,160 @@ def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     z1_6 = vpack2(zi[r + 6 * rs + 0], zi[r + 6 * rs + 2])
     z2_6 = vpack2(zi[r + 6 * rs + 1], zi[r + 6 * rs + 3])
     p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
+    x = vload2(tile, p)  # frame 0: sections 0 to 4
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    d5 = x
+    p += stride
+    x = vload2(tile, p)  # frame 1: sections 0 to 2
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    d3 = x
+    p += stride
+    x = vload2(tile, p)  # frame 2: section 0
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    d1 = x
+    p += stride
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    for _ in range(m - 3):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        x = vhigh(y4)
         y = vfma(b0_6, x, z1_6)
         z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
         z2_6 = vfma(b2_6, x, vmul(na2_6, y))
-        x = y
-        vstore(tile, p, x)
+        vstore(tile, p - 3 * stride, y)
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
+    x = d5  # frame m - 3: sections 5 to 6
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    vstore(tile, p - 3 * stride, x)
+    x = d3  # frame m - 2: sections 3 to 6
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    vstore(tile, p - 2 * stride, x)
+    x = d1  # frame m - 1: sections 1 to 6
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    vstore(tile, p - stride, x)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -1101,6 +1484,10 @@ def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 4:  # too short to fill the pipeline: one section at a time
+        for j in range(8):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -1161,42 +1548,221 @@ def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     z1_7 = vpack2(zi[r + 7 * rs + 0], zi[r + 7 * rs + 2])
     z2_7 = vpack2(zi[r + 7 * rs + 1], zi[r + 7 * rs + 3])
     p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
-        y = vfma(b0_6, x, z1_6)
-        z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
-        z2_6 = vfma(b2_6, x, vmul(na2_6, y))
-        x = y
-        y = vfma(b0_7, x, z1_7)
-        z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
-        z2_7 = vfma(b2_7, x, vmul(na2_7, y))
-        x = y
-        vstore(tile, p, x)
+    x = vload2(tile, p)  # frame 0: sections 0 to 6
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    d7 = x
+    p += stride
+    x = vload2(tile, p)  # frame 1: sections 0 to 4
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    d5 = x
+    p += stride
+    x = vload2(tile, p)  # frame 2: sections 0 to 2
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    d3 = x
+    p += stride
+    x = vload2(tile, p)  # frame 3: section 0
+    y = vfma(b0_0, x, z1_0)
+    z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
+    z2_0 = vfma(b2_0, x, vmul(na2_0, y))
+    x = y
+    d1 = x
+    p += stride
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    b0_67 = vjoin(b0_6, b0_7)
+    b1_67 = vjoin(b1_6, b1_7)
+    b2_67 = vjoin(b2_6, b2_7)
+    na1_67 = vjoin(na1_6, na1_7)
+    na2_67 = vjoin(na2_6, na2_7)
+    z1_67 = vjoin(z1_6, z1_7)
+    z2_67 = vjoin(z2_6, z2_7)
+    for _ in range(m - 4):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d7)
+        y4 = vfma(b0_67, x4, z1_67)
+        z1_67 = vfma(b1_67, x4, vfma(na1_67, y4, z2_67))
+        z2_67 = vfma(b2_67, x4, vmul(na2_67, y4))
+        d7 = vlow(y4)
+        vstore(tile, p - 4 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
+    z1_6 = vlow(z1_67)
+    z1_7 = vhigh(z1_67)
+    z2_6 = vlow(z2_67)
+    z2_7 = vhigh(z2_67)
+    x = d7  # frame m - 4: section 7
+    y = vfma(b0_7, x, z1_7)
+    z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
+    z2_7 = vfma(b2_7, x, vmul(na2_7, y))
+    x = y
+    vstore(tile, p - 4 * stride, x)
+    x = d5  # frame m - 3: sections 5 to 7
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    y = vfma(b0_7, x, z1_7)
+    z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
+    z2_7 = vfma(b2_7, x, vmul(na2_7, y))
+    x = y
+    vstore(tile, p - 3 * stride, x)
+    x = d3  # frame m - 2: sections 3 to 7
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    y = vfma(b0_7, x, z1_7)
+    z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
+    z2_7 = vfma(b2_7, x, vmul(na2_7, y))
+    x = y
+    vstore(tile, p - 2 * stride, x)
+    x = d1  # frame m - 1: sections 1 to 7
+    y = vfma(b0_1, x, z1_1)
+    z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
+    z2_1 = vfma(b2_1, x, vmul(na2_1, y))
+    x = y
+    y = vfma(b0_2, x, z1_2)
+    z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
+    z2_2 = vfma(b2_2, x, vmul(na2_2, y))
+    x = y
+    y = vfma(b0_3, x, z1_3)
+    z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
+    z2_3 = vfma(b2_3, x, vmul(na2_3, y))
+    x = y
+    y = vfma(b0_4, x, z1_4)
+    z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
+    z2_4 = vfma(b2_4, x, vmul(na2_4, y))
+    x = y
+    y = vfma(b0_5, x, z1_5)
+    z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
+    z2_5 = vfma(b2_5, x, vmul(na2_5, y))
+    x = y
+    y = vfma(b0_6, x, z1_6)
+    z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
+    z2_6 = vfma(b2_6, x, vmul(na2_6, y))
+    x = y
+    y = vfma(b0_7, x, z1_7)
+    z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
+    z2_7 = vfma(b2_7, x, vmul(na2_7, y))
+    x = y
+    vstore(tile, p - stride, x)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)

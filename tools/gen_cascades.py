@@ -4,7 +4,8 @@ Each kernel runs K consecutive sections over a tile of interleaved frames for
 one channel, or for 2 or 4 adjacent channels in one SIMD vector, with every
 coefficient and state variable a local, so that numba keeps them in
 registers. Python has no way to say "K locals" generically inside a compiled
-loop, hence this generator.
+loop, hence this generator. The 2-channel kernels of several sections also
+pipeline the sections across vector lanes (see the generated docstring).
 
 Usage: ``python tools/gen_cascades.py [--check]``. ``--check`` exits 1 if the
 file in the tree differs from what this script writes. Writing the file also
@@ -16,6 +17,8 @@ import pathlib
 import sys
 
 MAX_FUSED_SECTIONS = 8
+PIPELINED_FROM = 4
+"""Stereo kernels of this many sections or more are section-pipelined."""
 LANES = (1, 2, 4)
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "eq" / "_cascades.py"
 
@@ -44,12 +47,25 @@ layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 is loaded into locals, carried through the loop and stored back, so it lives
 in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
+
+The 2-channel kernels of %d sections or more are section-pipelined: sections
+``2i`` and ``2i+1`` share one 4-lane vector, section ``j`` running
+``(j + 1) // 2`` frames behind the input, so that a loop step does one vector
+operation for two sections and every input is ready (the previous vector's
+output of this step, or the vector's own output of the step before). That
+halves the vector operations per frame, which otherwise bound the loop with
+many sections, while each section's recurrence (3 dependent fused
+multiply-adds a frame) stays as it is. A prologue and an epilogue run the
+first and last ``K // 2`` frames through the sections that have them, with
+the plain 2-lane steps; calls with fewer frames run one section at a time.
+Every lane does the same operations as in the plain kernels, so the samples
+and state are the same, bit for bit.
 """
 
 from numba import njit
 
-from ._simd import (fma, vfma, vlane, vload2, vload4, vmul, vpack2, vpack4, vsplat2, vsplat4,
-                    vstore)
+from ._simd import (fma, vfma, vhigh, vjoin, vlane, vload2, vload4, vlow, vmul, vpack2, vpack4,
+                    vsplat2, vsplat4, vstore)
 
 MAX_FUSED_SECTIONS = %d
 '''
@@ -61,30 +77,15 @@ def _zi(j, offset):
     return f"zi[r + {section}{offset}]"
 
 
-def kernel_source(k, lanes):
-    """Return the source of the kernel for `k` sections and `lanes` channels.
-
-    One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
-    ``f64x4`` vector per variable; all spell out the same fused multiply-adds
-    (``eq._simd``), so a channel's samples do not depend on the kernel that
-    filtered it.
-    """
-    name = f"cascade{k}x{lanes}"
-    lines = [
-        "",
-        "",
-        "@njit(cache=True, nogil=True)",
-        f"def {name}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
-    ]
+def _setup(k, lanes):
+    """Lines loading the coefficients and state of `k` sections into locals."""
     scalar = lanes == 1
 
     def splat(expr):
         return expr if scalar else f"vsplat{lanes}({expr})"
 
-    fma = "fma" if scalar else "vfma"
     # Flat indexing: sos[6*s + i] and zi[2*(s*stride + c) + z], no reshaped views.
-    lines.append("    q = 6 * s")
-    lines.append("    r = 2 * (s * stride + c)")
+    lines = ["    q = 6 * s", "    r = 2 * (s * stride + c)"]
     if k > 1:
         lines.append("    rs = 2 * stride")
     for j in range(k):
@@ -98,24 +99,143 @@ def kernel_source(k, lanes):
             else:
                 states = ", ".join(_zi(j, 2 * ch + z) for ch in range(lanes))
                 lines.append(f"    z{z + 1}_{j} = vpack{lanes}({states})")
-    lines.append("    p = c")
-    lines.append("    for _ in range(m):")
-    lines.append("        x = tile[p]" if scalar else f"        x = vload{lanes}(tile, p)")
-    for j in range(k):
-        na2y = f"na2_{j} * y" if scalar else f"vmul(na2_{j}, y)"
-        lines.append(f"        y = {fma}(b0_{j}, x, z1_{j})")
-        lines.append(f"        z1_{j} = {fma}(b1_{j}, x, {fma}(na1_{j}, y, z2_{j}))")
-        lines.append(f"        z2_{j} = {fma}(b2_{j}, x, {na2y})")
-        lines.append("        x = y")
-    lines.append("        tile[p] = x" if scalar else "        vstore(tile, p, x)")
-    lines.append("        p += stride")
+    return lines
+
+
+def _store_state(k, lanes):
+    """Lines storing the state locals of `k` sections back into ``zi``."""
+    lines = []
     for j in range(k):
         for z in (0, 1):
-            if scalar:
+            if lanes == 1:
                 lines.append(f"    {_zi(j, z)} = z{z + 1}_{j}")
             else:
                 for ch in range(lanes):
                     lines.append(f"    {_zi(j, 2 * ch + z)} = vlane(z{z + 1}_{j}, {ch})")
+    return lines
+
+
+def _section(tag, indent, scalar=False, x="x", y="y"):
+    """Lines running section `tag` (its locals' suffix) on `x`, leaving its output in `y`."""
+    fma = "fma" if scalar else "vfma"
+    na2y = f"na2_{tag} * {y}" if scalar else f"vmul(na2_{tag}, {y})"
+    return [f"{indent}{y} = {fma}(b0_{tag}, {x}, z1_{tag})",
+            f"{indent}z1_{tag} = {fma}(b1_{tag}, {x}, {fma}(na1_{tag}, {y}, z2_{tag}))",
+            f"{indent}z2_{tag} = {fma}(b2_{tag}, {x}, {na2y})"]
+
+
+def _span(first, last):
+    """``"sections 1 to 4"`` or ``"section 3"``."""
+    return f"section {first}" if first == last else f"sections {first} to {last}"
+
+
+def _sections(first, last, indent):
+    """Lines running sections `first` .. `last` in turn on 2-lane ``x``, output left in ``x``."""
+    lines = []
+    for j in range(first, last + 1):
+        lines += _section(j, indent)
+        lines.append(f"{indent}x = y")
+    return lines
+
+
+def kernel_source(k, lanes):
+    """Return the source of the kernel for `k` sections and `lanes` channels.
+
+    One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
+    ``f64x4`` vector per variable; all spell out the same fused multiply-adds
+    (``eq._simd``), so a channel's samples do not depend on the kernel that
+    filtered it. Two channels with at least :data:`PIPELINED_FROM` sections
+    get :func:`pipelined_source` instead.
+    """
+    if lanes == 2 and k >= PIPELINED_FROM:
+        return pipelined_source(k)
+    name = f"cascade{k}x{lanes}"
+    lines = [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def {name}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+    ]
+    scalar = lanes == 1
+    lines += _setup(k, lanes)
+    lines.append("    p = c")
+    lines.append("    for _ in range(m):")
+    lines.append("        x = tile[p]" if scalar else f"        x = vload{lanes}(tile, p)")
+    for j in range(k):
+        lines += _section(j, "        ", scalar)
+        lines.append("        x = y")
+    lines.append("        tile[p] = x" if scalar else "        vstore(tile, p, x)")
+    lines.append("        p += stride")
+    lines += _store_state(k, lanes)
+    return "\n".join(lines) + "\n"
+
+
+def pipelined_source(k):
+    """Return the source of the section-pipelined kernel for `k` sections on 2 channels.
+
+    Sections ``2i`` and ``2i+1`` share one ``f64x4`` vector (lanes: section
+    ``2i`` channels 0 and 1, then section ``2i+1``), a last odd section has an
+    ``f64x2`` of its own. Section ``j`` runs ``(j + 1) // 2`` frames behind
+    the input, so that in loop step ``n`` the input of every vector is ready:
+    the high half of the pair before, from this step (``vhigh(y)``), joined
+    with the low half of its own output in the step before (``d{2i+1}``, the
+    output of section ``2i`` one frame earlier). The last section's output is
+    ``k // 2`` frames behind; a prologue runs the first frames through the
+    leading sections and an epilogue the last frames through the trailing
+    ones, with the same 2-lane steps as the plain kernel, so the kernel takes
+    and leaves the same state and frames as the plain one, bit for bit.
+    """
+    lag = k // 2
+    pairs = [(2 * i, 2 * i + 1) for i in range(lag)]
+    lines = [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def cascade{k}x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
+        f"        for j in range({k}):",
+        "            cascade1x2(tile, m, stride, c, sos, zi, s + j)",
+        "        return",
+    ]
+    lines += _setup(k, 2)
+    lines.append("    p = c")
+    # Prologue: frame t runs through sections 0 .. e, where e + 1 runs t + 1 frames behind.
+    for t in range(lag):
+        e = 2 * (lag - 1 - t)
+        lines.append(f"    x = vload2(tile, p)  # frame {t}: {_span(0, e)}")
+        lines += _sections(0, e, "    ")
+        lines.append(f"    d{e + 1} = x")
+        lines.append("    p += stride")
+    for a, b in pairs:
+        for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
+            lines.append(f"    {var}_{a}{b} = vjoin({var}_{a}, {var}_{b})")
+    back = "stride" if lag == 1 else f"{lag} * stride"
+    lines.append(f"    for _ in range(m - {lag}):")
+    indent = "        "
+    for a, b in pairs:
+        source = "vload2(tile, p)" if a == 0 else "vhigh(y4)"
+        lines.append(f"{indent}x4 = vjoin({source}, d{b})")
+        lines += _section(f"{a}{b}", indent, x="x4", y="y4")
+        lines.append(f"{indent}d{b} = vlow(y4)")
+    if k % 2:
+        lines.append(f"{indent}x = vhigh(y4)")
+        lines += _section(k - 1, indent)
+        lines.append(f"{indent}vstore(tile, p - {back}, y)")
+    else:
+        lines.append(f"{indent}vstore(tile, p - {back}, vhigh(y4))")
+    lines.append(f"{indent}p += stride")
+    for a, b in pairs:
+        for var in ("z1", "z2"):
+            lines.append(f"    {var}_{a} = vlow({var}_{a}{b})")
+            lines.append(f"    {var}_{b} = vhigh({var}_{a}{b})")
+    # Epilogue: frame m - lag + t runs through sections i .. k - 1 from d{i}.
+    for t in range(lag):
+        i = 2 * (lag - t) - 1
+        lines.append(f"    x = d{i}  # frame m - {lag - t}: {_span(i, k - 1)}")
+        lines += _sections(i, k - 1, "    ")
+        back = "stride" if lag - t == 1 else f"{lag - t} * stride"
+        lines.append(f"    vstore(tile, p - {back}, x)")
+    lines += _store_state(k, 2)
     return "\n".join(lines) + "\n"
 
 
@@ -148,7 +268,7 @@ def dispatcher_source():
 
 def source():
     """Return the whole generated module."""
-    parts = [HEADER % MAX_FUSED_SECTIONS]
+    parts = [HEADER % (PIPELINED_FROM, MAX_FUSED_SECTIONS)]
     for lanes in LANES:
         for k in range(1, MAX_FUSED_SECTIONS + 1):
             parts.append(kernel_source(k, lanes))
