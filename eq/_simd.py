@@ -13,7 +13,7 @@ multiply-adds are fused:
 - :func:`vsplat2`, :func:`vsplat4`, :func:`vpack2`, :func:`vpack4` and
   :func:`vlane` build vectors and read their lanes; :func:`vlow`,
   :func:`vhigh` and :func:`vjoin` split a 4-lane vector into its 2-lane
-  halves and join two back,
+  halves and join two back, and :func:`vshiftin` moves its lanes up one,
 - :func:`vload2`, :func:`vload4` and :func:`vstore` move a vector from and to
   adjacent elements of a C-contiguous 1-D float64 array,
 - :func:`float64_from_bits`, :func:`float32_from_bits`, :func:`bits_of_float64`
@@ -235,6 +235,21 @@ def vjoin(typingctx, lo, hi):
     return f64x4(lo, hi), codegen
 
 
+@intrinsic
+def vshiftin(typingctx, v, x):
+    """Return ``(x, v[0], v[1], v[2])``: the 4-lane ``v`` moved up a lane, ``x`` in lane 0."""
+    if v != f64x4 or not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vec, value = args
+        lane0 = builder.insert_element(ir.Constant(vec.type, ir.Undefined), value,
+                                       ir.Constant(_I32, 0))
+        return _shuffle(builder, vec, lane0, (4, 0, 1, 2))
+
+    return f64x4(v, types.float64), codegen
+
+
 def _is_float64_vector_array(arr, index):
     return (isinstance(arr, types.Array) and arr.dtype == types.float64
             and arr.ndim == 1 and arr.layout == "C" and isinstance(index, types.Integer))
@@ -316,5 +331,5 @@ def bits_of_float32(typingctx, x):
 
 
 __all__ = ["f64x2", "f64x4", "fma", "vfma", "vmul", "vsplat2", "vsplat4", "vpack2", "vpack4",
-           "vlane", "vlow", "vhigh", "vjoin", "vload2", "vload4", "vstore", "float64_from_bits",
-           "float32_from_bits", "bits_of_float64", "bits_of_float32"]
+           "vlane", "vlow", "vhigh", "vjoin", "vshiftin", "vload2", "vload4", "vstore",
+           "float64_from_bits", "float32_from_bits", "bits_of_float64", "bits_of_float32"]
