@@ -4,8 +4,9 @@ Each kernel runs K consecutive sections over a tile of interleaved frames for
 one channel, or for 2 or 4 adjacent channels in one SIMD vector, with every
 coefficient and state variable a local, so that numba keeps them in
 registers. Python has no way to say "K locals" generically inside a compiled
-loop, hence this generator. The 2-channel kernels of several sections also
-pipeline the sections across vector lanes (see the generated docstring).
+loop, hence this generator. The 1- and 2-channel kernels of several
+sections also pipeline the sections across vector lanes (see the generated
+docstring).
 
 Usage: ``python tools/gen_cascades.py [--check]``. ``--check`` exits 1 if the
 file in the tree differs from what this script writes. Writing the file also
@@ -18,7 +19,7 @@ import sys
 
 MAX_FUSED_SECTIONS = 8
 PIPELINED_FROM = 4
-"""Stereo kernels of this many sections or more are section-pipelined."""
+"""1- and 2-channel kernels of this many sections or more are section-pipelined."""
 LANES = (1, 2, 4)
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "eq" / "_cascades.py"
 
@@ -48,16 +49,20 @@ is loaded into locals, carried through the loop and stored back, so it lives
 in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
 
-The 2-channel kernels of %d sections or more are section-pipelined: sections
-``2i`` and ``2i+1`` share one 4-lane vector, section ``j`` running
-``(j + 1) // 2`` frames behind the input, so that a loop step does one vector
-operation for two sections and every input is ready (the previous vector's
-output of this step, or the vector's own output of the step before). That
-halves the vector operations per frame, which otherwise bound the loop with
-many sections, while each section's recurrence (3 dependent fused
+The 1- and 2-channel kernels of %d sections or more are section-pipelined:
+several sections share one 4-lane vector, the later ones running frames
+behind the earlier, so that a loop step does one vector operation for
+several sections and every input is ready (the output of the vector before, from
+this step, or the vector's own output of the step before). With 2 channels
+sections ``2i`` and ``2i+1`` share a vector and section ``j`` is
+``(j + 1) // 2`` frames behind the input; with 1 channel sections ``4g`` to
+``4g+3`` share one (spare lanes of the last get zero coefficients) and
+section ``j`` is ``j - j // 4`` frames behind. That divides the vector
+operations per frame, which otherwise bound the loop with many sections,
+by 2 or up to 4, while each section's recurrence (3 dependent fused
 multiply-adds a frame) stays as it is. A prologue and an epilogue run the
-first and last ``K // 2`` frames through the sections that have them, with
-the plain 2-lane steps; calls with fewer frames run one section at a time.
+first and last few frames through the sections that have them, with the
+plain steps; calls with fewer frames than that run one section at a time.
 Every lane does the same operations as in the plain kernels, so the samples
 and state are the same, bit for bit.
 """
@@ -65,7 +70,7 @@ and state are the same, bit for bit.
 from numba import njit
 
 from ._simd import (fma, vfma, vhigh, vjoin, vlane, vload2, vload4, vlow, vmul, vpack2, vpack4,
-                    vsplat2, vsplat4, vstore)
+                    vshiftin, vsplat2, vsplat4, vstore)
 
 MAX_FUSED_SECTIONS = %d
 '''
@@ -129,13 +134,18 @@ def _span(first, last):
     return f"section {first}" if first == last else f"sections {first} to {last}"
 
 
-def _sections(first, last, indent):
-    """Lines running sections `first` .. `last` in turn on 2-lane ``x``, output left in ``x``."""
+def _sections(first, last, indent, scalar=False):
+    """Lines running sections `first` .. `last` in turn on ``x``, output left in ``x``."""
     lines = []
     for j in range(first, last + 1):
-        lines += _section(j, indent)
+        lines += _section(j, indent, scalar)
         lines.append(f"{indent}x = y")
     return lines
+
+
+def _back(frames):
+    """``"stride"`` or ``"3 * stride"``: the offset of a frame that many frames back."""
+    return "stride" if frames == 1 else f"{frames} * stride"
 
 
 def kernel_source(k, lanes):
@@ -144,11 +154,14 @@ def kernel_source(k, lanes):
     One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
     ``f64x4`` vector per variable; all spell out the same fused multiply-adds
     (``eq._simd``), so a channel's samples do not depend on the kernel that
-    filtered it. Two channels with at least :data:`PIPELINED_FROM` sections
-    get :func:`pipelined_source` instead.
+    filtered it. One or two channels with at least :data:`PIPELINED_FROM`
+    sections get :func:`mono_pipelined_source` or
+    :func:`stereo_pipelined_source` instead.
     """
+    if lanes == 1 and k >= PIPELINED_FROM:
+        return mono_pipelined_source(k)
     if lanes == 2 and k >= PIPELINED_FROM:
-        return pipelined_source(k)
+        return stereo_pipelined_source(k)
     name = f"cascade{k}x{lanes}"
     lines = [
         "",
@@ -170,7 +183,80 @@ def kernel_source(k, lanes):
     return "\n".join(lines) + "\n"
 
 
-def pipelined_source(k):
+def mono_pipelined_source(k):
+    """Return the source of the section-pipelined kernel for `k` sections on 1 channel.
+
+    Sections ``4g .. 4g+3`` share the ``f64x4`` vectors of group ``g``, lane
+    by lane (a last group of fewer sections fills its spare lanes with zero
+    coefficients and state, whose output nothing reads). Section ``j`` runs
+    ``j - j // 4`` frames behind the input: in loop step ``n`` the input of
+    group ``g`` is its own output of the step before moved up a lane, with
+    the input frame (group 0) or this step's output of the last section of
+    group ``g - 1`` in lane 0 (``vshiftin``). A prologue and an epilogue run
+    the first and last frames through the sections that have them, with the
+    scalar steps of the plain kernel, so the kernel takes and leaves the same
+    state and frames as the plain one, bit for bit.
+    """
+    skew = [j - j // 4 for j in range(k)]
+    lag = skew[-1]
+    groups = (k + 3) // 4
+    lines = [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def cascade{k}x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
+        f"        for j in range({k}):",
+        "            cascade1x1(tile, m, stride, c, sos, zi, s + j)",
+        "        return",
+    ]
+    lines += _setup(k, 1)
+    lines.append("    p = c")
+    # Prologue: frame t runs through the sections at most lag - 1 - t frames
+    # behind; y_j keeps the last output of section j, its lane of the vector
+    # that the loop shifts up (lane 3 is not shifted up: not kept).
+    for t in range(lag):
+        e = max(j for j in range(k) if skew[j] <= lag - 1 - t)
+        lines.append(f"    x = tile[p]  # frame {t}: {_span(0, e)}")
+        for j in range(e + 1):
+            lines += _section(j, "    ", scalar=True)
+            if j % 4 != 3 and skew[j] == lag - 1 - t:
+                lines.append(f"    y_{j} = y")
+            lines.append("    x = y")
+        lines.append("    p += stride")
+    for g in range(groups):
+        lanes = range(4 * g, 4 * g + 4)
+        for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
+            packed = ", ".join(f"{var}_{j}" if j < k else "0.0" for j in lanes)
+            lines.append(f"    {var}_g{g} = vpack4({packed})")
+        kept = ", ".join(f"y_{j}" if j < k and j % 4 != 3 and skew[j] < lag else "0.0"
+                         for j in lanes)
+        lines.append(f"    y_g{g} = vpack4({kept})")
+    lines.append(f"    for _ in range(m - {lag}):")
+    indent = "        "
+    for g in range(groups):
+        source = "tile[p]" if g == 0 else f"vlane(y_g{g - 1}, 3)"
+        lines.append(f"{indent}x4 = vshiftin(y_g{g}, {source})")
+        lines += _section(f"g{g}", indent, x="x4", y=f"y_g{g}")
+    lines.append(f"{indent}tile[p - {_back(lag)}] = vlane(y_g{groups - 1}, {(k - 1) % 4})")
+    lines.append(f"{indent}p += stride")
+    for j in range(k):
+        for var in ("z1", "z2"):
+            lines.append(f"    {var}_{j} = vlane({var}_g{j // 4}, {j % 4})")
+    # Epilogue: frame m - lag + t runs through the sections more than
+    # lag - 1 - t frames behind, from the last output of the section before.
+    for t in range(lag):
+        first = min(j for j in range(k) if skew[j] > lag - 1 - t)
+        group, lane = divmod(first - 1, 4)
+        lines.append(f"    x = vlane(y_g{group}, {lane})  # frame m - {lag - t}: "
+                     f"{_span(first, k - 1)}")
+        lines += _sections(first, k - 1, "    ", scalar=True)
+        lines.append(f"    tile[p - {_back(lag - t)}] = x")
+    lines += _store_state(k, 1)
+    return "\n".join(lines) + "\n"
+
+
+def stereo_pipelined_source(k):
     """Return the source of the section-pipelined kernel for `k` sections on 2 channels.
 
     Sections ``2i`` and ``2i+1`` share one ``f64x4`` vector (lanes: section
@@ -209,7 +295,7 @@ def pipelined_source(k):
     for a, b in pairs:
         for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
             lines.append(f"    {var}_{a}{b} = vjoin({var}_{a}, {var}_{b})")
-    back = "stride" if lag == 1 else f"{lag} * stride"
+    back = _back(lag)
     lines.append(f"    for _ in range(m - {lag}):")
     indent = "        "
     for a, b in pairs:
@@ -233,8 +319,7 @@ def pipelined_source(k):
         i = 2 * (lag - t) - 1
         lines.append(f"    x = d{i}  # frame m - {lag - t}: {_span(i, k - 1)}")
         lines += _sections(i, k - 1, "    ")
-        back = "stride" if lag - t == 1 else f"{lag - t} * stride"
-        lines.append(f"    vstore(tile, p - {back}, x)")
+        lines.append(f"    vstore(tile, p - {_back(lag - t)}, x)")
     lines += _store_state(k, 2)
     return "\n".join(lines) + "\n"
 
