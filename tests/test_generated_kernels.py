@@ -25,23 +25,28 @@ def test_cascades_module_is_up_to_date():
 
 
 @pytest.mark.parametrize("k", range(1, _cascades.MAX_FUSED_SECTIONS + 1))
-def test_two_lane_kernels_give_each_channel_its_one_lane_samples(rng, k):
-    # The 2-lane kernels of several sections run them pipelined across
-    # lanes, with a prologue and an epilogue of a few frames: every length,
-    # from shorter than the pipeline on, must still give both channels (of
-    # a wider interleaved tile, from a later section on) the samples and
-    # state of the 1-lane kernel, bit for bit.
+def test_one_two_and_four_lane_kernels_agree_for_every_length(rng, k):
+    # The 1- and 2-lane kernels of several sections run them pipelined
+    # across lanes, with a prologue and an epilogue of a few frames: every
+    # length, from shorter than the pipeline on, must still give each
+    # channel (of a wider interleaved tile, from a later section on) the
+    # samples and state of the plain 4-lane kernel, bit for bit.
     sos = design_sos(BANDS, 48000)[[i % len(BANDS) for i in range(k + 1)]].ravel()
-    stride, c, s = 3, 1, 1
+    stride, c, s = 5, 1, 1
     for m in [*range(12), 1000]:
         tile = rng.standard_normal(stride * m + 1)
         zi = rng.standard_normal(2 * (k + 1) * stride)
-        pair, pair_zi = tile.copy(), zi.copy()
-        _cascades.run_cascade(k, 2, pair, m, stride, c, sos, pair_zi, s)
-        one, one_zi = tile.copy(), zi.copy()
-        for ch in (c, c + 1):
-            _cascades.run_cascade(k, 1, one, m, stride, ch, sos, one_zi, s)
-        assert pair.tobytes() == one.tobytes(), m
-        assert pair_zi.tobytes() == one_zi.tobytes(), m
+        four, four_zi = tile.copy(), zi.copy()
+        _cascades.run_cascade4(k, four, m, stride, c, sos, four_zi, s)
         if m:
-            assert pair.tobytes() != tile.tobytes()
+            assert four.tobytes() != tile.tobytes()
+        pairs, pairs_zi = tile.copy(), zi.copy()
+        for ch in (c, c + 2):
+            _cascades.run_cascade(k, 2, pairs, m, stride, ch, sos, pairs_zi, s)
+        assert pairs.tobytes() == four.tobytes(), m
+        assert pairs_zi.tobytes() == four_zi.tobytes(), m
+        ones, ones_zi = tile.copy(), zi.copy()
+        for ch in range(c, c + 4):
+            _cascades.run_cascade(k, 1, ones, m, stride, ch, sos, ones_zi, s)
+        assert ones.tobytes() == four.tobytes(), m
+        assert ones_zi.tobytes() == four_zi.tobytes(), m
