@@ -50,21 +50,21 @@ in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
 
 The 1- and 2-channel kernels of %d sections or more are section-pipelined:
-several sections share one 4-lane vector, the later ones running frames
-behind the earlier, so that a loop step does one vector operation for
-several sections and every input is ready (the output of the vector before, from
-this step, or the vector's own output of the step before). With 2 channels
-sections ``2i`` and ``2i+1`` share a vector and section ``j`` is
-``(j + 1) // 2`` frames behind the input; with 1 channel sections ``4g`` to
-``4g+3`` share one (spare lanes of the last get zero coefficients) and
-section ``j`` is ``j - j // 4`` frames behind. That divides the vector
-operations per frame, which otherwise bound the loop with many sections,
-by 2 or up to 4, while each section's recurrence (3 dependent fused
-multiply-adds a frame) stays as it is. A prologue and an epilogue run the
-first and last few frames through the sections that have them, with the
-plain steps; calls with fewer frames than that run one section at a time.
-Every lane does the same operations as in the plain kernels, so the samples
-and state are the same, bit for bit.
+several sections share one 4-lane vector, the later ones running frames behind
+the earlier, so that a loop step does one vector operation for several
+sections and every input is ready (the output of the vector before, from this
+step, or the vector's own output of the step before). With 2 channels sections
+``2i`` and ``2i+1`` share a vector and section ``j`` is ``(j + 1) // 2``
+frames behind the input; with 1 channel sections ``4g`` to ``4g+3`` share one
+(spare lanes of the last get zero coefficients) and section ``j`` is
+``j - j // 4`` frames behind. That divides the vector operations per frame,
+which otherwise bound the loop with many sections, by 2 or up to 4, while
+each section's recurrence (3 dependent fused multiply-adds a frame) stays as
+it is. Before the loop each section runs alone, in place, over the first
+frames it is ahead by, and after the loop over the last frames it is behind by
+(``cascade1x1`` or ``cascade1x2``); calls with fewer frames than that run one
+section at a time. Every lane does the same operations as in the plain
+kernels, so the samples and state are the same, bit for bit.
 """
 
 from numba import njit
@@ -129,20 +129,6 @@ def _section(tag, indent, scalar=False, x="x", y="y"):
             f"{indent}z2_{tag} = {fma}(b2_{tag}, {x}, {na2y})"]
 
 
-def _span(first, last):
-    """``"sections 1 to 4"`` or ``"section 3"``."""
-    return f"section {first}" if first == last else f"sections {first} to {last}"
-
-
-def _sections(first, last, indent, scalar=False):
-    """Lines running sections `first` .. `last` in turn on ``x``, output left in ``x``."""
-    lines = []
-    for j in range(first, last + 1):
-        lines += _section(j, indent, scalar)
-        lines.append(f"{indent}x = y")
-    return lines
-
-
 def _back(frames):
     """``"stride"`` or ``"3 * stride"``: the offset of a frame that many frames back."""
     return "stride" if frames == 1 else f"{frames} * stride"
@@ -183,6 +169,43 @@ def kernel_source(k, lanes):
     return "\n".join(lines) + "\n"
 
 
+def _pipelined_head(k, lanes, lag, skew):
+    """The start of a pipelined kernel: the short-call fallback and the prologue.
+
+    The prologue runs each section in turn over the first frames, in place,
+    as many as it is ahead of the last section (``lag - skew``, an
+    expression in ``j``), leaving every section's latest output in the tile
+    for the loop to pick up.
+    """
+    return [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def cascade{k}x{lanes}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
+        f"        for j in range({k}):",
+        f"            cascade1x{lanes}(tile, m, stride, c, sos, zi, s + j)",
+        "        return",
+        f"    # Prologue: section j runs the first {lag} - {skew} frames, in place.",
+        f"    for j in range({k}):",
+        f"        cascade1x{lanes}(tile, {lag} - {skew}, stride, c, sos, zi, s + j)",
+    ]
+
+
+def _pipelined_tail(k, lanes, skew):
+    """The end of a pipelined kernel: the epilogue, after the loop state is stored.
+
+    Section j runs the last `skew` frames in place (its input is in the tile
+    by then: the loop's outputs that it had kept were put back first).
+    """
+    return [
+        f"    # Epilogue: section j runs the last {skew} frames, in place.",
+        f"    for j in range(1, {k}):",
+        f"        n = {skew}",
+        f"        cascade1x{lanes}(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)",
+    ]
+
+
 def mono_pipelined_source(k):
     """Return the source of the section-pipelined kernel for `k` sections on 1 channel.
 
@@ -192,46 +215,34 @@ def mono_pipelined_source(k):
     ``j - j // 4`` frames behind the input: in loop step ``n`` the input of
     group ``g`` is its own output of the step before moved up a lane, with
     the input frame (group 0) or this step's output of the last section of
-    group ``g - 1`` in lane 0 (``vshiftin``). A prologue and an epilogue run
-    the first and last frames through the sections that have them, with the
-    scalar steps of the plain kernel, so the kernel takes and leaves the same
-    state and frames as the plain one, bit for bit.
+    group ``g - 1`` in lane 0 (``vshiftin``). Before the loop each section
+    runs alone over the first frames it is ahead by, after it over the last
+    frames it is behind by (``cascade1x1``, the same scalar steps as the
+    plain kernel), so the kernel takes and leaves the same state and frames
+    as the plain one, bit for bit.
     """
     skew = [j - j // 4 for j in range(k)]
     lag = skew[-1]
     groups = (k + 3) // 4
-    lines = [
-        "",
-        "",
-        "@njit(cache=True, nogil=True)",
-        f"def cascade{k}x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
-        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
-        f"        for j in range({k}):",
-        "            cascade1x1(tile, m, stride, c, sos, zi, s + j)",
-        "        return",
-    ]
+    lines = _pipelined_head(k, 1, lag, "(j - j // 4)")
     lines += _setup(k, 1)
-    lines.append("    p = c")
-    # Prologue: frame t runs through the sections at most lag - 1 - t frames
-    # behind; y_j keeps the last output of section j, its lane of the vector
-    # that the loop shifts up (lane 3 is not shifted up: not kept).
-    for t in range(lag):
-        e = max(j for j in range(k) if skew[j] <= lag - 1 - t)
-        lines.append(f"    x = tile[p]  # frame {t}: {_span(0, e)}")
-        for j in range(e + 1):
-            lines += _section(j, "    ", scalar=True)
-            if j % 4 != 3 and skew[j] == lag - 1 - t:
-                lines.append(f"    y_{j} = y")
-            lines.append("    x = y")
-        lines.append("    p += stride")
+    # The loop shifts lanes 0 to 2 of each group's output up: each of those
+    # sections' latest output, in the tile at the last frame it ran.
+    lines.append("    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.")
     for g in range(groups):
         lanes = range(4 * g, 4 * g + 4)
         for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
             packed = ", ".join(f"{var}_{j}" if j < k else "0.0" for j in lanes)
             lines.append(f"    {var}_g{g} = vpack4({packed})")
-        kept = ", ".join(f"y_{j}" if j < k and j % 4 != 3 and skew[j] < lag else "0.0"
-                         for j in lanes)
-        lines.append(f"    y_g{g} = vpack4({kept})")
+        kept = []
+        for j in lanes:
+            if j < k and j % 4 != 3 and skew[j] < lag:
+                frame = lag - 1 - skew[j]
+                kept.append(f"tile[c + {_back(frame)}]" if frame else "tile[c]")
+            else:
+                kept.append("0.0")
+        lines.append(f"    y_g{g} = vpack4({', '.join(kept)})")
+    lines.append(f"    p = c + {_back(lag)}")
     lines.append(f"    for _ in range(m - {lag}):")
     indent = "        "
     for g in range(groups):
@@ -243,16 +254,13 @@ def mono_pipelined_source(k):
     for j in range(k):
         for var in ("z1", "z2"):
             lines.append(f"    {var}_{j} = vlane({var}_g{j // 4}, {j % 4})")
-    # Epilogue: frame m - lag + t runs through the sections more than
-    # lag - 1 - t frames behind, from the last output of the section before.
-    for t in range(lag):
-        first = min(j for j in range(k) if skew[j] > lag - 1 - t)
-        group, lane = divmod(first - 1, 4)
-        lines.append(f"    x = vlane(y_g{group}, {lane})  # frame m - {lag - t}: "
-                     f"{_span(first, k - 1)}")
-        lines += _sections(first, k - 1, "    ", scalar=True)
-        lines.append(f"    tile[p - {_back(lag - t)}] = x")
     lines += _store_state(k, 1)
+    # The outputs the epilogue's first sections take, from the lanes below theirs.
+    lines.append("    # Back to the tile: the outputs that the epilogue's first sections take.")
+    for j in range(1, k):
+        if j % 4:
+            lines.append(f"    tile[p - {_back(skew[j])}] = vlane(y_g{j // 4}, {j % 4 - 1})")
+    lines += _pipelined_tail(k, 1, "j - j // 4")
     return "\n".join(lines) + "\n"
 
 
@@ -263,39 +271,28 @@ def stereo_pipelined_source(k):
     ``2i`` channels 0 and 1, then section ``2i+1``), a last odd section has an
     ``f64x2`` of its own. Section ``j`` runs ``(j + 1) // 2`` frames behind
     the input, so that in loop step ``n`` the input of every vector is ready:
-    the high half of the pair before, from this step (``vhigh(y)``), joined
+    the high half of the pair before, from this step (``vhigh(y4)``), joined
     with the low half of its own output in the step before (``d{2i+1}``, the
-    output of section ``2i`` one frame earlier). The last section's output is
-    ``k // 2`` frames behind; a prologue runs the first frames through the
-    leading sections and an epilogue the last frames through the trailing
-    ones, with the same 2-lane steps as the plain kernel, so the kernel takes
-    and leaves the same state and frames as the plain one, bit for bit.
+    output of section ``2i`` one frame earlier). Before the loop each section
+    runs alone over the first frames it is ahead by, after it over the last
+    frames it is behind by (``cascade1x2``, the same 2-lane steps as the plain
+    kernel), so the kernel takes and leaves the same state and frames as the
+    plain one, bit for bit.
     """
     lag = k // 2
     pairs = [(2 * i, 2 * i + 1) for i in range(lag)]
-    lines = [
-        "",
-        "",
-        "@njit(cache=True, nogil=True)",
-        f"def cascade{k}x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
-        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
-        f"        for j in range({k}):",
-        "            cascade1x2(tile, m, stride, c, sos, zi, s + j)",
-        "        return",
-    ]
+    lines = _pipelined_head(k, 2, lag, "(j + 1) // 2")
     lines += _setup(k, 2)
-    lines.append("    p = c")
-    # Prologue: frame t runs through sections 0 .. e, where e + 1 runs t + 1 frames behind.
-    for t in range(lag):
-        e = 2 * (lag - 1 - t)
-        lines.append(f"    x = vload2(tile, p)  # frame {t}: {_span(0, e)}")
-        lines += _sections(0, e, "    ")
-        lines.append(f"    d{e + 1} = x")
-        lines.append("    p += stride")
+    # d{2i+1}: section 2i's latest output, in the tile at the last frame it ran.
+    lines.append("    # d{2i+1}: section 2i's latest output, from the tile.")
+    for i, (a, b) in enumerate(pairs):
+        frame = lag - 1 - i
+        lines.append(f"    d{b} = vload2(tile, c + {_back(frame)})" if frame else
+                     f"    d{b} = vload2(tile, c)")
     for a, b in pairs:
         for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
             lines.append(f"    {var}_{a}{b} = vjoin({var}_{a}, {var}_{b})")
-    back = _back(lag)
+    lines.append(f"    p = c + {_back(lag)}")
     lines.append(f"    for _ in range(m - {lag}):")
     indent = "        "
     for a, b in pairs:
@@ -306,21 +303,19 @@ def stereo_pipelined_source(k):
     if k % 2:
         lines.append(f"{indent}x = vhigh(y4)")
         lines += _section(k - 1, indent)
-        lines.append(f"{indent}vstore(tile, p - {back}, y)")
+        lines.append(f"{indent}vstore(tile, p - {_back(lag)}, y)")
     else:
-        lines.append(f"{indent}vstore(tile, p - {back}, vhigh(y4))")
+        lines.append(f"{indent}vstore(tile, p - {_back(lag)}, vhigh(y4))")
     lines.append(f"{indent}p += stride")
     for a, b in pairs:
         for var in ("z1", "z2"):
             lines.append(f"    {var}_{a} = vlow({var}_{a}{b})")
             lines.append(f"    {var}_{b} = vhigh({var}_{a}{b})")
-    # Epilogue: frame m - lag + t runs through sections i .. k - 1 from d{i}.
-    for t in range(lag):
-        i = 2 * (lag - t) - 1
-        lines.append(f"    x = d{i}  # frame m - {lag - t}: {_span(i, k - 1)}")
-        lines += _sections(i, k - 1, "    ")
-        lines.append(f"    vstore(tile, p - {_back(lag - t)}, x)")
     lines += _store_state(k, 2)
+    lines.append("    # Back to the tile: the outputs that the epilogue's first sections take.")
+    for i, (a, b) in enumerate(pairs):
+        lines.append(f"    vstore(tile, p - {_back(i + 1)}, d{b})")
+    lines += _pipelined_tail(k, 2, "(j + 1) // 2")
     return "\n".join(lines) + "\n"
 
 
