@@ -23,12 +23,29 @@ layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 is loaded into locals, carried through the loop and stored back, so it lives
 in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
+
+The 1- and 2-channel kernels of 4 sections or more are section-pipelined:
+several sections share one 4-lane vector, the later ones running frames behind
+the earlier, so that a loop step does one vector operation for several
+sections and every input is ready (the output of the vector before, from this
+step, or the vector's own output of the step before). With 2 channels sections
+``2i`` and ``2i+1`` share a vector and section ``j`` is ``(j + 1) // 2``
+frames behind the input; with 1 channel sections ``4g`` to ``4g+3`` share one
+(spare lanes of the last get zero coefficients) and section ``j`` is
+``j - j // 4`` frames behind. That divides the vector operations per frame,
+which otherwise bound the loop with many sections, by 2 or up to 4, while
+each section's recurrence (3 dependent fused multiply-adds a frame) stays as
+it is. Before the loop each section runs alone, in place, over the first
+frames it is ahead by, and after the loop over the last frames it is behind by
+(``cascade1x1`` or ``cascade1x2``); calls with fewer frames than that run one
+section at a time. Every lane does the same operations as in the plain
+kernels, so the samples and state are the same, bit for bit.
 """
 
 from numba import njit
 
-from ._simd import (fma, vfma, vlane, vload2, vload4, vmul, vpack2, vpack4, vsplat2, vsplat4,
-                    vstore)
+from ._simd import (fma, vfma, vhigh, vjoin, vlane, vload2, vload4, vlow, vmul, vpack2, vpack4,
+                    vshiftin, vsplat2, vsplat4, vstore)
 
 MAX_FUSED_SECTIONS = 8
 
@@ -148,6 +165,13 @@ def cascade3x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade4x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(4):
+            cascade1x1(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 3 - (j - j // 4) frames, in place.
+    for j in range(4):
+        cascade1x1(tile, 3 - (j - j // 4), stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -179,27 +203,31 @@ def cascade4x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_3 = -sos[q + 23]
     z1_3 = zi[r + 3 * rs + 0]
     z2_3 = zi[r + 3 * rs + 1]
-    p = c
-    for _ in range(m):
-        x = tile[p]
-        y = fma(b0_0, x, z1_0)
-        z1_0 = fma(b1_0, x, fma(na1_0, y, z2_0))
-        z2_0 = fma(b2_0, x, na2_0 * y)
-        x = y
-        y = fma(b0_1, x, z1_1)
-        z1_1 = fma(b1_1, x, fma(na1_1, y, z2_1))
-        z2_1 = fma(b2_1, x, na2_1 * y)
-        x = y
-        y = fma(b0_2, x, z1_2)
-        z1_2 = fma(b1_2, x, fma(na1_2, y, z2_2))
-        z2_2 = fma(b2_2, x, na2_2 * y)
-        x = y
-        y = fma(b0_3, x, z1_3)
-        z1_3 = fma(b1_3, x, fma(na1_3, y, z2_3))
-        z2_3 = fma(b2_3, x, na2_3 * y)
-        x = y
-        tile[p] = x
+    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.
+    b0_g0 = vpack4(b0_0, b0_1, b0_2, b0_3)
+    b1_g0 = vpack4(b1_0, b1_1, b1_2, b1_3)
+    b2_g0 = vpack4(b2_0, b2_1, b2_2, b2_3)
+    na1_g0 = vpack4(na1_0, na1_1, na1_2, na1_3)
+    na2_g0 = vpack4(na2_0, na2_1, na2_2, na2_3)
+    z1_g0 = vpack4(z1_0, z1_1, z1_2, z1_3)
+    z2_g0 = vpack4(z2_0, z2_1, z2_2, z2_3)
+    y_g0 = vpack4(tile[c + 2 * stride], tile[c + stride], tile[c], 0.0)
+    p = c + 3 * stride
+    for _ in range(m - 3):
+        x4 = vshiftin(y_g0, tile[p])
+        y_g0 = vfma(b0_g0, x4, z1_g0)
+        z1_g0 = vfma(b1_g0, x4, vfma(na1_g0, y_g0, z2_g0))
+        z2_g0 = vfma(b2_g0, x4, vmul(na2_g0, y_g0))
+        tile[p - 3 * stride] = vlane(y_g0, 3)
         p += stride
+    z1_0 = vlane(z1_g0, 0)
+    z2_0 = vlane(z2_g0, 0)
+    z1_1 = vlane(z1_g0, 1)
+    z2_1 = vlane(z2_g0, 1)
+    z1_2 = vlane(z1_g0, 2)
+    z2_2 = vlane(z2_g0, 2)
+    z1_3 = vlane(z1_g0, 3)
+    z2_3 = vlane(z2_g0, 3)
     zi[r + 0] = z1_0
     zi[r + 1] = z2_0
     zi[r + rs + 0] = z1_1
@@ -208,10 +236,25 @@ def cascade4x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 2 * rs + 1] = z2_2
     zi[r + 3 * rs + 0] = z1_3
     zi[r + 3 * rs + 1] = z2_3
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    tile[p - stride] = vlane(y_g0, 0)
+    tile[p - 2 * stride] = vlane(y_g0, 1)
+    tile[p - 3 * stride] = vlane(y_g0, 2)
+    # Epilogue: section j runs the last j - j // 4 frames, in place.
+    for j in range(1, 4):
+        n = j - j // 4
+        cascade1x1(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade5x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(5):
+            cascade1x1(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 3 - (j - j // 4) frames, in place.
+    for j in range(5):
+        cascade1x1(tile, 3 - (j - j // 4), stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -250,31 +293,45 @@ def cascade5x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_4 = -sos[q + 29]
     z1_4 = zi[r + 4 * rs + 0]
     z2_4 = zi[r + 4 * rs + 1]
-    p = c
-    for _ in range(m):
-        x = tile[p]
-        y = fma(b0_0, x, z1_0)
-        z1_0 = fma(b1_0, x, fma(na1_0, y, z2_0))
-        z2_0 = fma(b2_0, x, na2_0 * y)
-        x = y
-        y = fma(b0_1, x, z1_1)
-        z1_1 = fma(b1_1, x, fma(na1_1, y, z2_1))
-        z2_1 = fma(b2_1, x, na2_1 * y)
-        x = y
-        y = fma(b0_2, x, z1_2)
-        z1_2 = fma(b1_2, x, fma(na1_2, y, z2_2))
-        z2_2 = fma(b2_2, x, na2_2 * y)
-        x = y
-        y = fma(b0_3, x, z1_3)
-        z1_3 = fma(b1_3, x, fma(na1_3, y, z2_3))
-        z2_3 = fma(b2_3, x, na2_3 * y)
-        x = y
-        y = fma(b0_4, x, z1_4)
-        z1_4 = fma(b1_4, x, fma(na1_4, y, z2_4))
-        z2_4 = fma(b2_4, x, na2_4 * y)
-        x = y
-        tile[p] = x
+    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.
+    b0_g0 = vpack4(b0_0, b0_1, b0_2, b0_3)
+    b1_g0 = vpack4(b1_0, b1_1, b1_2, b1_3)
+    b2_g0 = vpack4(b2_0, b2_1, b2_2, b2_3)
+    na1_g0 = vpack4(na1_0, na1_1, na1_2, na1_3)
+    na2_g0 = vpack4(na2_0, na2_1, na2_2, na2_3)
+    z1_g0 = vpack4(z1_0, z1_1, z1_2, z1_3)
+    z2_g0 = vpack4(z2_0, z2_1, z2_2, z2_3)
+    y_g0 = vpack4(tile[c + 2 * stride], tile[c + stride], tile[c], 0.0)
+    b0_g1 = vpack4(b0_4, 0.0, 0.0, 0.0)
+    b1_g1 = vpack4(b1_4, 0.0, 0.0, 0.0)
+    b2_g1 = vpack4(b2_4, 0.0, 0.0, 0.0)
+    na1_g1 = vpack4(na1_4, 0.0, 0.0, 0.0)
+    na2_g1 = vpack4(na2_4, 0.0, 0.0, 0.0)
+    z1_g1 = vpack4(z1_4, 0.0, 0.0, 0.0)
+    z2_g1 = vpack4(z2_4, 0.0, 0.0, 0.0)
+    y_g1 = vpack4(0.0, 0.0, 0.0, 0.0)
+    p = c + 3 * stride
+    for _ in range(m - 3):
+        x4 = vshiftin(y_g0, tile[p])
+        y_g0 = vfma(b0_g0, x4, z1_g0)
+        z1_g0 = vfma(b1_g0, x4, vfma(na1_g0, y_g0, z2_g0))
+        z2_g0 = vfma(b2_g0, x4, vmul(na2_g0, y_g0))
+        x4 = vshiftin(y_g1, vlane(y_g0, 3))
+        y_g1 = vfma(b0_g1, x4, z1_g1)
+        z1_g1 = vfma(b1_g1, x4, vfma(na1_g1, y_g1, z2_g1))
+        z2_g1 = vfma(b2_g1, x4, vmul(na2_g1, y_g1))
+        tile[p - 3 * stride] = vlane(y_g1, 0)
         p += stride
+    z1_0 = vlane(z1_g0, 0)
+    z2_0 = vlane(z2_g0, 0)
+    z1_1 = vlane(z1_g0, 1)
+    z2_1 = vlane(z2_g0, 1)
+    z1_2 = vlane(z1_g0, 2)
+    z2_2 = vlane(z2_g0, 2)
+    z1_3 = vlane(z1_g0, 3)
+    z2_3 = vlane(z2_g0, 3)
+    z1_4 = vlane(z1_g1, 0)
+    z2_4 = vlane(z2_g1, 0)
     zi[r + 0] = z1_0
     zi[r + 1] = z2_0
     zi[r + rs + 0] = z1_1
@@ -285,10 +342,25 @@ def cascade5x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 3 * rs + 1] = z2_3
     zi[r + 4 * rs + 0] = z1_4
     zi[r + 4 * rs + 1] = z2_4
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    tile[p - stride] = vlane(y_g0, 0)
+    tile[p - 2 * stride] = vlane(y_g0, 1)
+    tile[p - 3 * stride] = vlane(y_g0, 2)
+    # Epilogue: section j runs the last j - j // 4 frames, in place.
+    for j in range(1, 5):
+        n = j - j // 4
+        cascade1x1(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade6x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 4:  # too short to fill the pipeline: one section at a time
+        for j in range(6):
+            cascade1x1(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 4 - (j - j // 4) frames, in place.
+    for j in range(6):
+        cascade1x1(tile, 4 - (j - j // 4), stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -334,35 +406,47 @@ def cascade6x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_5 = -sos[q + 35]
     z1_5 = zi[r + 5 * rs + 0]
     z2_5 = zi[r + 5 * rs + 1]
-    p = c
-    for _ in range(m):
-        x = tile[p]
-        y = fma(b0_0, x, z1_0)
-        z1_0 = fma(b1_0, x, fma(na1_0, y, z2_0))
-        z2_0 = fma(b2_0, x, na2_0 * y)
-        x = y
-        y = fma(b0_1, x, z1_1)
-        z1_1 = fma(b1_1, x, fma(na1_1, y, z2_1))
-        z2_1 = fma(b2_1, x, na2_1 * y)
-        x = y
-        y = fma(b0_2, x, z1_2)
-        z1_2 = fma(b1_2, x, fma(na1_2, y, z2_2))
-        z2_2 = fma(b2_2, x, na2_2 * y)
-        x = y
-        y = fma(b0_3, x, z1_3)
-        z1_3 = fma(b1_3, x, fma(na1_3, y, z2_3))
-        z2_3 = fma(b2_3, x, na2_3 * y)
-        x = y
-        y = fma(b0_4, x, z1_4)
-        z1_4 = fma(b1_4, x, fma(na1_4, y, z2_4))
-        z2_4 = fma(b2_4, x, na2_4 * y)
-        x = y
-        y = fma(b0_5, x, z1_5)
-        z1_5 = fma(b1_5, x, fma(na1_5, y, z2_5))
-        z2_5 = fma(b2_5, x, na2_5 * y)
-        x = y
-        tile[p] = x
+    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.
+    b0_g0 = vpack4(b0_0, b0_1, b0_2, b0_3)
+    b1_g0 = vpack4(b1_0, b1_1, b1_2, b1_3)
+    b2_g0 = vpack4(b2_0, b2_1, b2_2, b2_3)
+    na1_g0 = vpack4(na1_0, na1_1, na1_2, na1_3)
+    na2_g0 = vpack4(na2_0, na2_1, na2_2, na2_3)
+    z1_g0 = vpack4(z1_0, z1_1, z1_2, z1_3)
+    z2_g0 = vpack4(z2_0, z2_1, z2_2, z2_3)
+    y_g0 = vpack4(tile[c + 3 * stride], tile[c + 2 * stride], tile[c + stride], 0.0)
+    b0_g1 = vpack4(b0_4, b0_5, 0.0, 0.0)
+    b1_g1 = vpack4(b1_4, b1_5, 0.0, 0.0)
+    b2_g1 = vpack4(b2_4, b2_5, 0.0, 0.0)
+    na1_g1 = vpack4(na1_4, na1_5, 0.0, 0.0)
+    na2_g1 = vpack4(na2_4, na2_5, 0.0, 0.0)
+    z1_g1 = vpack4(z1_4, z1_5, 0.0, 0.0)
+    z2_g1 = vpack4(z2_4, z2_5, 0.0, 0.0)
+    y_g1 = vpack4(tile[c], 0.0, 0.0, 0.0)
+    p = c + 4 * stride
+    for _ in range(m - 4):
+        x4 = vshiftin(y_g0, tile[p])
+        y_g0 = vfma(b0_g0, x4, z1_g0)
+        z1_g0 = vfma(b1_g0, x4, vfma(na1_g0, y_g0, z2_g0))
+        z2_g0 = vfma(b2_g0, x4, vmul(na2_g0, y_g0))
+        x4 = vshiftin(y_g1, vlane(y_g0, 3))
+        y_g1 = vfma(b0_g1, x4, z1_g1)
+        z1_g1 = vfma(b1_g1, x4, vfma(na1_g1, y_g1, z2_g1))
+        z2_g1 = vfma(b2_g1, x4, vmul(na2_g1, y_g1))
+        tile[p - 4 * stride] = vlane(y_g1, 1)
         p += stride
+    z1_0 = vlane(z1_g0, 0)
+    z2_0 = vlane(z2_g0, 0)
+    z1_1 = vlane(z1_g0, 1)
+    z2_1 = vlane(z2_g0, 1)
+    z1_2 = vlane(z1_g0, 2)
+    z2_2 = vlane(z2_g0, 2)
+    z1_3 = vlane(z1_g0, 3)
+    z2_3 = vlane(z2_g0, 3)
+    z1_4 = vlane(z1_g1, 0)
+    z2_4 = vlane(z2_g1, 0)
+    z1_5 = vlane(z1_g1, 1)
+    z2_5 = vlane(z2_g1, 1)
     zi[r + 0] = z1_0
     zi[r + 1] = z2_0
     zi[r + rs + 0] = z1_1
@@ -375,10 +459,26 @@ def cascade6x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 4 * rs + 1] = z2_4
     zi[r + 5 * rs + 0] = z1_5
     zi[r + 5 * rs + 1] = z2_5
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    tile[p - stride] = vlane(y_g0, 0)
+    tile[p - 2 * stride] = vlane(y_g0, 1)
+    tile[p - 3 * stride] = vlane(y_g0, 2)
+    tile[p - 4 * stride] = vlane(y_g1, 0)
+    # Epilogue: section j runs the last j - j // 4 frames, in place.
+    for j in range(1, 6):
+        n = j - j // 4
+        cascade1x1(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade7x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 5:  # too short to fill the pipeline: one section at a time
+        for j in range(7):
+            cascade1x1(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 5 - (j - j // 4) frames, in place.
+    for j in range(7):
+        cascade1x1(tile, 5 - (j - j // 4), stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -431,39 +531,49 @@ def cascade7x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_6 = -sos[q + 41]
     z1_6 = zi[r + 6 * rs + 0]
     z2_6 = zi[r + 6 * rs + 1]
-    p = c
-    for _ in range(m):
-        x = tile[p]
-        y = fma(b0_0, x, z1_0)
-        z1_0 = fma(b1_0, x, fma(na1_0, y, z2_0))
-        z2_0 = fma(b2_0, x, na2_0 * y)
-        x = y
-        y = fma(b0_1, x, z1_1)
-        z1_1 = fma(b1_1, x, fma(na1_1, y, z2_1))
-        z2_1 = fma(b2_1, x, na2_1 * y)
-        x = y
-        y = fma(b0_2, x, z1_2)
-        z1_2 = fma(b1_2, x, fma(na1_2, y, z2_2))
-        z2_2 = fma(b2_2, x, na2_2 * y)
-        x = y
-        y = fma(b0_3, x, z1_3)
-        z1_3 = fma(b1_3, x, fma(na1_3, y, z2_3))
-        z2_3 = fma(b2_3, x, na2_3 * y)
-        x = y
-        y = fma(b0_4, x, z1_4)
-        z1_4 = fma(b1_4, x, fma(na1_4, y, z2_4))
-        z2_4 = fma(b2_4, x, na2_4 * y)
-        x = y
-        y = fma(b0_5, x, z1_5)
-        z1_5 = fma(b1_5, x, fma(na1_5, y, z2_5))
-        z2_5 = fma(b2_5, x, na2_5 * y)
-        x = y
-        y = fma(b0_6, x, z1_6)
-        z1_6 = fma(b1_6, x, fma(na1_6, y, z2_6))
-        z2_6 = fma(b2_6, x, na2_6 * y)
-        x = y
-        tile[p] = x
+    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.
+    b0_g0 = vpack4(b0_0, b0_1, b0_2, b0_3)
+    b1_g0 = vpack4(b1_0, b1_1, b1_2, b1_3)
+    b2_g0 = vpack4(b2_0, b2_1, b2_2, b2_3)
+    na1_g0 = vpack4(na1_0, na1_1, na1_2, na1_3)
+    na2_g0 = vpack4(na2_0, na2_1, na2_2, na2_3)
+    z1_g0 = vpack4(z1_0, z1_1, z1_2, z1_3)
+    z2_g0 = vpack4(z2_0, z2_1, z2_2, z2_3)
+    y_g0 = vpack4(tile[c + 4 * stride], tile[c + 3 * stride], tile[c + 2 * stride], 0.0)
+    b0_g1 = vpack4(b0_4, b0_5, b0_6, 0.0)
+    b1_g1 = vpack4(b1_4, b1_5, b1_6, 0.0)
+    b2_g1 = vpack4(b2_4, b2_5, b2_6, 0.0)
+    na1_g1 = vpack4(na1_4, na1_5, na1_6, 0.0)
+    na2_g1 = vpack4(na2_4, na2_5, na2_6, 0.0)
+    z1_g1 = vpack4(z1_4, z1_5, z1_6, 0.0)
+    z2_g1 = vpack4(z2_4, z2_5, z2_6, 0.0)
+    y_g1 = vpack4(tile[c + stride], tile[c], 0.0, 0.0)
+    p = c + 5 * stride
+    for _ in range(m - 5):
+        x4 = vshiftin(y_g0, tile[p])
+        y_g0 = vfma(b0_g0, x4, z1_g0)
+        z1_g0 = vfma(b1_g0, x4, vfma(na1_g0, y_g0, z2_g0))
+        z2_g0 = vfma(b2_g0, x4, vmul(na2_g0, y_g0))
+        x4 = vshiftin(y_g1, vlane(y_g0, 3))
+        y_g1 = vfma(b0_g1, x4, z1_g1)
+        z1_g1 = vfma(b1_g1, x4, vfma(na1_g1, y_g1, z2_g1))
+        z2_g1 = vfma(b2_g1, x4, vmul(na2_g1, y_g1))
+        tile[p - 5 * stride] = vlane(y_g1, 2)
         p += stride
+    z1_0 = vlane(z1_g0, 0)
+    z2_0 = vlane(z2_g0, 0)
+    z1_1 = vlane(z1_g0, 1)
+    z2_1 = vlane(z2_g0, 1)
+    z1_2 = vlane(z1_g0, 2)
+    z2_2 = vlane(z2_g0, 2)
+    z1_3 = vlane(z1_g0, 3)
+    z2_3 = vlane(z2_g0, 3)
+    z1_4 = vlane(z1_g1, 0)
+    z2_4 = vlane(z2_g1, 0)
+    z1_5 = vlane(z1_g1, 1)
+    z2_5 = vlane(z2_g1, 1)
+    z1_6 = vlane(z1_g1, 2)
+    z2_6 = vlane(z2_g1, 2)
     zi[r + 0] = z1_0
     zi[r + 1] = z2_0
     zi[r + rs + 0] = z1_1
@@ -478,10 +588,27 @@ def cascade7x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 5 * rs + 1] = z2_5
     zi[r + 6 * rs + 0] = z1_6
     zi[r + 6 * rs + 1] = z2_6
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    tile[p - stride] = vlane(y_g0, 0)
+    tile[p - 2 * stride] = vlane(y_g0, 1)
+    tile[p - 3 * stride] = vlane(y_g0, 2)
+    tile[p - 4 * stride] = vlane(y_g1, 0)
+    tile[p - 5 * stride] = vlane(y_g1, 1)
+    # Epilogue: section j runs the last j - j // 4 frames, in place.
+    for j in range(1, 7):
+        n = j - j // 4
+        cascade1x1(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade8x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 6:  # too short to fill the pipeline: one section at a time
+        for j in range(8):
+            cascade1x1(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 6 - (j - j // 4) frames, in place.
+    for j in range(8):
+        cascade1x1(tile, 6 - (j - j // 4), stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -541,43 +668,51 @@ def cascade8x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_7 = -sos[q + 47]
     z1_7 = zi[r + 7 * rs + 0]
     z2_7 = zi[r + 7 * rs + 1]
-    p = c
-    for _ in range(m):
-        x = tile[p]
-        y = fma(b0_0, x, z1_0)
-        z1_0 = fma(b1_0, x, fma(na1_0, y, z2_0))
-        z2_0 = fma(b2_0, x, na2_0 * y)
-        x = y
-        y = fma(b0_1, x, z1_1)
-        z1_1 = fma(b1_1, x, fma(na1_1, y, z2_1))
-        z2_1 = fma(b2_1, x, na2_1 * y)
-        x = y
-        y = fma(b0_2, x, z1_2)
-        z1_2 = fma(b1_2, x, fma(na1_2, y, z2_2))
-        z2_2 = fma(b2_2, x, na2_2 * y)
-        x = y
-        y = fma(b0_3, x, z1_3)
-        z1_3 = fma(b1_3, x, fma(na1_3, y, z2_3))
-        z2_3 = fma(b2_3, x, na2_3 * y)
-        x = y
-        y = fma(b0_4, x, z1_4)
-        z1_4 = fma(b1_4, x, fma(na1_4, y, z2_4))
-        z2_4 = fma(b2_4, x, na2_4 * y)
-        x = y
-        y = fma(b0_5, x, z1_5)
-        z1_5 = fma(b1_5, x, fma(na1_5, y, z2_5))
-        z2_5 = fma(b2_5, x, na2_5 * y)
-        x = y
-        y = fma(b0_6, x, z1_6)
-        z1_6 = fma(b1_6, x, fma(na1_6, y, z2_6))
-        z2_6 = fma(b2_6, x, na2_6 * y)
-        x = y
-        y = fma(b0_7, x, z1_7)
-        z1_7 = fma(b1_7, x, fma(na1_7, y, z2_7))
-        z2_7 = fma(b2_7, x, na2_7 * y)
-        x = y
-        tile[p] = x
+    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.
+    b0_g0 = vpack4(b0_0, b0_1, b0_2, b0_3)
+    b1_g0 = vpack4(b1_0, b1_1, b1_2, b1_3)
+    b2_g0 = vpack4(b2_0, b2_1, b2_2, b2_3)
+    na1_g0 = vpack4(na1_0, na1_1, na1_2, na1_3)
+    na2_g0 = vpack4(na2_0, na2_1, na2_2, na2_3)
+    z1_g0 = vpack4(z1_0, z1_1, z1_2, z1_3)
+    z2_g0 = vpack4(z2_0, z2_1, z2_2, z2_3)
+    y_g0 = vpack4(tile[c + 5 * stride], tile[c + 4 * stride], tile[c + 3 * stride], 0.0)
+    b0_g1 = vpack4(b0_4, b0_5, b0_6, b0_7)
+    b1_g1 = vpack4(b1_4, b1_5, b1_6, b1_7)
+    b2_g1 = vpack4(b2_4, b2_5, b2_6, b2_7)
+    na1_g1 = vpack4(na1_4, na1_5, na1_6, na1_7)
+    na2_g1 = vpack4(na2_4, na2_5, na2_6, na2_7)
+    z1_g1 = vpack4(z1_4, z1_5, z1_6, z1_7)
+    z2_g1 = vpack4(z2_4, z2_5, z2_6, z2_7)
+    y_g1 = vpack4(tile[c + 2 * stride], tile[c + stride], tile[c], 0.0)
+    p = c + 6 * stride
+    for _ in range(m - 6):
+        x4 = vshiftin(y_g0, tile[p])
+        y_g0 = vfma(b0_g0, x4, z1_g0)
+        z1_g0 = vfma(b1_g0, x4, vfma(na1_g0, y_g0, z2_g0))
+        z2_g0 = vfma(b2_g0, x4, vmul(na2_g0, y_g0))
+        x4 = vshiftin(y_g1, vlane(y_g0, 3))
+        y_g1 = vfma(b0_g1, x4, z1_g1)
+        z1_g1 = vfma(b1_g1, x4, vfma(na1_g1, y_g1, z2_g1))
+        z2_g1 = vfma(b2_g1, x4, vmul(na2_g1, y_g1))
+        tile[p - 6 * stride] = vlane(y_g1, 3)
         p += stride
+    z1_0 = vlane(z1_g0, 0)
+    z2_0 = vlane(z2_g0, 0)
+    z1_1 = vlane(z1_g0, 1)
+    z2_1 = vlane(z2_g0, 1)
+    z1_2 = vlane(z1_g0, 2)
+    z2_2 = vlane(z2_g0, 2)
+    z1_3 = vlane(z1_g0, 3)
+    z2_3 = vlane(z2_g0, 3)
+    z1_4 = vlane(z1_g1, 0)
+    z2_4 = vlane(z2_g1, 0)
+    z1_5 = vlane(z1_g1, 1)
+    z2_5 = vlane(z2_g1, 1)
+    z1_6 = vlane(z1_g1, 2)
+    z2_6 = vlane(z2_g1, 2)
+    z1_7 = vlane(z1_g1, 3)
+    z2_7 = vlane(z2_g1, 3)
     zi[r + 0] = z1_0
     zi[r + 1] = z2_0
     zi[r + rs + 0] = z1_1
@@ -594,6 +729,17 @@ def cascade8x1(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 6 * rs + 1] = z2_6
     zi[r + 7 * rs + 0] = z1_7
     zi[r + 7 * rs + 1] = z2_7
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    tile[p - stride] = vlane(y_g0, 0)
+    tile[p - 2 * stride] = vlane(y_g0, 1)
+    tile[p - 3 * stride] = vlane(y_g0, 2)
+    tile[p - 4 * stride] = vlane(y_g1, 0)
+    tile[p - 5 * stride] = vlane(y_g1, 1)
+    tile[p - 6 * stride] = vlane(y_g1, 2)
+    # Epilogue: section j runs the last j - j // 4 frames, in place.
+    for j in range(1, 8):
+        n = j - j // 4
+        cascade1x1(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
@@ -723,6 +869,13 @@ def cascade3x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 2:  # too short to fill the pipeline: one section at a time
+        for j in range(4):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 2 - (j + 1) // 2 frames, in place.
+    for j in range(4):
+        cascade1x2(tile, 2 - (j + 1) // 2, stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -754,27 +907,45 @@ def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_3 = vsplat2(-sos[q + 23])
     z1_3 = vpack2(zi[r + 3 * rs + 0], zi[r + 3 * rs + 2])
     z2_3 = vpack2(zi[r + 3 * rs + 1], zi[r + 3 * rs + 3])
-    p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        vstore(tile, p, x)
+    # d{2i+1}: section 2i's latest output, from the tile.
+    d1 = vload2(tile, c + stride)
+    d3 = vload2(tile, c)
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    p = c + 2 * stride
+    for _ in range(m - 2):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        vstore(tile, p - 2 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -791,10 +962,24 @@ def cascade4x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 3 * rs + 2] = vlane(z1_3, 1)
     zi[r + 3 * rs + 1] = vlane(z2_3, 0)
     zi[r + 3 * rs + 3] = vlane(z2_3, 1)
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    vstore(tile, p - stride, d1)
+    vstore(tile, p - 2 * stride, d3)
+    # Epilogue: section j runs the last (j + 1) // 2 frames, in place.
+    for j in range(1, 4):
+        n = (j + 1) // 2
+        cascade1x2(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 2:  # too short to fill the pipeline: one section at a time
+        for j in range(5):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 2 - (j + 1) // 2 frames, in place.
+    for j in range(5):
+        cascade1x2(tile, 2 - (j + 1) // 2, stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -833,31 +1018,49 @@ def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_4 = vsplat2(-sos[q + 29])
     z1_4 = vpack2(zi[r + 4 * rs + 0], zi[r + 4 * rs + 2])
     z2_4 = vpack2(zi[r + 4 * rs + 1], zi[r + 4 * rs + 3])
-    p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
+    # d{2i+1}: section 2i's latest output, from the tile.
+    d1 = vload2(tile, c + stride)
+    d3 = vload2(tile, c)
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    p = c + 2 * stride
+    for _ in range(m - 2):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x = vhigh(y4)
         y = vfma(b0_4, x, z1_4)
         z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
         z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        vstore(tile, p, x)
+        vstore(tile, p - 2 * stride, y)
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -878,10 +1081,24 @@ def cascade5x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 4 * rs + 2] = vlane(z1_4, 1)
     zi[r + 4 * rs + 1] = vlane(z2_4, 0)
     zi[r + 4 * rs + 3] = vlane(z2_4, 1)
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    vstore(tile, p - stride, d1)
+    vstore(tile, p - 2 * stride, d3)
+    # Epilogue: section j runs the last (j + 1) // 2 frames, in place.
+    for j in range(1, 5):
+        n = (j + 1) // 2
+        cascade1x2(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(6):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 3 - (j + 1) // 2 frames, in place.
+    for j in range(6):
+        cascade1x2(tile, 3 - (j + 1) // 2, stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -927,35 +1144,62 @@ def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_5 = vsplat2(-sos[q + 35])
     z1_5 = vpack2(zi[r + 5 * rs + 0], zi[r + 5 * rs + 2])
     z2_5 = vpack2(zi[r + 5 * rs + 1], zi[r + 5 * rs + 3])
-    p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
-        vstore(tile, p, x)
+    # d{2i+1}: section 2i's latest output, from the tile.
+    d1 = vload2(tile, c + 2 * stride)
+    d3 = vload2(tile, c + stride)
+    d5 = vload2(tile, c)
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    p = c + 3 * stride
+    for _ in range(m - 3):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        vstore(tile, p - 3 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -980,10 +1224,25 @@ def cascade6x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 5 * rs + 2] = vlane(z1_5, 1)
     zi[r + 5 * rs + 1] = vlane(z2_5, 0)
     zi[r + 5 * rs + 3] = vlane(z2_5, 1)
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    vstore(tile, p - stride, d1)
+    vstore(tile, p - 2 * stride, d3)
+    vstore(tile, p - 3 * stride, d5)
+    # Epilogue: section j runs the last (j + 1) // 2 frames, in place.
+    for j in range(1, 6):
+        n = (j + 1) // 2
+        cascade1x2(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 3:  # too short to fill the pipeline: one section at a time
+        for j in range(7):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 3 - (j + 1) // 2 frames, in place.
+    for j in range(7):
+        cascade1x2(tile, 3 - (j + 1) // 2, stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -1036,39 +1295,66 @@ def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_6 = vsplat2(-sos[q + 41])
     z1_6 = vpack2(zi[r + 6 * rs + 0], zi[r + 6 * rs + 2])
     z2_6 = vpack2(zi[r + 6 * rs + 1], zi[r + 6 * rs + 3])
-    p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
+    # d{2i+1}: section 2i's latest output, from the tile.
+    d1 = vload2(tile, c + 2 * stride)
+    d3 = vload2(tile, c + stride)
+    d5 = vload2(tile, c)
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    p = c + 3 * stride
+    for _ in range(m - 3):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        x = vhigh(y4)
         y = vfma(b0_6, x, z1_6)
         z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
         z2_6 = vfma(b2_6, x, vmul(na2_6, y))
-        x = y
-        vstore(tile, p, x)
+        vstore(tile, p - 3 * stride, y)
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -1097,10 +1383,25 @@ def cascade7x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 6 * rs + 2] = vlane(z1_6, 1)
     zi[r + 6 * rs + 1] = vlane(z2_6, 0)
     zi[r + 6 * rs + 3] = vlane(z2_6, 1)
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    vstore(tile, p - stride, d1)
+    vstore(tile, p - 2 * stride, d3)
+    vstore(tile, p - 3 * stride, d5)
+    # Epilogue: section j runs the last (j + 1) // 2 frames, in place.
+    for j in range(1, 7):
+        n = (j + 1) // 2
+        cascade1x2(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)
 def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
+    if m < 4:  # too short to fill the pipeline: one section at a time
+        for j in range(8):
+            cascade1x2(tile, m, stride, c, sos, zi, s + j)
+        return
+    # Prologue: section j runs the first 4 - (j + 1) // 2 frames, in place.
+    for j in range(8):
+        cascade1x2(tile, 4 - (j + 1) // 2, stride, c, sos, zi, s + j)
     q = 6 * s
     r = 2 * (s * stride + c)
     rs = 2 * stride
@@ -1160,43 +1461,79 @@ def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     na2_7 = vsplat2(-sos[q + 47])
     z1_7 = vpack2(zi[r + 7 * rs + 0], zi[r + 7 * rs + 2])
     z2_7 = vpack2(zi[r + 7 * rs + 1], zi[r + 7 * rs + 3])
-    p = c
-    for _ in range(m):
-        x = vload2(tile, p)
-        y = vfma(b0_0, x, z1_0)
-        z1_0 = vfma(b1_0, x, vfma(na1_0, y, z2_0))
-        z2_0 = vfma(b2_0, x, vmul(na2_0, y))
-        x = y
-        y = vfma(b0_1, x, z1_1)
-        z1_1 = vfma(b1_1, x, vfma(na1_1, y, z2_1))
-        z2_1 = vfma(b2_1, x, vmul(na2_1, y))
-        x = y
-        y = vfma(b0_2, x, z1_2)
-        z1_2 = vfma(b1_2, x, vfma(na1_2, y, z2_2))
-        z2_2 = vfma(b2_2, x, vmul(na2_2, y))
-        x = y
-        y = vfma(b0_3, x, z1_3)
-        z1_3 = vfma(b1_3, x, vfma(na1_3, y, z2_3))
-        z2_3 = vfma(b2_3, x, vmul(na2_3, y))
-        x = y
-        y = vfma(b0_4, x, z1_4)
-        z1_4 = vfma(b1_4, x, vfma(na1_4, y, z2_4))
-        z2_4 = vfma(b2_4, x, vmul(na2_4, y))
-        x = y
-        y = vfma(b0_5, x, z1_5)
-        z1_5 = vfma(b1_5, x, vfma(na1_5, y, z2_5))
-        z2_5 = vfma(b2_5, x, vmul(na2_5, y))
-        x = y
-        y = vfma(b0_6, x, z1_6)
-        z1_6 = vfma(b1_6, x, vfma(na1_6, y, z2_6))
-        z2_6 = vfma(b2_6, x, vmul(na2_6, y))
-        x = y
-        y = vfma(b0_7, x, z1_7)
-        z1_7 = vfma(b1_7, x, vfma(na1_7, y, z2_7))
-        z2_7 = vfma(b2_7, x, vmul(na2_7, y))
-        x = y
-        vstore(tile, p, x)
+    # d{2i+1}: section 2i's latest output, from the tile.
+    d1 = vload2(tile, c + 3 * stride)
+    d3 = vload2(tile, c + 2 * stride)
+    d5 = vload2(tile, c + stride)
+    d7 = vload2(tile, c)
+    b0_01 = vjoin(b0_0, b0_1)
+    b1_01 = vjoin(b1_0, b1_1)
+    b2_01 = vjoin(b2_0, b2_1)
+    na1_01 = vjoin(na1_0, na1_1)
+    na2_01 = vjoin(na2_0, na2_1)
+    z1_01 = vjoin(z1_0, z1_1)
+    z2_01 = vjoin(z2_0, z2_1)
+    b0_23 = vjoin(b0_2, b0_3)
+    b1_23 = vjoin(b1_2, b1_3)
+    b2_23 = vjoin(b2_2, b2_3)
+    na1_23 = vjoin(na1_2, na1_3)
+    na2_23 = vjoin(na2_2, na2_3)
+    z1_23 = vjoin(z1_2, z1_3)
+    z2_23 = vjoin(z2_2, z2_3)
+    b0_45 = vjoin(b0_4, b0_5)
+    b1_45 = vjoin(b1_4, b1_5)
+    b2_45 = vjoin(b2_4, b2_5)
+    na1_45 = vjoin(na1_4, na1_5)
+    na2_45 = vjoin(na2_4, na2_5)
+    z1_45 = vjoin(z1_4, z1_5)
+    z2_45 = vjoin(z2_4, z2_5)
+    b0_67 = vjoin(b0_6, b0_7)
+    b1_67 = vjoin(b1_6, b1_7)
+    b2_67 = vjoin(b2_6, b2_7)
+    na1_67 = vjoin(na1_6, na1_7)
+    na2_67 = vjoin(na2_6, na2_7)
+    z1_67 = vjoin(z1_6, z1_7)
+    z2_67 = vjoin(z2_6, z2_7)
+    p = c + 4 * stride
+    for _ in range(m - 4):
+        x4 = vjoin(vload2(tile, p), d1)
+        y4 = vfma(b0_01, x4, z1_01)
+        z1_01 = vfma(b1_01, x4, vfma(na1_01, y4, z2_01))
+        z2_01 = vfma(b2_01, x4, vmul(na2_01, y4))
+        d1 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d3)
+        y4 = vfma(b0_23, x4, z1_23)
+        z1_23 = vfma(b1_23, x4, vfma(na1_23, y4, z2_23))
+        z2_23 = vfma(b2_23, x4, vmul(na2_23, y4))
+        d3 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d5)
+        y4 = vfma(b0_45, x4, z1_45)
+        z1_45 = vfma(b1_45, x4, vfma(na1_45, y4, z2_45))
+        z2_45 = vfma(b2_45, x4, vmul(na2_45, y4))
+        d5 = vlow(y4)
+        x4 = vjoin(vhigh(y4), d7)
+        y4 = vfma(b0_67, x4, z1_67)
+        z1_67 = vfma(b1_67, x4, vfma(na1_67, y4, z2_67))
+        z2_67 = vfma(b2_67, x4, vmul(na2_67, y4))
+        d7 = vlow(y4)
+        vstore(tile, p - 4 * stride, vhigh(y4))
         p += stride
+    z1_0 = vlow(z1_01)
+    z1_1 = vhigh(z1_01)
+    z2_0 = vlow(z2_01)
+    z2_1 = vhigh(z2_01)
+    z1_2 = vlow(z1_23)
+    z1_3 = vhigh(z1_23)
+    z2_2 = vlow(z2_23)
+    z2_3 = vhigh(z2_23)
+    z1_4 = vlow(z1_45)
+    z1_5 = vhigh(z1_45)
+    z2_4 = vlow(z2_45)
+    z2_5 = vhigh(z2_45)
+    z1_6 = vlow(z1_67)
+    z1_7 = vhigh(z1_67)
+    z2_6 = vlow(z2_67)
+    z2_7 = vhigh(z2_67)
     zi[r + 0] = vlane(z1_0, 0)
     zi[r + 2] = vlane(z1_0, 1)
     zi[r + 1] = vlane(z2_0, 0)
@@ -1229,6 +1566,15 @@ def cascade8x2(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled
     zi[r + 7 * rs + 2] = vlane(z1_7, 1)
     zi[r + 7 * rs + 1] = vlane(z2_7, 0)
     zi[r + 7 * rs + 3] = vlane(z2_7, 1)
+    # Back to the tile: the outputs that the epilogue's first sections take.
+    vstore(tile, p - stride, d1)
+    vstore(tile, p - 2 * stride, d3)
+    vstore(tile, p - 3 * stride, d5)
+    vstore(tile, p - 4 * stride, d7)
+    # Epilogue: section j runs the last (j + 1) // 2 frames, in place.
+    for j in range(1, 8):
+        n = (j + 1) // 2
+        cascade1x2(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)
 
 
 @njit(cache=True, nogil=True)

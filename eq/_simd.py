@@ -11,7 +11,9 @@ multiply-adds are fused:
 - :func:`vfma`, :func:`vmul` are the same lane by lane on vectors
   (:data:`f64x2` or :data:`f64x4`),
 - :func:`vsplat2`, :func:`vsplat4`, :func:`vpack2`, :func:`vpack4` and
-  :func:`vlane` build vectors and read their lanes,
+  :func:`vlane` build vectors and read their lanes; :func:`vlow`,
+  :func:`vhigh` and :func:`vjoin` split a 4-lane vector into its 2-lane
+  halves and join two back, and :func:`vshiftin` moves its lanes up one,
 - :func:`vload2`, :func:`vload4` and :func:`vstore` move a vector from and to
   adjacent elements of a C-contiguous 1-D float64 array,
 - :func:`float64_from_bits`, :func:`float32_from_bits`, :func:`bits_of_float64`
@@ -192,6 +194,62 @@ def vlane(typingctx, v, lane):
     return types.float64(v, lane), codegen
 
 
+def _shuffle(builder, a, b, lanes):
+    mask = ir.Constant(ir.VectorType(_I32, len(lanes)), [ir.Constant(_I32, i) for i in lanes])
+    return builder.shuffle_vector(a, b, mask)
+
+
+@intrinsic
+def vlow(typingctx, v):
+    """Return lanes 0 and 1 of the 4-lane vector ``v`` as a 2-lane vector."""
+    if v != f64x4:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _shuffle(builder, args[0], args[0], (0, 1))
+
+    return f64x2(v), codegen
+
+
+@intrinsic
+def vhigh(typingctx, v):
+    """Return lanes 2 and 3 of the 4-lane vector ``v`` as a 2-lane vector."""
+    if v != f64x4:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _shuffle(builder, args[0], args[0], (2, 3))
+
+    return f64x2(v), codegen
+
+
+@intrinsic
+def vjoin(typingctx, lo, hi):
+    """Return the 4-lane vector whose lanes are those of ``lo`` then those of ``hi``."""
+    if not (lo == hi == f64x2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _shuffle(builder, args[0], args[1], (0, 1, 2, 3))
+
+    return f64x4(lo, hi), codegen
+
+
+@intrinsic
+def vshiftin(typingctx, v, x):
+    """Return ``(x, v[0], v[1], v[2])``: the 4-lane ``v`` moved up a lane, ``x`` in lane 0."""
+    if v != f64x4 or not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vec, value = args
+        lane0 = builder.insert_element(ir.Constant(vec.type, ir.Undefined), value,
+                                       ir.Constant(_I32, 0))
+        return _shuffle(builder, vec, lane0, (4, 0, 1, 2))
+
+    return f64x4(v, types.float64), codegen
+
+
 def _is_float64_vector_array(arr, index):
     return (isinstance(arr, types.Array) and arr.dtype == types.float64
             and arr.ndim == 1 and arr.layout == "C" and isinstance(index, types.Integer))
@@ -273,5 +331,5 @@ def bits_of_float32(typingctx, x):
 
 
 __all__ = ["f64x2", "f64x4", "fma", "vfma", "vmul", "vsplat2", "vsplat4", "vpack2", "vpack4",
-           "vlane", "vload2", "vload4", "vstore", "float64_from_bits", "float32_from_bits",
-           "bits_of_float64", "bits_of_float32"]
+           "vlane", "vlow", "vhigh", "vjoin", "vshiftin", "vload2", "vload4", "vstore",
+           "float64_from_bits", "float32_from_bits", "bits_of_float64", "bits_of_float32"]

@@ -4,7 +4,9 @@ Each kernel runs K consecutive sections over a tile of interleaved frames for
 one channel, or for 2 or 4 adjacent channels in one SIMD vector, with every
 coefficient and state variable a local, so that numba keeps them in
 registers. Python has no way to say "K locals" generically inside a compiled
-loop, hence this generator.
+loop, hence this generator. The 1- and 2-channel kernels of several
+sections also pipeline the sections across vector lanes (see the generated
+docstring).
 
 Usage: ``python tools/gen_cascades.py [--check]``. ``--check`` exits 1 if the
 file in the tree differs from what this script writes. Writing the file also
@@ -16,6 +18,8 @@ import pathlib
 import sys
 
 MAX_FUSED_SECTIONS = 8
+PIPELINED_FROM = 4
+"""1- and 2-channel kernels of this many sections or more are section-pipelined."""
 LANES = (1, 2, 4)
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "eq" / "_cascades.py"
 
@@ -44,12 +48,29 @@ layout and ``zi[2*(s*stride + c):][:2]`` its state ``(z1, z2)`` for channel
 is loaded into locals, carried through the loop and stored back, so it lives
 in registers (array-held state measured about 2x slower); fusing sections and
 channels gives the out-of-order core independent chains to overlap.
+
+The 1- and 2-channel kernels of %d sections or more are section-pipelined:
+several sections share one 4-lane vector, the later ones running frames behind
+the earlier, so that a loop step does one vector operation for several
+sections and every input is ready (the output of the vector before, from this
+step, or the vector's own output of the step before). With 2 channels sections
+``2i`` and ``2i+1`` share a vector and section ``j`` is ``(j + 1) // 2``
+frames behind the input; with 1 channel sections ``4g`` to ``4g+3`` share one
+(spare lanes of the last get zero coefficients) and section ``j`` is
+``j - j // 4`` frames behind. That divides the vector operations per frame,
+which otherwise bound the loop with many sections, by 2 or up to 4, while
+each section's recurrence (3 dependent fused multiply-adds a frame) stays as
+it is. Before the loop each section runs alone, in place, over the first
+frames it is ahead by, and after the loop over the last frames it is behind by
+(``cascade1x1`` or ``cascade1x2``); calls with fewer frames than that run one
+section at a time. Every lane does the same operations as in the plain
+kernels, so the samples and state are the same, bit for bit.
 """
 
 from numba import njit
 
-from ._simd import (fma, vfma, vlane, vload2, vload4, vmul, vpack2, vpack4, vsplat2, vsplat4,
-                    vstore)
+from ._simd import (fma, vfma, vhigh, vjoin, vlane, vload2, vload4, vlow, vmul, vpack2, vpack4,
+                    vshiftin, vsplat2, vsplat4, vstore)
 
 MAX_FUSED_SECTIONS = %d
 '''
@@ -61,30 +82,15 @@ def _zi(j, offset):
     return f"zi[r + {section}{offset}]"
 
 
-def kernel_source(k, lanes):
-    """Return the source of the kernel for `k` sections and `lanes` channels.
-
-    One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
-    ``f64x4`` vector per variable; all spell out the same fused multiply-adds
-    (``eq._simd``), so a channel's samples do not depend on the kernel that
-    filtered it.
-    """
-    name = f"cascade{k}x{lanes}"
-    lines = [
-        "",
-        "",
-        "@njit(cache=True, nogil=True)",
-        f"def {name}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
-    ]
+def _setup(k, lanes):
+    """Lines loading the coefficients and state of `k` sections into locals."""
     scalar = lanes == 1
 
     def splat(expr):
         return expr if scalar else f"vsplat{lanes}({expr})"
 
-    fma = "fma" if scalar else "vfma"
     # Flat indexing: sos[6*s + i] and zi[2*(s*stride + c) + z], no reshaped views.
-    lines.append("    q = 6 * s")
-    lines.append("    r = 2 * (s * stride + c)")
+    lines = ["    q = 6 * s", "    r = 2 * (s * stride + c)"]
     if k > 1:
         lines.append("    rs = 2 * stride")
     for j in range(k):
@@ -98,24 +104,218 @@ def kernel_source(k, lanes):
             else:
                 states = ", ".join(_zi(j, 2 * ch + z) for ch in range(lanes))
                 lines.append(f"    z{z + 1}_{j} = vpack{lanes}({states})")
-    lines.append("    p = c")
-    lines.append("    for _ in range(m):")
-    lines.append("        x = tile[p]" if scalar else f"        x = vload{lanes}(tile, p)")
-    for j in range(k):
-        na2y = f"na2_{j} * y" if scalar else f"vmul(na2_{j}, y)"
-        lines.append(f"        y = {fma}(b0_{j}, x, z1_{j})")
-        lines.append(f"        z1_{j} = {fma}(b1_{j}, x, {fma}(na1_{j}, y, z2_{j}))")
-        lines.append(f"        z2_{j} = {fma}(b2_{j}, x, {na2y})")
-        lines.append("        x = y")
-    lines.append("        tile[p] = x" if scalar else "        vstore(tile, p, x)")
-    lines.append("        p += stride")
+    return lines
+
+
+def _store_state(k, lanes):
+    """Lines storing the state locals of `k` sections back into ``zi``."""
+    lines = []
     for j in range(k):
         for z in (0, 1):
-            if scalar:
+            if lanes == 1:
                 lines.append(f"    {_zi(j, z)} = z{z + 1}_{j}")
             else:
                 for ch in range(lanes):
                     lines.append(f"    {_zi(j, 2 * ch + z)} = vlane(z{z + 1}_{j}, {ch})")
+    return lines
+
+
+def _section(tag, indent, scalar=False, x="x", y="y"):
+    """Lines running section `tag` (its locals' suffix) on `x`, leaving its output in `y`."""
+    fma = "fma" if scalar else "vfma"
+    na2y = f"na2_{tag} * {y}" if scalar else f"vmul(na2_{tag}, {y})"
+    return [f"{indent}{y} = {fma}(b0_{tag}, {x}, z1_{tag})",
+            f"{indent}z1_{tag} = {fma}(b1_{tag}, {x}, {fma}(na1_{tag}, {y}, z2_{tag}))",
+            f"{indent}z2_{tag} = {fma}(b2_{tag}, {x}, {na2y})"]
+
+
+def _back(frames):
+    """``"stride"`` or ``"3 * stride"``: the offset of a frame that many frames back."""
+    return "stride" if frames == 1 else f"{frames} * stride"
+
+
+def kernel_source(k, lanes):
+    """Return the source of the kernel for `k` sections and `lanes` channels.
+
+    One channel runs on float64 scalars, 2 or 4 channels on one ``f64x2`` or
+    ``f64x4`` vector per variable; all spell out the same fused multiply-adds
+    (``eq._simd``), so a channel's samples do not depend on the kernel that
+    filtered it. One or two channels with at least :data:`PIPELINED_FROM`
+    sections get :func:`mono_pipelined_source` or
+    :func:`stereo_pipelined_source` instead.
+    """
+    if lanes == 1 and k >= PIPELINED_FROM:
+        return mono_pipelined_source(k)
+    if lanes == 2 and k >= PIPELINED_FROM:
+        return stereo_pipelined_source(k)
+    name = f"cascade{k}x{lanes}"
+    lines = [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def {name}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+    ]
+    scalar = lanes == 1
+    lines += _setup(k, lanes)
+    lines.append("    p = c")
+    lines.append("    for _ in range(m):")
+    lines.append("        x = tile[p]" if scalar else f"        x = vload{lanes}(tile, p)")
+    for j in range(k):
+        lines += _section(j, "        ", scalar)
+        lines.append("        x = y")
+    lines.append("        tile[p] = x" if scalar else "        vstore(tile, p, x)")
+    lines.append("        p += stride")
+    lines += _store_state(k, lanes)
+    return "\n".join(lines) + "\n"
+
+
+def _pipelined_head(k, lanes, lag, skew):
+    """The start of a pipelined kernel: the short-call fallback and the prologue.
+
+    The prologue runs each section in turn over the first frames, in place,
+    as many as it is ahead of the last section (``lag - skew``, an
+    expression in ``j``), leaving every section's latest output in the tile
+    for the loop to pick up.
+    """
+    return [
+        "",
+        "",
+        "@njit(cache=True, nogil=True)",
+        f"def cascade{k}x{lanes}(tile, m, stride, c, sos, zi, s):  # pragma: no cover - compiled",
+        f"    if m < {lag}:  # too short to fill the pipeline: one section at a time",
+        f"        for j in range({k}):",
+        f"            cascade1x{lanes}(tile, m, stride, c, sos, zi, s + j)",
+        "        return",
+        f"    # Prologue: section j runs the first {lag} - {skew} frames, in place.",
+        f"    for j in range({k}):",
+        f"        cascade1x{lanes}(tile, {lag} - {skew}, stride, c, sos, zi, s + j)",
+    ]
+
+
+def _pipelined_tail(k, lanes, skew):
+    """The end of a pipelined kernel: the epilogue, after the loop state is stored.
+
+    Section j runs the last `skew` frames in place (its input is in the tile
+    by then: the loop's outputs that it had kept were put back first).
+    """
+    return [
+        f"    # Epilogue: section j runs the last {skew} frames, in place.",
+        f"    for j in range(1, {k}):",
+        f"        n = {skew}",
+        f"        cascade1x{lanes}(tile[(m - n) * stride:], n, stride, c, sos, zi, s + j)",
+    ]
+
+
+def mono_pipelined_source(k):
+    """Return the source of the section-pipelined kernel for `k` sections on 1 channel.
+
+    Sections ``4g .. 4g+3`` share the ``f64x4`` vectors of group ``g``, lane
+    by lane (a last group of fewer sections fills its spare lanes with zero
+    coefficients and state, whose output nothing reads). Section ``j`` runs
+    ``j - j // 4`` frames behind the input: in loop step ``n`` the input of
+    group ``g`` is its own output of the step before moved up a lane, with
+    the input frame (group 0) or this step's output of the last section of
+    group ``g - 1`` in lane 0 (``vshiftin``). Before the loop each section
+    runs alone over the first frames it is ahead by, after it over the last
+    frames it is behind by (``cascade1x1``, the same scalar steps as the
+    plain kernel), so the kernel takes and leaves the same state and frames
+    as the plain one, bit for bit.
+    """
+    skew = [j - j // 4 for j in range(k)]
+    lag = skew[-1]
+    groups = (k + 3) // 4
+    lines = _pipelined_head(k, 1, lag, "(j - j // 4)")
+    lines += _setup(k, 1)
+    # The loop shifts lanes 0 to 2 of each group's output up: each of those
+    # sections' latest output, in the tile at the last frame it ran.
+    lines.append("    # Lanes 0 to 2 of y_g: their sections' latest outputs, from the tile.")
+    for g in range(groups):
+        lanes = range(4 * g, 4 * g + 4)
+        for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
+            packed = ", ".join(f"{var}_{j}" if j < k else "0.0" for j in lanes)
+            lines.append(f"    {var}_g{g} = vpack4({packed})")
+        kept = []
+        for j in lanes:
+            if j < k and j % 4 != 3 and skew[j] < lag:
+                frame = lag - 1 - skew[j]
+                kept.append(f"tile[c + {_back(frame)}]" if frame else "tile[c]")
+            else:
+                kept.append("0.0")
+        lines.append(f"    y_g{g} = vpack4({', '.join(kept)})")
+    lines.append(f"    p = c + {_back(lag)}")
+    lines.append(f"    for _ in range(m - {lag}):")
+    indent = "        "
+    for g in range(groups):
+        source = "tile[p]" if g == 0 else f"vlane(y_g{g - 1}, 3)"
+        lines.append(f"{indent}x4 = vshiftin(y_g{g}, {source})")
+        lines += _section(f"g{g}", indent, x="x4", y=f"y_g{g}")
+    lines.append(f"{indent}tile[p - {_back(lag)}] = vlane(y_g{groups - 1}, {(k - 1) % 4})")
+    lines.append(f"{indent}p += stride")
+    for j in range(k):
+        for var in ("z1", "z2"):
+            lines.append(f"    {var}_{j} = vlane({var}_g{j // 4}, {j % 4})")
+    lines += _store_state(k, 1)
+    # The outputs the epilogue's first sections take, from the lanes below theirs.
+    lines.append("    # Back to the tile: the outputs that the epilogue's first sections take.")
+    for j in range(1, k):
+        if j % 4:
+            lines.append(f"    tile[p - {_back(skew[j])}] = vlane(y_g{j // 4}, {j % 4 - 1})")
+    lines += _pipelined_tail(k, 1, "j - j // 4")
+    return "\n".join(lines) + "\n"
+
+
+def stereo_pipelined_source(k):
+    """Return the source of the section-pipelined kernel for `k` sections on 2 channels.
+
+    Sections ``2i`` and ``2i+1`` share one ``f64x4`` vector (lanes: section
+    ``2i`` channels 0 and 1, then section ``2i+1``), a last odd section has an
+    ``f64x2`` of its own. Section ``j`` runs ``(j + 1) // 2`` frames behind
+    the input, so that in loop step ``n`` the input of every vector is ready:
+    the high half of the pair before, from this step (``vhigh(y4)``), joined
+    with the low half of its own output in the step before (``d{2i+1}``, the
+    output of section ``2i`` one frame earlier). Before the loop each section
+    runs alone over the first frames it is ahead by, after it over the last
+    frames it is behind by (``cascade1x2``, the same 2-lane steps as the plain
+    kernel), so the kernel takes and leaves the same state and frames as the
+    plain one, bit for bit.
+    """
+    lag = k // 2
+    pairs = [(2 * i, 2 * i + 1) for i in range(lag)]
+    lines = _pipelined_head(k, 2, lag, "(j + 1) // 2")
+    lines += _setup(k, 2)
+    # d{2i+1}: section 2i's latest output, in the tile at the last frame it ran.
+    lines.append("    # d{2i+1}: section 2i's latest output, from the tile.")
+    for i, (a, b) in enumerate(pairs):
+        frame = lag - 1 - i
+        lines.append(f"    d{b} = vload2(tile, c + {_back(frame)})" if frame else
+                     f"    d{b} = vload2(tile, c)")
+    for a, b in pairs:
+        for var in ("b0", "b1", "b2", "na1", "na2", "z1", "z2"):
+            lines.append(f"    {var}_{a}{b} = vjoin({var}_{a}, {var}_{b})")
+    lines.append(f"    p = c + {_back(lag)}")
+    lines.append(f"    for _ in range(m - {lag}):")
+    indent = "        "
+    for a, b in pairs:
+        source = "vload2(tile, p)" if a == 0 else "vhigh(y4)"
+        lines.append(f"{indent}x4 = vjoin({source}, d{b})")
+        lines += _section(f"{a}{b}", indent, x="x4", y="y4")
+        lines.append(f"{indent}d{b} = vlow(y4)")
+    if k % 2:
+        lines.append(f"{indent}x = vhigh(y4)")
+        lines += _section(k - 1, indent)
+        lines.append(f"{indent}vstore(tile, p - {_back(lag)}, y)")
+    else:
+        lines.append(f"{indent}vstore(tile, p - {_back(lag)}, vhigh(y4))")
+    lines.append(f"{indent}p += stride")
+    for a, b in pairs:
+        for var in ("z1", "z2"):
+            lines.append(f"    {var}_{a} = vlow({var}_{a}{b})")
+            lines.append(f"    {var}_{b} = vhigh({var}_{a}{b})")
+    lines += _store_state(k, 2)
+    lines.append("    # Back to the tile: the outputs that the epilogue's first sections take.")
+    for i, (a, b) in enumerate(pairs):
+        lines.append(f"    vstore(tile, p - {_back(i + 1)}, d{b})")
+    lines += _pipelined_tail(k, 2, "(j + 1) // 2")
     return "\n".join(lines) + "\n"
 
 
@@ -148,7 +348,7 @@ def dispatcher_source():
 
 def source():
     """Return the whole generated module."""
-    parts = [HEADER % MAX_FUSED_SECTIONS]
+    parts = [HEADER % (PIPELINED_FROM, MAX_FUSED_SECTIONS)]
     for lanes in LANES:
         for k in range(1, MAX_FUSED_SECTIONS + 1):
             parts.append(kernel_source(k, lanes))
