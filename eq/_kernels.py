@@ -72,13 +72,12 @@ def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compile
     the ``wide is not None`` branches when ``wide`` is typed None), so
     streams of up to 3 channels do not compile them. Both give the same
     samples: every lane does the same arithmetic.
+
+    Each kernel dispatcher has one call site, here, and this function one,
+    in each entry point: LLVM inlines the whole chain at every call site, so
+    every extra site would compile every kernel again.
     """
     n_sections = sos.shape[0] // 6
-    if channels <= 2 and n_sections <= MAX_FUSED_SECTIONS:
-        # The common case in one call: mono or stereo, one group of sections.
-        if n_sections:
-            run_cascade(n_sections, channels, tile, m, channels, 0, sos, zi, 0)
-        return
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
     c = 0
     while c < channels:
@@ -92,12 +91,12 @@ def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compile
             # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
             # section is latency-bound, a group of several is not.
             k = (n_sections - s) // (n_groups - g)
+            quad = False
             if wide is not None:
-                if lanes == 4:
+                quad = lanes == 4
+                if quad:
                     run_cascade4(k, tile, m, channels, c, sos, zi, s)
-                else:
-                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
-            else:
+            if not quad:
                 run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
             s += k
         c += lanes
@@ -114,28 +113,23 @@ def _round_saturate(y, scale, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _int_tiles(src, n_frames, channels, offset, inv_scale, scale, lo, hi, sos, zi, tile,
-               dst, wide):  # pragma: no cover - compiled
-    """Decode, filter, round to nearest (ties to even), saturate and encode integer arrays."""
-    tile_frames = tile.shape[0] // channels
+def _decode_int(s, count, offset, inv_scale, tile):  # pragma: no cover - compiled
+    """Store ``(s[k] - offset) * inv_scale`` in ``tile[k]`` for the first ``count`` samples."""
+    for k in range(count):
+        tile[k] = (np.int64(s[k]) - offset) * inv_scale
+
+
+@njit(cache=True, nogil=True)
+def _encode_int(tile, count, offset, scale, lo, hi, d):  # pragma: no cover - compiled
+    """Round to nearest (ties to even), saturate and store ``count`` samples.
+
+    Returns how many samples had to be saturated.
+    """
     clipped = 0
-    f0 = 0
-    while f0 < n_frames:
-        m = min(tile_frames, n_frames - f0)
-        k0 = f0 * channels
-        count = m * channels
-        # Views that start at the tile: LLVM vectorizes loops over them
-        # (indexing the whole array at k0 + k measured 3x slower).
-        s = src[k0:k0 + count]
-        d = dst[k0:k0 + count]
-        for k in range(count):
-            tile[k] = (np.int64(s[k]) - offset) * inv_scale
-        filter_tile(tile, m, channels, sos, zi, wide)
-        for k in range(count):
-            r, limited = _round_saturate(tile[k], scale, lo, hi)
-            clipped += limited
-            d[k] = np.int64(r) + offset
-        f0 += m
+    for k in range(count):
+        r, limited = _round_saturate(tile[k], scale, lo, hi)
+        clipped += limited
+        d[k] = np.int64(r) + offset
     return clipped
 
 
@@ -164,14 +158,24 @@ def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst, wide):  # pr
         m = min(tile_frames, n_frames - f0)
         k0 = f0 * channels
         count = m * channels
-        s = src[k0:k0 + count]
-        d = dst[k0:k0 + count]
-        for k in range(count):
-            tile[k] = np.float64(s[k]) * gain
+        _decode_float(src[k0:k0 + count], count, gain, tile)
         filter_tile(tile, m, channels, sos, zi, wide)
-        for k in range(count):
-            d[k] = tile[k]
+        _encode_float(tile, count, dst[k0:k0 + count])
         f0 += m
+
+
+@njit(cache=True, nogil=True)
+def _decode_float(s, count, gain, tile):  # pragma: no cover - compiled
+    """Store ``s[k] * gain`` in ``tile[k]`` for the first ``count`` samples."""
+    for k in range(count):
+        tile[k] = np.float64(s[k]) * gain
+
+
+@njit(cache=True, nogil=True)
+def _encode_float(tile, count, d):  # pragma: no cover - compiled
+    """Store the first ``count`` samples of ``tile`` in ``d`` (float32 rounds to nearest)."""
+    for k in range(count):
+        d[k] = tile[k]
 
 
 @njit(cache=True, nogil=True)
@@ -278,25 +282,6 @@ def _encode_packed(tile, count, code, scale, lo, hi, d):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def _packed_tiles(src, n_frames, channels, code, bps, gain, scale, lo, hi, sos, zi, tile,
-                  dst, wide):  # pragma: no cover - compiled
-    """Decode, filter and encode samples assembled byte by byte (24-bit, big-endian)."""
-    tile_frames = tile.shape[0] // channels
-    inv_scale = gain / scale
-    clipped = 0
-    f0 = 0
-    while f0 < n_frames:
-        m = min(tile_frames, n_frames - f0)
-        count = m * channels
-        j0 = f0 * channels * bps
-        _decode_packed(src[j0:j0 + count * bps], count, code, inv_scale, tile)
-        filter_tile(tile, m, channels, sos, zi, wide)
-        clipped += _encode_packed(tile, count, code, scale, lo, hi, dst[j0:j0 + count * bps])
-        f0 += m
-    return clipped
-
-
-@njit(cache=True, nogil=True)
 def _unpack(engine):  # pragma: no cover - compiled
     """Split the engine array into its header values and its sos, zi and tile views."""
     n_sections = int(engine[H_SECTIONS])
@@ -350,36 +335,71 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
 def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: no cover
     """:func:`process_bytes` without the change of floating-point mode.
 
-    The input and output arrays are made over the addresses with the
-    format's own item type (no ``view`` of a byte array, which costs checks).
+    Tile by tile: decode into the tile, filter it, encode it. Decoding and
+    encoding pick the format's loop once per tile; the filter has a single
+    call site, so that the kernels are compiled once (see :func:`filter_tile`).
     """
     kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    n = n_frames * channels
+    inv_scale = gain / scale  # scale is 1.0 for float formats
+    tile_frames = tile.shape[0] // channels
+    clipped = 0
+    f0 = 0
+    while f0 < n_frames:
+        m = min(tile_frames, n_frames - f0)
+        count = m * channels
+        first = f0 * channels * bps  # byte offset of the tile
+        _decode(kind, code, src_address + first, count, offset, inv_scale, bps, tile)
+        filter_tile(tile, m, channels, sos, zi, wide)
+        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, bps,
+                           dst_address + first)
+        f0 += m
+    return clipped
+
+
+@njit(cache=True, nogil=True)
+def _decode(kind, code, address, count, offset, inv_scale, bps, tile):  # pragma: no cover
+    """Decode ``count`` samples of the format ``(kind, code)`` at ``address`` into ``tile``.
+
+    The arrays are made over the address with the format's own item type
+    (no ``view`` of a byte array, which costs checks on every call).
+    """
     if kind == KIND_INT:
-        inv_scale = gain / scale
         if code == INT_S16:
-            return _int_tiles(array_at(src_address, n, np.int16), n_frames, channels, offset,
-                              inv_scale, scale, lo, hi, sos, zi, tile,
-                              array_at(dst_address, n, np.int16), wide)
+            _decode_int(array_at(address, count, np.int16), count, offset, inv_scale, tile)
+        elif code == INT_S32:
+            _decode_int(array_at(address, count, np.int32), count, offset, inv_scale, tile)
+        elif code == INT_S8:
+            _decode_int(array_at(address, count, np.int8), count, offset, inv_scale, tile)
+        else:
+            _decode_int(array_at(address, count, np.uint8), count, offset, inv_scale, tile)
+    elif kind == KIND_FLOAT:
+        if code == FLOAT_F32:
+            _decode_float(array_at(address, count, np.float32), count, inv_scale, tile)
+        else:
+            _decode_float(array_at(address, count, np.float64), count, inv_scale, tile)
+    else:
+        _decode_packed(array_at(address, count * bps, np.uint8), count, code, inv_scale, tile)
+
+
+@njit(cache=True, nogil=True)
+def _encode(kind, code, tile, count, offset, scale, lo, hi, bps, address):  # pragma: no cover
+    """Encode ``count`` samples of ``tile`` at ``address``; return how many saturated."""
+    if kind == KIND_INT:
+        if code == INT_S16:
+            return _encode_int(tile, count, offset, scale, lo, hi,
+                               array_at(address, count, np.int16))
         if code == INT_S32:
-            return _int_tiles(array_at(src_address, n, np.int32), n_frames, channels, offset,
-                              inv_scale, scale, lo, hi, sos, zi, tile,
-                              array_at(dst_address, n, np.int32), wide)
+            return _encode_int(tile, count, offset, scale, lo, hi,
+                               array_at(address, count, np.int32))
         if code == INT_S8:
-            return _int_tiles(array_at(src_address, n, np.int8), n_frames, channels, offset,
-                              inv_scale, scale, lo, hi, sos, zi, tile,
-                              array_at(dst_address, n, np.int8), wide)
-        return _int_tiles(array_at(src_address, n, np.uint8), n_frames, channels, offset,
-                          inv_scale, scale, lo, hi, sos, zi, tile,
-                          array_at(dst_address, n, np.uint8), wide)
+            return _encode_int(tile, count, offset, scale, lo, hi,
+                               array_at(address, count, np.int8))
+        return _encode_int(tile, count, offset, scale, lo, hi, array_at(address, count, np.uint8))
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
-            _float_tiles(array_at(src_address, n, np.float32), n_frames, channels, gain, sos,
-                         zi, tile, array_at(dst_address, n, np.float32), wide)
+            _encode_float(tile, count, array_at(address, count, np.float32))
         else:
-            _float_tiles(array_at(src_address, n, np.float64), n_frames, channels, gain, sos,
-                         zi, tile, array_at(dst_address, n, np.float64), wide)
+            _encode_float(tile, count, array_at(address, count, np.float64))
         return 0
-    return _packed_tiles(array_at(src_address, n * bps, np.uint8), n_frames, channels, code,
-                         bps, gain, scale, lo, hi, sos, zi, tile,
-                         array_at(dst_address, n * bps, np.uint8), wide)
+    return _encode_packed(tile, count, code, scale, lo, hi,
+                          array_at(address, count * bps, np.uint8))
