@@ -18,6 +18,7 @@ All s16 signals are interleaved ``(frames, channels)``.
 from __future__ import annotations
 
 import importlib.metadata
+import platform
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -430,6 +431,23 @@ def sox_peer(bands, sample_rate, channels):
         "sox", label, counted, version=version,
         command=(*base, *sox_effects(bands)), baseline_command=base,
     )
+
+
+def _return_chunk(chunk):
+    return chunk
+
+
+def noop_peer():
+    """A Python function that returns its argument: the interpreter's own cost of a call.
+
+    Timed beside the others in the per-call table, it tells how fast Python
+    itself ran during the measurement, which on a shared virtual machine can
+    change by 2x from one minute to the next.
+    """
+    return StreamPeer(key="python_noop", label="Python no-op function (reference)",
+                      counted="a call of a Python function returning its argument",
+                      version=platform.python_version(), new_stream=lambda: _return_chunk,
+                      accepts_partial_frames=True)
 
 
 def all_peers(bands, sos, sample_rate, channels):

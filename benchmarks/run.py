@@ -208,6 +208,7 @@ def run(args):
         del batch
         log("per-call overhead")
         per_call_peers = [p for p in stream_peers if p.key in ("eq", "scipy", "pedalboard")]
+        per_call_peers.append(peers.noop_peer())
         per_call = measure.measure_per_call(per_call_peers, pcm, list(PER_CALL_BYTES),
                                             args.repeats, 2 * ch,
                                             0.01 if args.quick else 0.05)
