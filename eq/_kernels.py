@@ -134,37 +134,6 @@ def _encode_int(tile, count, offset, scale, lo, hi, d):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
-def process_float(src, n_frames, channels, gain, sos, zi, tile, dst, wide):  # pragma: no cover
-    """Equalize interleaved float samples (float32 or float64 arrays), no clipping.
-
-    ``src`` and ``dst`` hold ``n_frames * channels`` samples (``dst`` may be
-    ``src``); ``sos`` is scipy's ``(n_sections, 6)`` raveled, ``zi`` the state
-    ``(n_sections, channels, 2)`` raveled, updated in place;
-    ``tile`` is float64 scratch of whole frames; ``wide`` as in
-    :func:`filter_tile`. Subnormals are flushed to zero while it runs
-    (:mod:`eq._fpenv`).
-    """
-    old = flush_subnormals()
-    _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst, wide)
-    restore_fp_control(old)
-
-
-@njit(cache=True, nogil=True)
-def _float_tiles(src, n_frames, channels, gain, sos, zi, tile, dst, wide):  # pragma: no cover
-    """:func:`process_float` without the change of floating-point mode."""
-    tile_frames = tile.shape[0] // channels
-    f0 = 0
-    while f0 < n_frames:
-        m = min(tile_frames, n_frames - f0)
-        k0 = f0 * channels
-        count = m * channels
-        _decode_float(src[k0:k0 + count], count, gain, tile)
-        filter_tile(tile, m, channels, sos, zi, wide)
-        _encode_float(tile, count, dst[k0:k0 + count])
-        f0 += m
-
-
-@njit(cache=True, nogil=True)
 def _decode_float(s, count, gain, tile):  # pragma: no cover - compiled
     """Store ``s[k] * gain`` in ``tile[k]`` for the first ``count`` samples."""
     for k in range(count):
@@ -313,7 +282,8 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
         (``H_CLIPPED``) are updated in place.
     dst_address : int
         Address of the output: at least ``n_frames`` frames, writeable, not
-        overlapping the engine.
+        overlapping the engine. It may be ``src_address`` (each tile is read
+        before it is written).
     wide : None or True
         True to run four channels at a time in 4-lane vectors (compiles the
         4-lane kernels); see :func:`filter_tile`.

@@ -137,8 +137,8 @@ class _FilterBank:
     """Coefficients, per-channel state and scratch shared by both equalizers.
 
     They live in one float64 *engine* array (see :func:`eq._kernels.engine_size`)
-    so that the byte kernel needs one address for all of them; ``_sos``,
-    ``_zi`` and ``_tile`` are views into it.
+    so that the byte kernel needs one address for all of them; ``_sos`` and
+    ``_zi`` are views into it (the kernel's scratch tile follows them).
     """
 
     def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
@@ -155,19 +155,35 @@ class _FilterBank:
         engine[_kernels.H_SECTIONS] = n_sections
         engine[_kernels.H_CHANNELS] = n_channels
         engine[_kernels.H_TILE] = _kernels.tile_samples(n_channels)
-        engine[_kernels.H_SCALE] = 1.0
         p = _kernels.HEADER_SIZE
-        # Flat views for the kernels, shaped views for get_state/set_state.
-        self._sos_flat = engine[p:p + 6 * n_sections]
-        self._sos = self._sos_flat.reshape(n_sections, 6)
+        self._sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
         self._sos[...] = sos
         p += 6 * n_sections
-        self._zi_flat = engine[p:p + 2 * n_sections * n_channels]
-        self._zi = self._zi_flat.reshape(n_sections, n_channels, 2)
-        p += 2 * n_sections * n_channels
-        self._tile = engine[p:]
+        self._zi = engine[p:p + 2 * n_sections * n_channels].reshape(n_sections, n_channels, 2)
         self._engine = engine
+        # The byte kernel takes addresses (eq._memory); the engine lives as long as self.
+        self._engine_address = address_of(engine)
         self._wide = _wide(n_channels)
+
+    def _use_format(self, fmt):
+        """Write the sample format `fmt` into the engine and load the byte kernel.
+
+        Sets ``self._kernel``, called as ``(src_address, n_frames,
+        self._engine_address, dst_address, self._wide)``.
+        """
+        kind, code = _kernel_format(fmt)
+        engine = self._engine
+        engine[_kernels.H_BPS] = fmt.bytes_per_sample
+        engine[_kernels.H_KIND] = kind
+        engine[_kernels.H_CODE] = code
+        engine[_kernels.H_OFFSET] = 128 if fmt.name == "u8" else 0
+        engine[_kernels.H_SCALE] = fmt.scale
+        engine[_kernels.H_LO] = fmt.int_min
+        engine[_kernels.H_HI] = fmt.int_max
+        # Zero frames (the addresses are not read): compiles or loads the kernel, no effect.
+        address = self._engine_address
+        self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
+            _kernels.process_bytes, (address, 0, address, address, self._wide)))
 
     @property
     def sos(self):
@@ -268,23 +284,10 @@ class StreamingEqualizer(_FilterBank):
         self._n_pending = 0
         self._out = np.empty(self._buffer_bytes, dtype=np.uint8)
         self._out_view = memoryview(self._out)
-        # The byte kernel takes addresses (eq._memory); these arrays live as long as self.
+        # These arrays live as long as self.
         self._in_address = address_of(self._in)
         self._out_address = address_of(self._out)
-        self._engine_address = address_of(self._engine)
-        kind, code = _kernel_format(fmt)
-        engine = self._engine
-        engine[_kernels.H_BPS] = fmt.bytes_per_sample
-        engine[_kernels.H_KIND] = kind
-        engine[_kernels.H_CODE] = code
-        engine[_kernels.H_OFFSET] = 128 if fmt.name == "u8" else 0
-        engine[_kernels.H_SCALE] = fmt.scale
-        engine[_kernels.H_LO] = fmt.int_min
-        engine[_kernels.H_HI] = fmt.int_max
-        # Zero frames: compiles or loads the kernel, no effect.
-        self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
-            _kernels.process_bytes,
-            (self._in_address, 0, self._engine_address, self._out_address, self._wide)))
+        self._use_format(fmt)
 
     @property
     def clipped_samples(self):
@@ -453,11 +456,9 @@ class BlockEqualizer(_FilterBank):
 
     def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
         super().__init__(sample_rate, channels, bands, preamp_db)
-        empty = np.empty(0)
-        # Zero frames: compiles or loads the kernel, no effect.
-        _load_kernel(("float", self._wide), lambda: _kernels.process_float(
-            empty, 0, self.channels, self._gain, self._sos_flat, self._zi_flat, self._tile,
-            empty, self._wide))
+        # Blocks are float64 arrays: the byte kernel reading and writing native
+        # float64, which scales by nothing and clips nothing.
+        self._use_format(get_format("f64le"))
 
     def process(self, block, out=None):
         """Filter the next block.
@@ -494,9 +495,8 @@ class BlockEqualizer(_FilterBank):
                 f"out must be a writeable C-contiguous float64 array of shape {x.shape!r}"
             )
         if x.shape[0]:
-            _kernels.process_float(x.reshape(-1), x.shape[0], self.channels, self._gain,
-                                   self._sos_flat, self._zi_flat, self._tile, out.reshape(-1),
-                                   self._wide)
+            self._kernel(address_of(x), x.shape[0], self._engine_address, address_of(out),
+                         self._wide)
         return out
 
     def reset(self):
