@@ -126,7 +126,9 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     """Pick how blocks of `src` are read and equalized into `out_subtype`.
 
     Returns ``(read_dtype, run_block)``, where ``run_block(block)`` returns
-    ``(data to write, samples clipped, peak magnitude re full scale)``.
+    ``(data to write, samples clipped, peak magnitude re full scale)``. It may
+    equalize `block` in place: blocks are :func:`equalize_file`'s read buffer,
+    read again only after the data is written.
     """
     rate, channels = src.samplerate, src.channels
     if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
@@ -134,19 +136,13 @@ def _block_runner(src, out_subtype, bands, preamp_db):
         stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db)
         full_scale = stream.format.scale
 
-        out = [np.empty((0, channels), dtype=dtype)]  # reused from block to block
-
         def run_fused(block):
             before = stream.clipped_samples
-            block = np.ascontiguousarray(block)
-            if out[0].shape != block.shape:
-                out[0] = np.empty_like(block)
-            y = out[0]
-            stream._process_frames_into(block, y)
-            peak = _peak(y) / full_scale
+            stream._process_frames_into(block, block)
+            peak = _peak(block) / full_scale
             if stream.format.is_float:
-                return y, int(np.count_nonzero(np.abs(y) > 1.0)), peak
-            return y, stream.clipped_samples - before, peak
+                return block, int(np.count_nonzero(np.abs(block) > 1.0)), peak
+            return block, stream.clipped_samples - before, peak
 
         return dtype, run_fused
 
@@ -160,7 +156,7 @@ def _block_runner(src, out_subtype, bands, preamp_db):
 
     def run_float(block):
         x = block / _INT32_SCALE if in_bits else block
-        y = beq.process(x, out=x if x is not block else None)
+        y = beq.process(x, out=x)
         if out_bits:
             data, n = _quantize(y, out_bits)
             return data, n, _peak(data) / _INT32_SCALE

@@ -357,7 +357,8 @@ class StreamingEqualizer(_FilterBank):
 
         For callers that hold samples in arrays already (:mod:`eq.files`):
         `src` and `dst` are C-contiguous arrays of the stream's sample type,
-        the same size and a whole number of frames; no bytes may be pending.
+        the same size and a whole number of frames (`dst` may be `src`); no
+        bytes may be pending.
         """
         if (self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes
                 or not src.flags.c_contiguous or not dst.flags.c_contiguous
