@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.signals import compare_s16
+from benchmarks.signals import compare_s16, encode_s16
 
 #: Frames of the untimed warm-up pass (compiles JIT kernels, fills caches).
 WARMUP_FRAMES = 4096
@@ -448,11 +448,10 @@ def encode_pcm(x, fmt):
     """
     if fmt == "f32le":
         return x.astype("<f4").tobytes()
-    bits = {"s16le": 16, "s24le": 24}[fmt]
-    scale = 2 ** (bits - 1)
+    if fmt == "s16le":
+        return encode_s16(x)
+    scale = 2 ** 23  # s24le
     v = np.clip(np.rint(x * scale), -scale, scale - 1).astype("<i4")
-    if bits == 16:
-        return v.astype("<i2").tobytes()
     return v.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()  # the low 3 bytes of each
 
 
@@ -635,12 +634,12 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
                 for key, label in labels.items() for n in counts]
     workdir = Path(workdir)
     frames, channels = samples.shape
-    shifts = [i * frames // n_files for i in range(n_files)]
-    pcms = [np.roll(samples, s, axis=0).tobytes() for s in shifts]
-    pairs = []
-    for i, s in enumerate(shifts):
+    pcms, pairs = [], []
+    for i in range(n_files):
+        rolled = np.roll(samples, i * frames // n_files, axis=0)
+        pcms.append(rolled.tobytes())
         src = workdir / f"batch_{i}.wav"
-        sf.write(src, np.roll(samples, s, axis=0), sample_rate, subtype="PCM_16")
+        sf.write(src, rolled, sample_rate, subtype="PCM_16")
         pairs.append((str(src), str(workdir / f"batch_{i}_eq.wav")))
 
     def run_files(n, keep=False):

@@ -343,7 +343,7 @@ def check_targets(data):
                       f"one thread (moonshot)")
             if r["status"] == "ok" and r["speedup"] is not None:
                 met = r["speedup"] >= TARGET_PARALLEL and r["same_output"] is True
-                add(target, f"{r['speedup']:.2f}x", met)
+                add(target, f"{r['speedup']:.3f}x", met)  # 3 digits: 1.697 is not 1.70
             else:
                 add(target, r["message"] or "not measured", None)
     for r in data["startup"]:
