@@ -282,7 +282,7 @@ _compile_noticed = []
 def _print_compile_notice():
     if not _compile_noticed:  # once, even if several threads wait for the compiler
         _compile_noticed.append(True)
-        print("eq: compiling the kernels for this machine (once; about a minute on a small "
+        print("eq: compiling the kernels for this machine (once; about half a minute on a small "
               "machine, then cached)...", file=sys.stderr, flush=True)
 
 
