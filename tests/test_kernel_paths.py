@@ -109,14 +109,17 @@ def test_the_byte_kernel_leaves_its_input_alone(rng, n_frames):
     assert data == raw and len(out) == 4 * n_frames and out != raw
 
 
-def test_arrays_in_place_need_a_writeable_destination(rng):
-    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
-    src = np.zeros((64, 2), dtype="<i2")
+def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng):
+    # eq.files filters its read buffer in place through _process_frames_into.
+    src = np.rint(rng.uniform(-0.9, 0.9, (3000, 2)) * 32767).astype("<i2")
+    expected = eq.StreamingEqualizer(48000, 2, "s16le", BANDS).process(src.tobytes())
     dst = np.zeros_like(src)
-    dst.flags.writeable = False
+    eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(src, dst)
+    assert dst.tobytes() == expected
+    in_place = src.copy()
+    eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(in_place, in_place)
+    assert in_place.tobytes() == expected
+    read_only = np.zeros_like(src)
+    read_only.flags.writeable = False
     with pytest.raises(eq.InvalidParameterError, match="writeable"):
-        stream._process_frames_into(src, dst)
-    dst = np.zeros_like(src)
-    src[:, 0] = 1000
-    stream._process_frames_into(src, dst)
-    assert dst.any() and stream.pending_bytes == 0
+        eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(src, read_only)
