@@ -8,7 +8,7 @@ Audio is processed in tiles of interleaved samples: a tile is decoded into a
 float64 scratch array, every section runs over it (:mod:`eq._cascades`,
 sections fused up to ``MAX_FUSED_SECTIONS`` at a time, channels in SIMD
 vectors of 4 and 2), and it is rounded, saturated and encoded back. The
-decode and encode loops index views that start at the tile, so that LLVM
+decode and encode loops index arrays that start at the tile, so that LLVM
 vectorizes them, and the kernels flush subnormals to zero while they run
 (:mod:`eq._fpenv`). The tile stays in L1 cache, so this
 is one pass over memory. The grouping of sections and channels depends only on
