@@ -18,7 +18,9 @@ and the output is bit-identical for any split of the stream.
 The byte entry point :func:`process_bytes` takes the addresses of its input,
 output and *engine* (one float64 array holding header, coefficients, state and
 tile, see :func:`engine_size`) as integers, because on small chunks the cost
-of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`).
+of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`). It
+releases the GIL; :func:`process_bytes_holding_gil`, its twin for chunks of a
+few frames, does not.
 """
 
 import numpy as np
@@ -299,6 +301,18 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     old = flush_subnormals()
     engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine, dst_address, wide)
     restore_fp_control(old)
+
+
+@njit(cache=True)
+def process_bytes_holding_gil(src_address, n_frames, engine_address, dst_address,
+                              wide):  # pragma: no cover
+    """:func:`process_bytes` without releasing the GIL, for short chunks.
+
+    Releasing the GIL and taking it back costs about 60-150 ns per call here,
+    as much as filtering a few frames, so chunks of a few frames are filtered
+    holding it. Same arguments and results as :func:`process_bytes`.
+    """
+    process_bytes(src_address, n_frames, engine_address, dst_address, wide)
 
 
 @njit(cache=True, nogil=True)

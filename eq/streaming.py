@@ -24,6 +24,12 @@ BUFFER_BYTES = 1 << 17
 """Chunks up to this size (with any pending bytes) go through the equalizer's
 own preallocated buffers; longer ones are filtered in place."""
 
+SHORT_CHUNK_BYTES = 1024
+"""Chunks of up to this many bytes of whole frames are filtered holding the
+GIL (:func:`eq._kernels.process_bytes_holding_gil`): releasing it and taking
+it back costs as much as filtering them. Longer ones release it, so that
+streams in other threads run meanwhile."""
+
 MAX_CHANNELS = 1024
 """Upper bound on channels, to turn a wrong argument into an error instead of a huge allocation."""
 
@@ -284,10 +290,15 @@ class StreamingEqualizer(_FilterBank):
         self._n_pending = 0
         self._out = np.empty(self._buffer_bytes, dtype=np.uint8)
         self._out_view = memoryview(self._out)
+        # The last output slice, reused while the chunk size stays the same.
+        self._out_slice = self._out_view[:0]
         # These arrays live as long as self.
         self._in_address = address_of(self._in)
         self._out_address = address_of(self._out)
         self._use_format(fmt)
+        address, wide = self._engine_address, self._wide
+        self._kernel_short = _load_kernel(("bytes-short", wide), lambda: _compiled_entry(
+            _kernels.process_bytes_holding_gil, (address, 0, address, address, wide)))
 
     @property
     def clipped_samples(self):
@@ -325,8 +336,8 @@ class StreamingEqualizer(_FilterBank):
         """
         # This runs once per chunk, and chunks of a few bytes are common in
         # pipes: short chunks are copied into a preallocated buffer after the
-        # pending bytes and filtered from there, so the kernel gets arrays it
-        # can unbox quickly and no bytes are concatenated.
+        # pending bytes and filtered from there, so no bytes are concatenated,
+        # and the shortest hold the GIL (SHORT_CHUNK_BYTES).
         if type(data) is not bytes and type(data) is not bytearray:
             if not isinstance(data, memoryview):
                 raise InvalidTypeError(
@@ -346,11 +357,15 @@ class StreamingEqualizer(_FilterBank):
         used = total - rest
         if not used:
             return b""
-        self._kernel(self._in_address, used // frame_bytes, self._engine_address,
-                     self._out_address, self._wide)
+        kernel = self._kernel_short if used <= SHORT_CHUNK_BYTES else self._kernel
+        kernel(self._in_address, used // frame_bytes, self._engine_address, self._out_address,
+               self._wide)
         if rest:
             in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
-        return self._out_view[:used].tobytes()
+        out = self._out_slice
+        if len(out) != used:
+            out = self._out_slice = self._out_view[:used]
+        return out.tobytes()
 
     def _process_frames_into(self, src, dst):
         """Equalize whole frames from one array into another, without copies.

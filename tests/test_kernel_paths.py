@@ -2,8 +2,10 @@
 
 Chunks up to ``eq.streaming.BUFFER_BYTES`` (with the pending bytes of a split
 frame) are copied into the equalizer's own buffer; longer ones are filtered
-where they lie. Chunk invariance depends on the two giving identical bytes,
-so they are compared here on every format and several channel counts.
+where they lie. Of the buffered ones, those up to
+``eq.streaming.SHORT_CHUNK_BYTES`` go through a second entry point that holds
+the GIL. Chunk invariance depends on every route giving identical bytes, so
+they are compared here on every format and several channel counts.
 """
 
 import numpy as np
@@ -58,6 +60,35 @@ def test_long_chunk_equals_short_chunks(rng, name, channels):
     np.testing.assert_array_equal(whole.get_state(), small.get_state())
 
 
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
+def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, name, channels):
+    fmt = eq.SAMPLE_FORMATS[name]
+    frame_bytes = fmt.bytes_per_sample * channels
+    raw = _raw(fmt, rng.uniform(-1.0, 1.0, (3000, channels)))
+    short_step = streaming.SHORT_CHUNK_BYTES // frame_bytes * frame_bytes  # at the limit
+    long_step = short_step + frame_bytes                                    # just past it
+
+    outputs, states = [], []
+    for step in (short_step, long_step):
+        stream = eq.StreamingEqualizer(48000, channels, name, BANDS)
+        if step == short_step:
+            # Only the GIL-holding entry may run: a call of the other one fails the test.
+            stream._kernel = None
+        outputs.append(b"".join(stream.process(raw[i:i + step])
+                                for i in range(0, len(raw), step)))
+        states.append((stream.get_state(), stream.clipped_samples))
+    assert outputs[0] == outputs[1] and len(outputs[0]) == len(raw)
+    np.testing.assert_array_equal(states[0][0], states[1][0])
+    assert states[0][1] == states[1][1]
+
+
+def test_only_the_short_chunk_entry_holds_the_gil():
+    # Streams in other threads run while a long chunk is filtered.
+    assert _kernels.process_bytes.targetoptions["nogil"]
+    assert not _kernels.process_bytes_holding_gil.targetoptions.get("nogil", False)
+
+
 def test_block_equalizer_long_and_short_blocks_match_scipy(rng):
     n_frames = 200000
     x = rng.standard_normal((n_frames, 2))
@@ -93,6 +124,8 @@ def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
     # falls back to the dispatcher silently if numba's internals change).
     equalizer = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
     assert equalizer._kernel is not _kernels.process_bytes
+    assert equalizer._kernel_short is not _kernels.process_bytes_holding_gil
+    assert equalizer._kernel_short is not equalizer._kernel
     assert equalizer._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._kernel
     assert equalizer._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel
 
