@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import soundfile as sf
 
 from .errors import AudioFileError, EqError, InvalidParameterError
 from .streaming import BlockEqualizer, StreamingEqualizer
@@ -78,6 +77,7 @@ def _quantize(y, bits):
 
 
 def _output_format(in_file, out_path, subtype):
+    import soundfile as sf  # here, not at the top: `eq stream` starts without it
     out_format = None
     ext = os.path.splitext(str(out_path))[1].lstrip(".").upper()
     if ext in sf.available_formats():
@@ -202,6 +202,8 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
     InvalidParameterError
         For invalid bands or arguments, or an output path equal to the input.
     """
+    import soundfile as sf  # here, not at the top: `eq stream` starts without it
+
     start = time.perf_counter()
     if (isinstance(block_frames, bool) or not isinstance(block_frames, numbers.Integral)
             or block_frames < 1):
