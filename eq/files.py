@@ -6,8 +6,12 @@ blocks exactly as over one long array. Integer PCM is read as integers and
 written as integers, rounded to nearest and saturated by this module (not by
 libsndfile, whose float-to-integer conversion scales by ``2**(bits-1) - 1``
 and so does not invert its own reading); float files stay float.
+
+With two CPUs or more, a second thread reads the next block and writes the
+previous one while a block is equalized.
 """
 
+import contextlib
 import numbers
 import os
 import time
@@ -115,6 +119,20 @@ def _remove_quietly(path):
         os.remove(path)
     except OSError:
         pass
+
+
+def _usable_cpus():
+    """CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _write_then_read(dst, data, src, buffer):
+    """Write `data` (unless None) to `dst`, then read the next block of `src` into `buffer`."""
+    if data is not None:
+        dst.write(data)
+    return src.read(out=buffer)
 
 
 def _peak(y):
@@ -231,24 +249,39 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         clipped = 0
         frames = 0
         peak = 0.0
-        # One block buffer for the whole file: a fresh array per block costs page
-        # faults, which threads running other files contend for.
+        # Block buffers for the whole file (a fresh array per block costs page
+        # faults, which threads running other files contend for): one, or three
+        # when a second thread writes block i - 1 and reads block i + 1 while
+        # block i is equalized. Blocks are equalized in their buffer, which is
+        # read into again only after it is written.
         n_buffer = min(block_frames, src.frames) if src.frames > 0 else block_frames
-        buffer = np.empty((max(1, n_buffer), src.channels), dtype=read_dtype)
+        overlap = _usable_cpus() > 1 and not 0 < src.frames <= n_buffer
+        buffers = [np.empty((max(1, n_buffer), src.channels), dtype=read_dtype)
+                   for _ in range(3 if overlap else 1)]
         try:
-            with dst:
+            with dst, (ThreadPoolExecutor(1) if overlap else contextlib.nullcontext()) as io:
                 # read() rather than blocks(): it also works on pipes, which cannot seek.
-                while True:
-                    block = src.read(out=buffer)
-                    if not len(block):
-                        break
+                block = src.read(out=buffers[0])
+                data = None
+                i = 0
+                while len(block):
+                    if overlap:
+                        i += 1
+                        io_done = io.submit(_write_then_read, dst, data, src, buffers[i % 3])
                     data, n, block_peak = run_block(block)
                     peak = max(peak, block_peak)
                     clipped += n
-                    dst.write(data)
                     frames += len(block)
                     if bar is not None:
                         bar.update(len(block))
+                    if overlap:
+                        block = io_done.result()
+                    else:
+                        dst.write(data)
+                        data = None
+                        block = src.read(out=buffers[0])
+                if data is not None:
+                    dst.write(data)
         except (sf.LibsndfileError, OSError) as exc:
             _remove_quietly(out_path)
             raise AudioFileError(

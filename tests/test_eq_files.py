@@ -213,3 +213,27 @@ def test_long_file_in_long_and_short_blocks(tmp_path, rng, kind, channels):
     for got, clipped in results[1:]:
         np.testing.assert_array_equal(got, results[0][0])
         assert clipped == results[0][1]
+
+
+@pytest.mark.parametrize("kind,channels", [(KINDS[0], 2), (KINDS[4], 6), (KINDS[6], 3)],
+                         ids=["WAV-PCM_16-2ch", "WAV-FLOAT-6ch", "FLAC-PCM_24-3ch"])
+def test_reading_and_writing_in_a_second_thread_gives_the_same_file(tmp_path, rng, monkeypatch,
+                                                                    kind, channels):
+    # With two CPUs, block i is equalized while block i - 1 is written and
+    # block i + 1 read, in three buffers; with one, blocks go one at a time.
+    container, subtype, bits, ext = kind
+    fs = 44100
+    src = tmp_path / f"in.{ext}"
+    x = write_input(src, rng, container, subtype, bits, fs, channels, frames=30011)
+    expected, n_clipped = oracle_file(x, bits, fs, BANDS)
+    reports = {}
+    for cpus in (1, 2):
+        monkeypatch.setattr(eq.files, "_usable_cpus", lambda cpus=cpus: cpus)
+        dst = tmp_path / f"out{cpus}.{ext}"
+        reports[cpus] = eq.equalize_file(src, dst, BANDS, block_frames=997)
+        got, _ = read_output(dst, bits)
+        assert_samples_match(got, expected, bits)
+    assert (tmp_path / f"out1.{ext}").read_bytes() == (tmp_path / f"out2.{ext}").read_bytes()
+    assert reports[1].frames == reports[2].frames == len(x)
+    assert reports[1].clipped_samples == reports[2].clipped_samples == n_clipped > 0
+    assert reports[1].peak_dbfs == reports[2].peak_dbfs
