@@ -8,6 +8,7 @@ inside timed regions, as ``timeit`` does.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import statistics
@@ -582,11 +583,31 @@ def _stream_in_blocks(eq, sample_rate, channels, bands, pcm, block_bytes):
     return b"".join(out)
 
 
-def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
-    """Wall-clock time of eq on several streams at once: one thread, then one per CPU.
+@contextlib.contextmanager
+def _cpus_in_use(n):
+    """Run the body on the first `n` usable CPUs (threads started in it inherit them).
 
-    Two jobs are timed, each serially (``jobs=1``) and on every usable CPU,
-    interleaved over ``repeats`` rounds after an untimed round:
+    Pins the calling thread with ``os.sched_setaffinity`` and restores its CPUs
+    afterwards; where that does not exist, the body runs unpinned.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(before)[:n])
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
+    """Wall-clock time of eq on several streams at once: one CPU, then all of them.
+
+    Two jobs are timed, serially on one CPU (the process pinned to it) and
+    with one thread per CPU on every usable CPU, interleaved over ``repeats``
+    rounds after an untimed round; files also one at a time on every CPU,
+    where :func:`eq.equalize_file` reads and writes in a second thread:
 
     * ``files``: :func:`eq.equalize_files` on ``n_files`` stereo s16 WAV files
       (the input rotated differently in each), reading and writing through
@@ -613,25 +634,35 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
     Returns
     -------
     list of dict
-        One per job and number of workers: keys ``key``, ``label``, ``workers``,
-        ``status``, ``message``, ``median_s``, ``times_s``, ``msamples_per_s``,
-        ``speedup`` (serial median / this median) and ``same_output`` (whether
-        every output equals the serial run's, byte for byte).
+        One per job, CPUs and number of workers: keys ``key``, ``label``,
+        ``cpus``, ``workers``, ``status``, ``message``, ``median_s``,
+        ``times_s``, ``msamples_per_s``, ``speedup`` (the one-CPU serial
+        median / this median) and ``same_output`` (whether every output
+        equals the one-CPU run's, byte for byte).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    counts = sorted({1, max(1, workers or 1)})
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = max(1, cpus or 1)
     labels = {"files": f"eq.equalize_files, {n_files} WAV files",
               "streams": f"{n_files} StreamingEqualizer streams in memory, 64 KiB chunks"}
+    # (job, CPUs, workers): the one-CPU serial run first, the reference of the others.
+    setups = [("files", 1, 1), ("streams", 1, 1)]
+    if cpus > 1:
+        setups += [("files", cpus, 1), ("files", cpus, cpus), ("streams", cpus, cpus)]
+    setups.sort(key=lambda setup: setup[0])
+
+    def row(key, n_cpus, n, **values):
+        return {"key": key, "label": labels[key], "cpus": n_cpus, "workers": n, "status": "ok",
+                "message": "", "median_s": None, "times_s": [], "msamples_per_s": None,
+                "speedup": None, "same_output": None, **values}
+
     try:
         import eq
         import soundfile as sf
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return [{"key": key, "label": label, "workers": n, "status": "skipped",
-                 "message": f"skipped: {type(exc).__name__}: {exc}", "median_s": None,
-                 "times_s": [], "msamples_per_s": None, "speedup": None, "same_output": None}
-                for key, label in labels.items() for n in counts]
+        return [row(*setup, status="skipped", message=f"skipped: {type(exc).__name__}: {exc}")
+                for setup in setups]
     workdir = Path(workdir)
     frames, channels = samples.shape
     pcms, pairs = [], []
@@ -658,39 +689,36 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
             return list(pool.map(one, pcms))
 
     jobs = {"files": run_files, "streams": run_streams}
-    rows, reference = {}, {}
-    for key in jobs:
-        for n in counts:
-            rows[key, n] = {"key": key, "label": labels[key], "workers": n, "status": "ok",
-                            "message": "", "median_s": None, "times_s": [],
-                            "msamples_per_s": None, "speedup": None, "same_output": None}
-    for key, run_job in jobs.items():
-        for n in counts:
-            try:
-                outputs = run_job(n, keep=True)  # untimed: kernel load, page cache
-            except Exception as exc:  # noqa: BLE001 - reported, not raised
-                rows[key, n].update(status="error", message=_error_message(exc))
-                continue
-            reference.setdefault(key, outputs)
-            rows[key, n]["same_output"] = outputs == reference[key]
+    rows = {setup: row(*setup) for setup in setups}
+    reference = {}
+    for (key, n_cpus, n), r in rows.items():
+        try:
+            with _cpus_in_use(n_cpus):
+                outputs = jobs[key](n, keep=True)  # untimed: kernel load, page cache
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            r.update(status="error", message=_error_message(exc))
+            continue
+        reference.setdefault(key, outputs)
+        r["same_output"] = outputs == reference[key]
     for _ in range(repeats):
-        for (key, n), row in rows.items():
-            if row["status"] == "ok":
+        for (key, n_cpus, n), r in rows.items():
+            if r["status"] == "ok":
                 gc.disable()
                 try:
-                    t0 = time.perf_counter()
-                    jobs[key](n)
-                    row["times_s"].append(time.perf_counter() - t0)
+                    with _cpus_in_use(n_cpus):
+                        t0 = time.perf_counter()
+                        jobs[key](n)
+                        r["times_s"].append(time.perf_counter() - t0)
                 finally:
                     gc.enable()
                 time.sleep(PAUSE_S)
-    for (key, n), row in rows.items():
-        if row["status"] == "ok":
-            row["median_s"] = statistics.median(row["times_s"])
-            row["msamples_per_s"] = n_files * frames * channels / row["median_s"] / 1e6
-            serial = rows[key, 1]
+    for (key, n_cpus, n), r in rows.items():
+        if r["status"] == "ok":
+            r["median_s"] = statistics.median(r["times_s"])
+            r["msamples_per_s"] = n_files * frames * channels / r["median_s"] / 1e6
+            serial = rows[key, 1, 1]
             if serial["status"] == "ok":
-                row["speedup"] = serial["median_s"] / row["median_s"]
+                r["speedup"] = serial["median_s"] / r["median_s"]
     for src, out in pairs:
         Path(src).unlink(missing_ok=True)
         Path(out).unlink(missing_ok=True)
