@@ -106,7 +106,7 @@ def build_parser():
                    help="folder for the outputs (created if missing)")
     _add_band_options(p)
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="files at a time (default: the number of CPUs)")
+                   help="files at a time (default: the CPUs eq may run on)")
     p.add_argument("--subtype", help="output subtype (default: each input's)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 

@@ -320,7 +320,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
     preamp_db : float, optional
         Gain before the bands, in dB.
     jobs : int, optional
-        Files at a time (default: the number of CPUs).
+        Files at a time (default: the number of CPUs this process may run on).
     block_frames : int, optional
         Frames per block read and written.
     subtype : str, optional
@@ -334,7 +334,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
     """
     pairs = list(jobs_in_out)
     if jobs is None:
-        jobs = os.cpu_count() or 1
+        jobs = _usable_cpus()
     if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
         raise InvalidParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
 
