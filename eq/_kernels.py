@@ -44,10 +44,13 @@ FLOAT_F32, FLOAT_F64 = 0, 1
 PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64BE = range(6)
 
 # Engine header: slot -> meaning. H_SIZE is the engine's length; H_CLIPPED
-# counts saturated samples (the byte kernel adds to it).
+# counts saturated samples (the byte kernel adds to it). H_STEP is 1, or for
+# integers held left-aligned in a wider sample (libsndfile's int32 arrays of
+# 24-bit audio) 2 ** (unused low bits): integer samples are rounded and
+# saturated to [H_LO, H_HI] in units of H_SCALE, then multiplied by H_STEP.
 (H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE,
- H_BPS, H_SIZE, H_CLIPPED) = range(13)
-HEADER_SIZE = 13
+ H_BPS, H_SIZE, H_CLIPPED, H_STEP) = range(14)
+HEADER_SIZE = 14
 
 
 def engine_size(n_sections, channels):
@@ -122,16 +125,17 @@ def _decode_int(s, count, offset, inv_scale, tile):  # pragma: no cover - compil
 
 
 @njit(cache=True, nogil=True)
-def _encode_int(tile, count, offset, scale, lo, hi, d):  # pragma: no cover - compiled
+def _encode_int(tile, count, offset, scale, lo, hi, step, d):  # pragma: no cover - compiled
     """Round to nearest (ties to even), saturate and store ``count`` samples.
 
-    Returns how many samples had to be saturated.
+    Stores ``r * step + offset``, ``r`` the rounded and saturated sample;
+    returns how many samples had to be saturated.
     """
     clipped = 0
     for k in range(count):
         r, limited = _round_saturate(tile[k], scale, lo, hi)
         clipped += limited
-        d[k] = np.int64(r) + offset
+        d[k] = np.int64(r * step) + offset
     return clipped
 
 
@@ -265,7 +269,7 @@ def _unpack(engine):  # pragma: no cover - compiled
     tile = engine[p:p + int(engine[H_TILE])]
     return (int(engine[H_KIND]), int(engine[H_CODE]), channels, int(engine[H_BPS]),
             int(engine[H_OFFSET]), engine[H_GAIN], engine[H_SCALE], engine[H_LO],
-            engine[H_HI], sos, zi, tile)
+            engine[H_HI], engine[H_STEP], sos, zi, tile)
 
 
 @njit(cache=True, nogil=True)
@@ -323,8 +327,8 @@ def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: n
     encoding pick the format's loop once per tile; the filter has a single
     call site, so that the kernels are compiled once (see :func:`filter_tile`).
     """
-    kind, code, channels, bps, offset, gain, scale, lo, hi, sos, zi, tile = _unpack(engine)
-    inv_scale = gain / scale  # scale is 1.0 for float formats
+    kind, code, channels, bps, offset, gain, scale, lo, hi, step, sos, zi, tile = _unpack(engine)
+    inv_scale = gain / (scale * step)  # scale and step are 1.0 for float formats
     tile_frames = tile.shape[0] // channels
     clipped = 0
     f0 = 0
@@ -334,7 +338,7 @@ def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: n
         first = f0 * channels * bps  # byte offset of the tile
         _decode(kind, code, src_address + first, count, offset, inv_scale, bps, tile)
         filter_tile(tile, m, channels, sos, zi, wide)
-        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, bps,
+        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, bps,
                            dst_address + first)
         f0 += m
     return clipped
@@ -366,19 +370,21 @@ def _decode(kind, code, address, count, offset, inv_scale, bps, tile):  # pragma
 
 
 @njit(cache=True, nogil=True)
-def _encode(kind, code, tile, count, offset, scale, lo, hi, bps, address):  # pragma: no cover
+def _encode(kind, code, tile, count, offset, scale, lo, hi, step, bps,
+            address):  # pragma: no cover
     """Encode ``count`` samples of ``tile`` at ``address``; return how many saturated."""
     if kind == KIND_INT:
         if code == INT_S16:
-            return _encode_int(tile, count, offset, scale, lo, hi,
+            return _encode_int(tile, count, offset, scale, lo, hi, step,
                                array_at(address, count, np.int16))
         if code == INT_S32:
-            return _encode_int(tile, count, offset, scale, lo, hi,
+            return _encode_int(tile, count, offset, scale, lo, hi, step,
                                array_at(address, count, np.int32))
         if code == INT_S8:
-            return _encode_int(tile, count, offset, scale, lo, hi,
+            return _encode_int(tile, count, offset, scale, lo, hi, step,
                                array_at(address, count, np.int8))
-        return _encode_int(tile, count, offset, scale, lo, hi, array_at(address, count, np.uint8))
+        return _encode_int(tile, count, offset, scale, lo, hi, step,
+                           array_at(address, count, np.uint8))
     if kind == KIND_FLOAT:
         if code == FLOAT_F32:
             _encode_float(tile, count, array_at(address, count, np.float32))

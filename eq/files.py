@@ -108,9 +108,12 @@ def _output_format(in_file, out_path, subtype):
 
 
 # Subtypes the byte kernels read and write as they are, in one fused pass
-# (decode, filter, round, saturate, encode): soundfile dtype and raw format.
-_FUSED_SUBTYPES = {"PCM_16": ("int16", "s16le"), "FLOAT": ("float32", "f32le"),
-                   "DOUBLE": ("float64", "f64le")}
+# (decode, filter, round, saturate, encode): soundfile dtype, raw format and,
+# for integers that libsndfile holds left-aligned in a wider sample, their bits.
+_FUSED_SUBTYPES = {"PCM_16": ("int16", "s16le", None), "PCM_32": ("int32", "s32le", None),
+                   "PCM_24": ("int32", "s32le", 24), "PCM_U8": ("int16", "s16le", 8),
+                   "PCM_S8": ("int16", "s16le", 8), "FLOAT": ("float32", "f32le", None),
+                   "DOUBLE": ("float64", "f64le", None)}
 
 
 def _remove_quietly(path):
@@ -150,8 +153,10 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     """
     rate, channels = src.samplerate, src.channels
     if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
-        dtype, raw_format = _FUSED_SUBTYPES[out_subtype]
+        dtype, raw_format, bits = _FUSED_SUBTYPES[out_subtype]
         stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db)
+        if bits is not None:
+            stream._use_left_aligned_bits(bits)
         full_scale = stream.format.scale
 
         def run_fused(block):

@@ -186,6 +186,7 @@ class _FilterBank:
         engine[_kernels.H_SCALE] = fmt.scale
         engine[_kernels.H_LO] = fmt.int_min
         engine[_kernels.H_HI] = fmt.int_max
+        engine[_kernels.H_STEP] = 1.0
         # Zero frames (the addresses are not read): compiles or loads the kernel, no effect.
         address = self._engine_address
         self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
@@ -366,6 +367,28 @@ class StreamingEqualizer(_FilterBank):
         if len(out) != used:
             out = self._out_slice = self._out_view[:used]
         return out.tobytes()
+
+    def _use_left_aligned_bits(self, bits):
+        """Take the integer samples as `bits`-bit values left-aligned in the format.
+
+        For :mod:`eq.files`: libsndfile reads and writes 24-bit audio as int32
+        and 8-bit audio as int16 with the low bits zero. Input is read as it
+        is (full scale is the format's); output is rounded to nearest and
+        saturated to `bits` bits, with the low bits zero again.
+        :attr:`clipped_samples` counts saturation at `bits` bits.
+        """
+        fmt = self.format
+        width = fmt.bits
+        native_int = _kernel_format(fmt)[0] == _kernels.KIND_INT and fmt.signed
+        if not native_int or not 1 < bits <= width:
+            raise InvalidParameterError(
+                "left-aligned samples need a signed little-endian format of 8, 16 or 32 bits "
+                f"and 1 < bits <= {width}, got {fmt.name} and {bits!r}")
+        engine = self._engine
+        engine[_kernels.H_SCALE] = 2.0 ** (bits - 1)
+        engine[_kernels.H_LO] = -2.0 ** (bits - 1)
+        engine[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
+        engine[_kernels.H_STEP] = 2.0 ** (width - bits)
 
     def _process_frames_into(self, src, dst):
         """Equalize whole frames from one array into another, without copies.

@@ -14,6 +14,7 @@ from scipy.signal import sosfilt
 
 import eq
 from eq import _kernels, streaming
+from eq_oracle import oracle_filter, oracle_sos
 
 BANDS = [
     {"type": "lowshelf", "freq": 120.0, "q": 0.707, "gain_db": 9.0},
@@ -156,3 +157,34 @@ def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rn
     read_only.flags.writeable = False
     with pytest.raises(eq.InvalidParameterError, match="writeable"):
         eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(src, read_only)
+
+
+@pytest.mark.parametrize("name,bits", [("s32le", 24), ("s16le", 8), ("s32le", 20)])
+def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bits):
+    # libsndfile holds 24-bit audio in int32 and 8-bit audio in int16 with the
+    # low bits zero; eq.files runs them through the kernels as they are.
+    fmt = eq.SAMPLE_FORMATS[name]
+    shift = fmt.bits - bits
+    scale = 2.0 ** (bits - 1)
+    x = np.clip(np.rint(rng.uniform(-1.0, 1.0, (4000, 2)) * scale), -scale, scale - 1)
+    held = (x.astype(np.int64) << shift).astype(f"<i{fmt.bytes_per_sample}")
+    stream = eq.StreamingEqualizer(48000, 2, name, BANDS, preamp_db=2.0)
+    stream._use_left_aligned_bits(bits)
+    out = np.empty_like(held)
+    stream._process_frames_into(held, out)
+
+    r = np.rint(oracle_filter(oracle_sos(BANDS, 48000), x / scale * 10 ** (2.0 / 20)) * scale)
+    expected = np.clip(r, -scale, scale - 1).astype(np.int64) << shift
+    got = out.astype(np.int64)
+    assert np.all(got % (1 << shift) == 0)            # the low bits stay zero
+    assert np.max(np.abs(got - expected)) <= 1 << shift  # at most one step of `bits`
+    assert np.mean(got != expected) < 1e-3
+    assert stream.clipped_samples == np.count_nonzero((r < -scale) | (r > scale - 1)) > 0
+
+
+@pytest.mark.parametrize("name,bits", [("s24le", 16), ("f32le", 16), ("u8", 4), ("s16le", 17),
+                                       ("s16be", 8), ("s32le", 1)])
+def test_left_aligned_samples_need_a_native_signed_integer_format(name, bits):
+    stream = eq.StreamingEqualizer(48000, 2, name, BANDS)
+    with pytest.raises(eq.InvalidParameterError, match=name):
+        stream._use_left_aligned_bits(bits)
