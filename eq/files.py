@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import AudioFileError, EqError, InvalidParameterError
-from .streaming import BlockEqualizer, StreamingEqualizer
+from .streaming import BlockEqualizer, _FrameEqualizer
 
 __all__ = ["FileReport", "equalize_file", "equalize_files", "PCM_SUBTYPE_BITS"]
 
@@ -154,7 +154,7 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     rate, channels = src.samplerate, src.channels
     if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
         dtype, raw_format, bits = _FUSED_SUBTYPES[out_subtype]
-        stream = StreamingEqualizer(rate, channels, raw_format, bands, preamp_db)
+        stream = _FrameEqualizer(rate, channels, raw_format, bands, preamp_db)
         if bits is not None:
             stream._use_left_aligned_bits(bits)
         full_scale = stream.format.scale

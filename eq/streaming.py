@@ -225,7 +225,74 @@ class _FilterBank:
     def _reset_state(self):
         self._zi[...] = 0.0
 
-class StreamingEqualizer(_FilterBank):
+
+class _FrameEqualizer(_FilterBank):
+    """Whole frames of a raw sample format held in arrays.
+
+    The filter bank, format and byte kernel of :class:`StreamingEqualizer`
+    without its buffers for bytes split anywhere: :mod:`eq.files` equalizes
+    the blocks it reads with it.
+    """
+
+    _n_pending = 0  # whole frames only; StreamingEqualizer holds split ones
+
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
+        self.format = get_format(sample_format)
+        super().__init__(sample_rate, channels, bands, preamp_db)
+        self.frame_bytes = self.format.bytes_per_sample * self.channels
+        self._use_format(self.format)
+
+    @property
+    def clipped_samples(self):
+        """Integer samples saturated so far (always 0 for float formats)."""
+        return int(self._engine[_kernels.H_CLIPPED])
+
+    @clipped_samples.setter
+    def clipped_samples(self, value):
+        self._engine[_kernels.H_CLIPPED] = value
+
+    def _use_left_aligned_bits(self, bits):
+        """Take the integer samples as `bits`-bit values left-aligned in the format.
+
+        For :mod:`eq.files`: libsndfile reads and writes 24-bit audio as int32
+        and 8-bit audio as int16 with the low bits zero. Input is read as it
+        is (full scale is the format's); output is rounded to nearest and
+        saturated to `bits` bits, with the low bits zero again.
+        :attr:`clipped_samples` counts saturation at `bits` bits.
+        """
+        fmt = self.format
+        width = fmt.bits
+        native_int = _kernel_format(fmt)[0] == _kernels.KIND_INT and fmt.signed
+        if not native_int or not 1 < bits <= width:
+            raise InvalidParameterError(
+                "left-aligned samples need a signed little-endian format of 8, 16 or 32 bits "
+                f"and 1 < bits <= {width}, got {fmt.name} and {bits!r}")
+        engine = self._engine
+        engine[_kernels.H_SCALE] = 2.0 ** (bits - 1)
+        engine[_kernels.H_LO] = -2.0 ** (bits - 1)
+        engine[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
+        engine[_kernels.H_STEP] = 2.0 ** (width - bits)
+
+    def _process_frames_into(self, src, dst):
+        """Equalize whole frames from one array into another, without copies.
+
+        For callers that hold samples in arrays already (:mod:`eq.files`):
+        `src` and `dst` are C-contiguous arrays of the stream's sample type,
+        the same size and a whole number of frames (`dst` may be `src`); no
+        bytes may be pending.
+        """
+        if (self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes
+                or not src.flags.c_contiguous or not dst.flags.c_contiguous
+                or not dst.flags.writeable):
+            raise InvalidParameterError(
+                f"_process_frames_into needs C-contiguous arrays of whole {self.frame_bytes}-byte "
+                f"frames, a writeable destination, nothing pending and equal sizes; got "
+                f"{src.nbytes} and {dst.nbytes} bytes with {self._n_pending} pending")
+        self._kernel(address_of(src), src.nbytes // self.frame_bytes, self._engine_address,
+                     address_of(dst), self._wide)
+
+
+class StreamingEqualizer(_FrameEqualizer):
     """Equalize a stream of raw interleaved PCM bytes, split anywhere.
 
     Parameters
@@ -279,10 +346,7 @@ class StreamingEqualizer(_FilterBank):
     """
 
     def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
-        self.format = get_format(sample_format)
-        super().__init__(sample_rate, channels, bands, preamp_db)
-        fmt = self.format
-        self.frame_bytes = fmt.bytes_per_sample * self.channels
+        super().__init__(sample_rate, channels, sample_format, bands, preamp_db)
         # Short chunks are gathered here after the pending bytes of an
         # incomplete frame, and their output written to _out.
         self._buffer_bytes = max(BUFFER_BYTES, 2 * self.frame_bytes)
@@ -296,19 +360,9 @@ class StreamingEqualizer(_FilterBank):
         # These arrays live as long as self.
         self._in_address = address_of(self._in)
         self._out_address = address_of(self._out)
-        self._use_format(fmt)
         address, wide = self._engine_address, self._wide
         self._kernel_short = _load_kernel(("bytes-short", wide), lambda: _compiled_entry(
             _kernels.process_bytes_holding_gil, (address, 0, address, address, wide)))
-
-    @property
-    def clipped_samples(self):
-        """Integer samples saturated so far (always 0 for float formats)."""
-        return int(self._engine[_kernels.H_CLIPPED])
-
-    @clipped_samples.setter
-    def clipped_samples(self, value):
-        self._engine[_kernels.H_CLIPPED] = value
 
     @property
     def pending_bytes(self):
@@ -367,46 +421,6 @@ class StreamingEqualizer(_FilterBank):
         if len(out) != used:
             out = self._out_slice = self._out_view[:used]
         return out.tobytes()
-
-    def _use_left_aligned_bits(self, bits):
-        """Take the integer samples as `bits`-bit values left-aligned in the format.
-
-        For :mod:`eq.files`: libsndfile reads and writes 24-bit audio as int32
-        and 8-bit audio as int16 with the low bits zero. Input is read as it
-        is (full scale is the format's); output is rounded to nearest and
-        saturated to `bits` bits, with the low bits zero again.
-        :attr:`clipped_samples` counts saturation at `bits` bits.
-        """
-        fmt = self.format
-        width = fmt.bits
-        native_int = _kernel_format(fmt)[0] == _kernels.KIND_INT and fmt.signed
-        if not native_int or not 1 < bits <= width:
-            raise InvalidParameterError(
-                "left-aligned samples need a signed little-endian format of 8, 16 or 32 bits "
-                f"and 1 < bits <= {width}, got {fmt.name} and {bits!r}")
-        engine = self._engine
-        engine[_kernels.H_SCALE] = 2.0 ** (bits - 1)
-        engine[_kernels.H_LO] = -2.0 ** (bits - 1)
-        engine[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
-        engine[_kernels.H_STEP] = 2.0 ** (width - bits)
-
-    def _process_frames_into(self, src, dst):
-        """Equalize whole frames from one array into another, without copies.
-
-        For callers that hold samples in arrays already (:mod:`eq.files`):
-        `src` and `dst` are C-contiguous arrays of the stream's sample type,
-        the same size and a whole number of frames (`dst` may be `src`); no
-        bytes may be pending.
-        """
-        if (self._n_pending or src.nbytes % self.frame_bytes or dst.nbytes != src.nbytes
-                or not src.flags.c_contiguous or not dst.flags.c_contiguous
-                or not dst.flags.writeable):
-            raise InvalidParameterError(
-                f"_process_frames_into needs C-contiguous arrays of whole {self.frame_bytes}-byte "
-                f"frames, a writeable destination, nothing pending and equal sizes; got "
-                f"{src.nbytes} and {dst.nbytes} bytes with {self._n_pending} pending")
-        self._kernel(address_of(src), src.nbytes // self.frame_bytes, self._engine_address,
-                     address_of(dst), self._wide)
 
     def _process_long(self, data, n_pending, total):
         """A chunk longer than the buffer: filter it where it lies."""
