@@ -1,19 +1,24 @@
 """Equalize audio files through soundfile, block by block.
 
-The file is never read whole: blocks of ``block_frames`` frames go through a
-:class:`~eq.streaming.BlockEqualizer`, so the filter state runs on across
-blocks exactly as over one long array. Integer PCM is read as integers and
-written as integers, rounded to nearest and saturated by this module (not by
-libsndfile, whose float-to-integer conversion scales by ``2**(bits-1) - 1``
-and so does not invert its own reading); float files stay float.
+The file is never read whole: blocks of ``block_frames`` frames go through
+one equalizer, so the filter state runs on across blocks exactly as over one
+long array. When the output keeps the input's subtype (16-, 24-, 32- or 8-bit
+PCM, float, double), blocks go through the byte kernels as libsndfile reads
+them, in one fused pass; other conversions go through a
+:class:`~eq.streaming.BlockEqualizer` in float64. Integer PCM is read as
+integers and written as integers, rounded to nearest and saturated by eq (not
+by libsndfile, whose float-to-integer conversion scales by
+``2**(bits-1) - 1`` and so does not invert its own reading); float files stay
+float.
 
-With two CPUs or more for a file, a second thread reads the next block and
-writes the previous one while a block is equalized.
+With a CPU to spare for a file, a second thread writes the previous block
+and reads the next one while a block is equalized.
 """
 
 import contextlib
 import numbers
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +34,9 @@ PCM_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_3
 """Integer subtypes that are rounded and saturated exactly, with their bit depth."""
 
 _INT32_SCALE = 2.0 ** 31
+
+_UNKNOWN_FRAMES = 2 ** 60
+"""libsndfile gives a frame count this large, or larger, when it cannot know it (a pipe)."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +139,24 @@ def _usable_cpus():
     return os.cpu_count() or 1
 
 
-def _write_then_read(dst, data, src, buffer):
-    """Write `data` (unless None) to `dst`, then read the next block of `src` into `buffer`."""
-    if data is not None:
+def _write_block(dst, data):
+    """``dst.write(data)``, a short write (a full disk) raised as OSError.
+
+    soundfile checks the count libsndfile wrote with an ``assert``.
+    """
+    try:
         dst.write(data)
+    except AssertionError:
+        raise OSError(f"could write only part of a {len(data)}-frame block") from None
+
+
+def _write_then_read(dst, data, src, buffer):
+    """Write `data` (unless None) to `dst`, then read the next block of `src` into `buffer`.
+
+    `buffer` may hold `data`: it is read into after the write.
+    """
+    if data is not None:
+        _write_block(dst, data)
     return src.read(out=buffer)
 
 
@@ -152,7 +174,10 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     read again only after the data is written.
     """
     rate, channels = src.samplerate, src.channels
-    if src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES:
+    # The byte kernels read raw little-endian samples: libsndfile's arrays are
+    # native, so elsewhere every block takes the float path.
+    if (src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES
+            and sys.byteorder == "little"):
         dtype, raw_format, bits = _FUSED_SUBTYPES[out_subtype]
         stream = _FrameEqualizer(rate, channels, raw_format, bands, preamp_db)
         if bits is not None:
@@ -215,7 +240,8 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         Default: the input's, when the output container allows it.
     io_thread : bool, optional
         Read and write in a second thread while blocks are equalized. Default:
-        when this process may run on two CPUs or more. It pays on a free CPU,
+        when the calling thread may run on two CPUs or more
+        (``os.sched_getaffinity``). It pays on a free CPU,
         not when other work keeps every CPU busy (:func:`equalize_files` turns
         it off when its files take them all).
 
@@ -250,26 +276,28 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                                format=out_format, subtype=out_subtype)
         except (sf.LibsndfileError, OSError) as exc:
             raise AudioFileError(f"cannot write audio file {str(out_path)!r}: {exc}") from None
+        known = 0 <= src.frames < _UNKNOWN_FRAMES
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=src.frames if src.frames > 0 else None, unit="frame",
+            bar = tqdm(total=src.frames if known and src.frames > 0 else None, unit="frame",
                        unit_scale=True, desc=os.path.basename(str(in_path)), leave=False)
         clipped = 0
-        frames = 0
+        frames = 0  # equalized
+        written = 0
         peak = 0.0
         # Block buffers for the whole file (a fresh array per block costs page
-        # faults, which threads running other files contend for): one, or three
-        # when a second thread writes block i - 1 and reads block i + 1 while
-        # block i is equalized. Blocks are equalized in their buffer, which is
-        # read into again only after it is written.
-        n_buffer = min(block_frames, src.frames) if src.frames > 0 else block_frames
+        # faults, which threads running other files contend for): one, or two
+        # when a second thread writes block i - 1 and then reads block i + 1
+        # into the same buffer while block i is equalized in the other.
+        # Blocks may be equalized in their buffer.
+        n_buffer = max(1, min(block_frames, src.frames)) if known else block_frames
         if io_thread is None:
             io_thread = _usable_cpus() > 1
-        overlap = bool(io_thread) and not 0 < src.frames <= n_buffer
-        buffers = [np.empty((max(1, n_buffer), src.channels), dtype=read_dtype)
-                   for _ in range(3 if overlap else 1)]
+        overlap = bool(io_thread) and not (known and src.frames <= n_buffer)
+        buffers = [np.empty((n_buffer, src.channels), dtype=read_dtype)
+                   for _ in range(2 if overlap else 1)]
         try:
             with dst, (ThreadPoolExecutor(1) if overlap else contextlib.nullcontext()) as io:
                 # read() rather than blocks(): it also works on pipes, which cannot seek.
@@ -279,7 +307,7 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                 while len(block):
                     if overlap:
                         i += 1
-                        io_done = io.submit(_write_then_read, dst, data, src, buffers[i % 3])
+                        io_done = io.submit(_write_then_read, dst, data, src, buffers[i % 2])
                     data, n, block_peak = run_block(block)
                     peak = max(peak, block_peak)
                     clipped += n
@@ -288,17 +316,24 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                         bar.update(len(block))
                     if overlap:
                         block = io_done.result()
+                        written = frames - len(data)
                     else:
-                        dst.write(data)
+                        _write_block(dst, data)
+                        written = frames
                         data = None
                         block = src.read(out=buffers[0])
                 if data is not None:
-                    dst.write(data)
+                    _write_block(dst, data)
+                    written = frames
         except (sf.LibsndfileError, OSError) as exc:
             _remove_quietly(out_path)
             raise AudioFileError(
-                f"failed after {frames} frame(s) of {str(in_path)!r} -> {str(out_path)!r}: {exc}"
+                f"failed after writing {written} frame(s) of {str(in_path)!r} -> "
+                f"{str(out_path)!r}: {exc}"
             ) from None
+        except BaseException:
+            _remove_quietly(out_path)
+            raise
         finally:
             if bar is not None:
                 bar.close()
@@ -311,10 +346,11 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
 
 def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65536,
                    subtype=None):
-    """Equalize several files at once, one file per thread.
+    """Equalize several files at once, one file per job.
 
     The kernels release the GIL and libsndfile is called without it, so the
-    files really run in parallel, each on its own thread.
+    files really run in parallel, each on its own thread (and a second one
+    for its reading and writing when there are two CPUs per job).
 
     Parameters
     ----------

@@ -1,5 +1,7 @@
 """eq.equalize_file on audio files made here with soundfile, against the sosfilt oracle."""
 
+import threading
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -215,24 +217,104 @@ def test_long_file_in_long_and_short_blocks(tmp_path, rng, kind, channels):
         assert clipped == results[0][1]
 
 
-@pytest.mark.parametrize("kind,channels", [(KINDS[0], 2), (KINDS[4], 6), (KINDS[6], 3)],
-                         ids=["WAV-PCM_16-2ch", "WAV-FLOAT-6ch", "FLAC-PCM_24-3ch"])
-def test_reading_and_writing_in_a_second_thread_gives_the_same_file(tmp_path, rng, kind,
-                                                                    channels):
+# (input kind, output subtype or None for the input's, channels): the fused
+# path, then the float path in place (FLOAT -> DOUBLE) and into new arrays.
+IO_THREAD_CASES = [(KINDS[0], None, 2), (KINDS[6], None, 3), (KINDS[4], "DOUBLE", 6),
+                   (KINDS[1], "PCM_16", 2)]
+
+
+@pytest.mark.parametrize("kind,out_subtype,channels", IO_THREAD_CASES,
+                         ids=["WAV-PCM_16-2ch", "FLAC-PCM_24-3ch", "WAV-FLOAT-to-DOUBLE-6ch",
+                              "WAV-PCM_24-to-PCM_16-2ch"])
+def test_reading_and_writing_in_a_second_thread_gives_the_same_file(tmp_path, rng, monkeypatch,
+                                                                    kind, out_subtype, channels):
     # With io_thread, block i is equalized while block i - 1 is written and
-    # block i + 1 read, in three buffers; without, blocks go one at a time.
+    # block i + 1 read; without, blocks go one at a time.
     container, subtype, bits, ext = kind
+    out_bits = {None: bits, "DOUBLE": None, "PCM_16": 16}[out_subtype]
     fs = 44100
     src = tmp_path / f"in.{ext}"
     x = write_input(src, rng, container, subtype, bits, fs, channels, frames=30011)
-    expected, n_clipped = oracle_file(x, bits, fs, BANDS)
+    expected, n_clipped = oracle_file(x, out_bits, fs, BANDS)
+    block_frames = 997
+    calls = []
+    write_then_read = eq.files._write_then_read
+
+    def spy(*args):
+        calls.append(threading.current_thread())
+        return write_then_read(*args)
+
+    monkeypatch.setattr(eq.files, "_write_then_read", spy)
     reports = {}
-    for cpus in (1, 2):
-        dst = tmp_path / f"out{cpus}.{ext}"
-        reports[cpus] = eq.equalize_file(src, dst, BANDS, block_frames=997, io_thread=cpus == 2)
-        got, _ = read_output(dst, bits)
-        assert_samples_match(got, expected, bits)
-    assert (tmp_path / f"out1.{ext}").read_bytes() == (tmp_path / f"out2.{ext}").read_bytes()
-    assert reports[1].frames == reports[2].frames == len(x)
-    assert reports[1].clipped_samples == reports[2].clipped_samples == n_clipped > 0
-    assert reports[1].peak_dbfs == reports[2].peak_dbfs
+    for io_thread in (False, True):
+        dst = tmp_path / f"out{io_thread}.{ext}"
+        reports[io_thread] = eq.equalize_file(src, dst, BANDS, block_frames=block_frames,
+                                              subtype=out_subtype, io_thread=io_thread)
+        got, _ = read_output(dst, out_bits)
+        assert_samples_match(got, expected, out_bits)
+    # One read-ahead per block, all of them off the calling thread.
+    assert len(calls) == -(-len(x) // block_frames)
+    assert all(thread is not threading.current_thread() for thread in calls)
+    assert (tmp_path / f"outFalse.{ext}").read_bytes() == (tmp_path / f"outTrue.{ext}").read_bytes()
+    assert reports[False].frames == reports[True].frames == len(x)
+    assert reports[False].clipped_samples == reports[True].clipped_samples == n_clipped > 0
+    assert reports[False].peak_dbfs == reports[True].peak_dbfs
+
+
+@pytest.mark.parametrize("frames", [0, 1, 996, 997, 998, 1994, 1995])
+@pytest.mark.parametrize("io_thread", [False, True])
+def test_files_of_any_length_around_the_block_size(tmp_path, rng, frames, io_thread):
+    container, subtype, bits, ext = KINDS[0]
+    src = tmp_path / "in.wav"
+    x = write_input(src, rng, container, subtype, bits, 48000, 2, frames=frames)
+    expected, _ = oracle_file(x, bits, 48000, BANDS)
+    report = eq.equalize_file(src, tmp_path / "out.wav", BANDS, block_frames=997,
+                              io_thread=io_thread)
+    got, _ = read_output(tmp_path / "out.wav", bits)
+    assert report.frames == frames
+    assert_samples_match(got, expected, bits)
+
+
+@pytest.mark.parametrize("io_thread", [False, True])
+def test_a_failed_write_names_the_file_and_removes_the_output(tmp_path, rng, monkeypatch,
+                                                               io_thread):
+    # soundfile checks the count libsndfile wrote with an assert (a full disk).
+    container, subtype, bits, ext = KINDS[0]
+    src = tmp_path / "in.wav"
+    write_input(src, rng, container, subtype, bits, 48000, 2, frames=5000)
+    written = []
+    real_write = sf.SoundFile.write
+
+    def write(self, data):
+        if len(written) == 2:
+            assert False, "short write"
+        written.append(len(data))
+        return real_write(self, data)
+
+    monkeypatch.setattr(sf.SoundFile, "write", write)
+    dst = tmp_path / "out.wav"
+    with pytest.raises(eq.AudioFileError, match=r"after writing 2000 frame\(s\).*in\.wav"):
+        eq.equalize_file(src, dst, BANDS, block_frames=1000, io_thread=io_thread)
+    assert not dst.exists()
+    # A batch reports it for that file and goes on with the others.
+    reports = eq.equalize_files([(src, dst), (src, tmp_path / "other.wav")], BANDS, jobs=1)
+    assert isinstance(reports[0], eq.AudioFileError)
+
+
+def test_an_unexpected_error_mid_file_removes_the_output(tmp_path, rng, monkeypatch):
+    container, subtype, bits, ext = KINDS[0]
+    src = tmp_path / "in.wav"
+    write_input(src, rng, container, subtype, bits, 48000, 2, frames=5000)
+    real = eq.files._FrameEqualizer._process_frames_into
+    blocks = []
+
+    def fail_on_the_third(self, a, b):
+        blocks.append(len(a))
+        if len(blocks) == 3:
+            raise RuntimeError("boom")
+        return real(self, a, b)
+
+    monkeypatch.setattr(eq.files._FrameEqualizer, "_process_frames_into", fail_on_the_third)
+    with pytest.raises(RuntimeError, match="boom"):
+        eq.equalize_file(src, tmp_path / "out.wav", BANDS, block_frames=1000, io_thread=True)
+    assert not (tmp_path / "out.wav").exists()
