@@ -587,8 +587,9 @@ def _stream_in_blocks(eq, sample_rate, channels, bands, pcm, block_bytes):
 def _cpus_in_use(n):
     """Run the body on the first `n` usable CPUs (threads started in it inherit them).
 
-    Pins the calling thread with ``os.sched_setaffinity`` and restores its CPUs
-    afterwards; where that does not exist, the body runs unpinned.
+    Pins the calling thread with ``os.sched_setaffinity`` (other threads
+    that already run keep their CPUs) and restores its CPUs afterwards, also
+    on an error; where that does not exist, the body runs unpinned.
     """
     if not hasattr(os, "sched_setaffinity"):
         yield
@@ -604,7 +605,8 @@ def _cpus_in_use(n):
 def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
     """Wall-clock time of eq on several streams at once: one CPU, then all of them.
 
-    Two jobs are timed, serially on one CPU (the process pinned to it) and
+    Two jobs are timed, serially on one CPU (the calling thread pinned to it,
+    see :func:`_cpus_in_use`) and
     with one thread per CPU on every usable CPU, interleaved over ``repeats``
     rounds after an untimed round; files also one at a time on every CPU,
     where :func:`eq.equalize_file` reads and writes in a second thread:
@@ -635,7 +637,8 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
     -------
     list of dict
         One per job, CPUs and number of workers: keys ``key``, ``label``,
-        ``cpus``, ``workers``, ``status``, ``message``, ``median_s``,
+        ``cpus``, ``pinned`` (False where the one-CPU rows could not be
+        pinned and ran on every CPU), ``workers``, ``status``, ``message``, ``median_s``,
         ``times_s``, ``msamples_per_s``, ``speedup`` (the one-CPU serial
         median / this median) and ``same_output`` (whether every output
         equals the one-CPU run's, byte for byte).
@@ -652,8 +655,11 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
         setups += [("files", cpus, 1), ("files", cpus, cpus), ("streams", cpus, cpus)]
     setups.sort(key=lambda setup: setup[0])
 
+    pinned = hasattr(os, "sched_setaffinity")
+
     def row(key, n_cpus, n, **values):
-        return {"key": key, "label": labels[key], "cpus": n_cpus, "workers": n, "status": "ok",
+        return {"key": key, "label": labels[key], "cpus": n_cpus,
+                "pinned": pinned or n_cpus == cpus, "workers": n, "status": "ok",
                 "message": "", "median_s": None, "times_s": [], "msamples_per_s": None,
                 "speedup": None, "same_output": None, **values}
 

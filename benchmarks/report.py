@@ -238,7 +238,8 @@ def parallel_table(data):
     """Several streams at once: wall-clock time and speed-up by CPUs and jobs."""
     rows = []
     for r in data.get("parallel", []):
-        setup = [r["label"], str(r.get("cpus", "-")), str(r["workers"])]
+        cpus = str(r.get("cpus", "-")) + ("" if r.get("pinned", True) else " (not pinned)")
+        setup = [r["label"], cpus, str(r["workers"])]
         if r["status"] == "ok":
             same = {True: "yes", False: "NO", None: "-"}[r["same_output"]]
             rows.append([*setup, f"{r['median_s']:.3f}", _num(r["msamples_per_s"]),

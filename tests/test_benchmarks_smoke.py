@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from scipy import signal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import report, signals  # noqa: E402
+from benchmarks import measure, report, signals  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -133,4 +134,23 @@ def test_parallel_rows_cover_one_thread_and_every_cpu(suite_run):
         assert len(r["times_s"]) == 1 and r["msamples_per_s"] > 0
     assert {(r["key"], r["cpus"], r["workers"]) for r in rows} >= {("files", 1, 1),
                                                                   ("streams", 1, 1)}
-    assert all(r["speedup"] == pytest.approx(1.0) for r in rows if r["cpus"] == 1)
+
+
+def test_cpus_in_use_pins_new_threads_and_restores_the_caller():
+    import threading
+
+    if not hasattr(os, "sched_setaffinity"):
+        with measure._cpus_in_use(1):  # a no-op where pinning does not exist
+            pass
+        return
+    before = os.sched_getaffinity(0)
+    seen = []
+    with pytest.raises(RuntimeError):
+        with measure._cpus_in_use(1):
+            thread = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
+            thread.start()
+            thread.join()
+            seen.append(os.sched_getaffinity(0))
+            raise RuntimeError("restored on errors too")
+    assert seen == [{min(before)}, {min(before)}]
+    assert os.sched_getaffinity(0) == before
