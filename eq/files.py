@@ -179,9 +179,7 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     if (src.subtype == out_subtype and out_subtype in _FUSED_SUBTYPES
             and sys.byteorder == "little"):
         dtype, raw_format, bits = _FUSED_SUBTYPES[out_subtype]
-        stream = _FrameEqualizer(rate, channels, raw_format, bands, preamp_db)
-        if bits is not None:
-            stream._use_left_aligned_bits(bits)
+        stream = _FrameEqualizer(rate, channels, raw_format, bands, preamp_db, held_bits=bits)
         full_scale = stream.format.scale
 
         def run_fused(block):

@@ -171,22 +171,35 @@ class _FilterBank:
         self._engine_address = address_of(engine)
         self._wide = _wide(n_channels)
 
-    def _use_format(self, fmt):
+    def _use_format(self, fmt, held_bits=None):
         """Write the sample format `fmt` into the engine and load the byte kernel.
+
+        `held_bits`, for a signed little-endian integer format only, takes the
+        samples as that many bits left-aligned in the format's (libsndfile
+        reads and writes 24-bit audio as int32 and 8-bit audio as int16 with
+        the low bits zero): input is read as it is, output is rounded and
+        saturated to `held_bits` bits with the low bits zero again.
 
         Sets ``self._kernel``, called as ``(src_address, n_frames,
         self._engine_address, dst_address, self._wide)``.
         """
         kind, code = _kernel_format(fmt)
+        bits = fmt.bits
+        if held_bits is not None:
+            if kind != _kernels.KIND_INT or not fmt.signed or not 1 < held_bits <= fmt.bits:
+                raise InvalidParameterError(
+                    "left-aligned samples need a signed little-endian format of 8, 16 or 32 "
+                    f"bits and 1 < bits <= {fmt.bits}, got {fmt.name} and {held_bits!r}")
+            bits = held_bits
         engine = self._engine
         engine[_kernels.H_BPS] = fmt.bytes_per_sample
         engine[_kernels.H_KIND] = kind
         engine[_kernels.H_CODE] = code
         engine[_kernels.H_OFFSET] = 128 if fmt.name == "u8" else 0
-        engine[_kernels.H_SCALE] = fmt.scale
-        engine[_kernels.H_LO] = fmt.int_min
-        engine[_kernels.H_HI] = fmt.int_max
-        engine[_kernels.H_STEP] = 1.0
+        engine[_kernels.H_SCALE] = fmt.scale if fmt.is_float else 2.0 ** (bits - 1)
+        engine[_kernels.H_LO] = -2.0 ** (bits - 1)
+        engine[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
+        engine[_kernels.H_STEP] = 2.0 ** (fmt.bits - bits)
         # Zero frames (the addresses are not read): compiles or loads the kernel, no effect.
         address = self._engine_address
         self._kernel = _load_kernel(("bytes", self._wide), lambda: _compiled_entry(
@@ -231,16 +244,19 @@ class _FrameEqualizer(_FilterBank):
 
     The filter bank, format and byte kernel of :class:`StreamingEqualizer`
     without its buffers for bytes split anywhere: :mod:`eq.files` equalizes
-    the blocks it reads with it.
+    the blocks it reads with it, with `held_bits` for integers that
+    libsndfile holds left-aligned in a wider sample (see
+    :meth:`_FilterBank._use_format`).
     """
 
     _n_pending = 0  # whole frames only; StreamingEqualizer holds split ones
 
-    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0,
+                 held_bits=None):
         self.format = get_format(sample_format)
         super().__init__(sample_rate, channels, bands, preamp_db)
         self.frame_bytes = self.format.bytes_per_sample * self.channels
-        self._use_format(self.format)
+        self._use_format(self.format, held_bits)
 
     @property
     def clipped_samples(self):
@@ -250,28 +266,6 @@ class _FrameEqualizer(_FilterBank):
     @clipped_samples.setter
     def clipped_samples(self, value):
         self._engine[_kernels.H_CLIPPED] = value
-
-    def _use_left_aligned_bits(self, bits):
-        """Take the integer samples as `bits`-bit values left-aligned in the format.
-
-        For :mod:`eq.files`: libsndfile reads and writes 24-bit audio as int32
-        and 8-bit audio as int16 with the low bits zero. Input is read as it
-        is (full scale is the format's); output is rounded to nearest and
-        saturated to `bits` bits, with the low bits zero again.
-        :attr:`clipped_samples` counts saturation at `bits` bits.
-        """
-        fmt = self.format
-        width = fmt.bits
-        native_int = _kernel_format(fmt)[0] == _kernels.KIND_INT and fmt.signed
-        if not native_int or not 1 < bits <= width:
-            raise InvalidParameterError(
-                "left-aligned samples need a signed little-endian format of 8, 16 or 32 bits "
-                f"and 1 < bits <= {width}, got {fmt.name} and {bits!r}")
-        engine = self._engine
-        engine[_kernels.H_SCALE] = 2.0 ** (bits - 1)
-        engine[_kernels.H_LO] = -2.0 ** (bits - 1)
-        engine[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
-        engine[_kernels.H_STEP] = 2.0 ** (width - bits)
 
     def _process_frames_into(self, src, dst):
         """Equalize whole frames from one array into another, without copies.

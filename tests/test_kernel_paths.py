@@ -168,8 +168,7 @@ def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bi
     scale = 2.0 ** (bits - 1)
     x = np.clip(np.rint(rng.uniform(-1.0, 1.0, (4000, 2)) * scale), -scale, scale - 1)
     held = (x.astype(np.int64) << shift).astype(f"<i{fmt.bytes_per_sample}")
-    stream = eq.StreamingEqualizer(48000, 2, name, BANDS, preamp_db=2.0)
-    stream._use_left_aligned_bits(bits)
+    stream = streaming._FrameEqualizer(48000, 2, name, BANDS, preamp_db=2.0, held_bits=bits)
     out = np.empty_like(held)
     stream._process_frames_into(held, out)
 
@@ -185,6 +184,5 @@ def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bi
 @pytest.mark.parametrize("name,bits", [("s24le", 16), ("f32le", 16), ("u8", 4), ("s16le", 17),
                                        ("s16be", 8), ("s32le", 1)])
 def test_left_aligned_samples_need_a_native_signed_integer_format(name, bits):
-    stream = eq.StreamingEqualizer(48000, 2, name, BANDS)
     with pytest.raises(eq.InvalidParameterError, match=name):
-        stream._use_left_aligned_bits(bits)
+        streaming._FrameEqualizer(48000, 2, name, BANDS, held_bits=bits)
