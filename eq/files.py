@@ -20,7 +20,7 @@ import numbers
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,6 +148,13 @@ def _write_block(dst, data):
         dst.write(data)
     except AssertionError:
         raise OSError(f"could write only part of a {len(data)}-frame block") from None
+
+
+def _run_now(function, *args):
+    """Call ``function(*args)`` now; its result as a done Future (``submit`` without a thread)."""
+    done = Future()
+    done.set_result(function(*args))
+    return done
 
 
 def _write_then_read(dst, data, src, buffer):
@@ -285,41 +292,34 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         frames = 0  # equalized
         written = 0
         peak = 0.0
-        # Block buffers for the whole file (a fresh array per block costs page
-        # faults, which threads running other files contend for): one, or two
-        # when a second thread writes block i - 1 and then reads block i + 1
-        # into the same buffer while block i is equalized in the other.
-        # Blocks may be equalized in their buffer.
+        # Two block buffers for the whole file (a fresh array per block costs
+        # page faults, which threads running other files contend for): block
+        # i - 1 is written and block i + 1 read into one (in a second thread
+        # with io_thread, else first) while block i is equalized, maybe in
+        # place, in the other.
         n_buffer = max(1, min(block_frames, src.frames)) if known else block_frames
         if io_thread is None:
             io_thread = _usable_cpus() > 1
         overlap = bool(io_thread) and not (known and src.frames <= n_buffer)
-        buffers = [np.empty((n_buffer, src.channels), dtype=read_dtype)
-                   for _ in range(2 if overlap else 1)]
+        buffers = [np.empty((n_buffer, src.channels), dtype=read_dtype) for _ in range(2)]
         try:
             with dst, (ThreadPoolExecutor(1) if overlap else contextlib.nullcontext()) as io:
+                submit = io.submit if overlap else _run_now
                 # read() rather than blocks(): it also works on pipes, which cannot seek.
                 block = src.read(out=buffers[0])
                 data = None
                 i = 0
                 while len(block):
-                    if overlap:
-                        i += 1
-                        io_done = io.submit(_write_then_read, dst, data, src, buffers[i % 2])
+                    i += 1
+                    io_done = submit(_write_then_read, dst, data, src, buffers[i % 2])
                     data, n, block_peak = run_block(block)
                     peak = max(peak, block_peak)
                     clipped += n
                     frames += len(block)
                     if bar is not None:
                         bar.update(len(block))
-                    if overlap:
-                        block = io_done.result()
-                        written = frames - len(data)
-                    else:
-                        _write_block(dst, data)
-                        written = frames
-                        data = None
-                        block = src.read(out=buffers[0])
+                    block = io_done.result()
+                    written = frames - len(data)
                 if data is not None:
                     _write_block(dst, data)
                     written = frames

@@ -237,24 +237,27 @@ def test_reading_and_writing_in_a_second_thread_gives_the_same_file(tmp_path, rn
     x = write_input(src, rng, container, subtype, bits, fs, channels, frames=30011)
     expected, n_clipped = oracle_file(x, out_bits, fs, BANDS)
     block_frames = 997
-    calls = []
+    calls = {False: [], True: []}
     write_then_read = eq.files._write_then_read
-
-    def spy(*args):
-        calls.append(threading.current_thread())
-        return write_then_read(*args)
-
-    monkeypatch.setattr(eq.files, "_write_then_read", spy)
     reports = {}
     for io_thread in (False, True):
+
+        def spy(*args, io_thread=io_thread):
+            calls[io_thread].append(threading.current_thread())
+            return write_then_read(*args)
+
+        monkeypatch.setattr(eq.files, "_write_then_read", spy)
         dst = tmp_path / f"out{io_thread}.{ext}"
         reports[io_thread] = eq.equalize_file(src, dst, BANDS, block_frames=block_frames,
                                               subtype=out_subtype, io_thread=io_thread)
         got, _ = read_output(dst, out_bits)
         assert_samples_match(got, expected, out_bits)
-    # One read-ahead per block, all of them off the calling thread.
-    assert len(calls) == -(-len(x) // block_frames)
-    assert all(thread is not threading.current_thread() for thread in calls)
+    # One read-ahead per block: with io_thread all of them off the calling
+    # thread, without it all on it.
+    n_blocks = -(-len(x) // block_frames)
+    assert len(calls[True]) == len(calls[False]) == n_blocks
+    assert all(thread is not threading.current_thread() for thread in calls[True])
+    assert all(thread is threading.current_thread() for thread in calls[False])
     assert (tmp_path / f"outFalse.{ext}").read_bytes() == (tmp_path / f"outTrue.{ext}").read_bytes()
     assert reports[False].frames == reports[True].frames == len(x)
     assert reports[False].clipped_samples == reports[True].clipped_samples == n_clipped > 0
