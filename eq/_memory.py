@@ -9,8 +9,8 @@ integers and rebuilds arrays over them with :func:`array_at`; arrays made
 this way carry no memory record, so slicing them costs nothing.
 
 The caller must keep the memory alive and large enough for the duration of
-the call: :class:`eq.streaming.StreamingEqualizer` passes only buffers it
-owns or holds a reference to.
+the call: the equalizers of :mod:`eq.streaming` pass only their own buffers
+and arrays their caller holds during the call.
 """
 
 from llvmlite import ir
