@@ -20,7 +20,8 @@ output and *engine* (one float64 array holding header, coefficients, state and
 tile, see :func:`engine_size`) as integers, because on small chunks the cost
 of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`). It
 releases the GIL; :func:`process_bytes_holding_gil`, its twin for chunks of a
-few frames, does not.
+few frames, does not. :func:`bytes_entry` and :func:`bytes_entry_wide` are
+the same kernel compiled as C functions, for the C extension ``eq._chunks``.
 """
 
 import numpy as np
@@ -317,6 +318,25 @@ def process_bytes_holding_gil(src_address, n_frames, engine_address, dst_address
     holding it. Same arguments and results as :func:`process_bytes`.
     """
     process_bytes(src_address, n_frames, engine_address, dst_address, wide)
+
+
+C_ENTRY_SIGNATURE = "void(int64, int64, int64, int64)"
+"""numba signature of :func:`bytes_entry` and :func:`bytes_entry_wide` as C functions."""
+
+
+def bytes_entry(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
+    """:func:`process_bytes` with ``wide`` None, to compile as a C function.
+
+    ``eq.streaming`` compiles it with numba's ``cfunc`` (signature
+    :data:`C_ENTRY_SIGNATURE`) and hands its address to the C extension
+    ``eq._chunks``, which calls it without going through Python.
+    """
+    process_bytes(src_address, n_frames, engine_address, dst_address, None)
+
+
+def bytes_entry_wide(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
+    """:func:`bytes_entry` with ``wide`` True (4 channels or more)."""
+    process_bytes(src_address, n_frames, engine_address, dst_address, True)
 
 
 @njit(cache=True, nogil=True)

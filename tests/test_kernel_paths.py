@@ -1,12 +1,20 @@
 """Short and long chunks take different routes to the kernels and agree bit for bit.
 
-Chunks up to ``eq.streaming.BUFFER_BYTES`` (with the pending bytes of a split
-frame) are copied into the equalizer's own buffer; longer ones are filtered
-where they lie. Of the buffered ones, those up to
-``eq.streaming.SHORT_CHUNK_BYTES`` go through a second entry point that holds
-the GIL. Chunk invariance depends on every route giving identical bytes, so
-they are compared here on every format and several channel counts.
+``StreamingEqualizer.process`` keeps its books in C (``eq._chunks``) when the
+extension is built, else in Python; both are run here. In Python, chunks up
+to ``eq.streaming.BUFFER_BYTES`` (with the pending bytes of a split frame)
+are copied into the equalizer's own buffer and longer ones filtered where
+they lie; of the buffered ones, those up to ``eq.streaming.SHORT_CHUNK_BYTES``
+go through a second entry point that holds the GIL. In C, whole frames are
+filtered where they lie and only split frames are joined in the buffer.
+Chunk invariance depends on every route giving identical bytes, so they are
+compared here on every format and several channel counts.
 """
+
+import shutil
+import sys
+import sysconfig
+import threading
 
 import numpy as np
 import pytest
@@ -39,9 +47,31 @@ def _raw(fmt, x):
     return ints.astype(f"{order}i{fmt.bytes_per_sample}").tobytes()
 
 
+@pytest.fixture(params=["c", "python"])
+def bookkeeping(request, monkeypatch):
+    """Run the test with the C bookkeeping of ``process`` (built), then the Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(streaming, "_chunks", None)
+    else:
+        assert streaming._chunks is not None, "eq._chunks is not built (see the next test)"
+    return request.param
+
+
+def test_the_c_bookkeeping_is_built_and_in_use_where_there_is_a_compiler():
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if streaming._chunks is None:
+        assert shutil.which(compiler) is None, (
+            f"a C compiler ({compiler}) is here but eq._chunks was not built: "
+            "reinstall with pip install -e . and read the build output")
+        return
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    assert stream.process == stream._chunks.process  # the C method, no Python frame
+    assert not hasattr(stream, "_out")                # no Python output buffer either
+
+
 @pytest.mark.parametrize("channels", [2, 3, 6])
 @pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
-def test_long_chunk_equals_short_chunks(rng, name, channels):
+def test_long_chunk_equals_short_chunks(rng, bookkeeping, name, channels):
     fmt = eq.SAMPLE_FORMATS[name]
     n_frames = streaming.BUFFER_BYTES + 1000  # longer than the buffer whatever the frame size
     x = rng.uniform(-1.0, 1.0, (n_frames, channels))
@@ -63,7 +93,9 @@ def test_long_chunk_equals_short_chunks(rng, name, channels):
 
 @pytest.mark.parametrize("channels", [1, 2, 6])
 @pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
-def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, name, channels):
+def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, monkeypatch, name,
+                                                                    channels):
+    monkeypatch.setattr(streaming, "_chunks", None)  # the Python bookkeeping's two entries
     fmt = eq.SAMPLE_FORMATS[name]
     frame_bytes = fmt.bytes_per_sample * channels
     raw = _raw(fmt, rng.uniform(-1.0, 1.0, (3000, channels)))
@@ -120,9 +152,10 @@ def test_a_channel_gets_the_same_samples_alone_or_in_a_simd_group(rng, name, cha
         assert frames[:, c, :].tobytes() == mono
 
 
-def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
+def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher(monkeypatch):
     # The per-call shortcut past numba's type dispatch must be in use (it
     # falls back to the dispatcher silently if numba's internals change).
+    monkeypatch.setattr(streaming, "_chunks", None)
     equalizer = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
     assert equalizer._kernel is not _kernels.process_bytes
     assert equalizer._kernel_short is not _kernels.process_bytes_holding_gil
@@ -132,7 +165,7 @@ def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher():
 
 
 @pytest.mark.parametrize("n_frames", [100, streaming.BUFFER_BYTES])  # short and long route
-def test_the_byte_kernel_leaves_its_input_alone(rng, n_frames):
+def test_the_byte_kernel_leaves_its_input_alone(rng, bookkeeping, n_frames):
     # The kernel gets raw addresses (eq._memory), so nothing but its own
     # logic keeps it from writing where it reads: the caller's bytes and
     # bytearray must come back unchanged.
@@ -143,7 +176,7 @@ def test_the_byte_kernel_leaves_its_input_alone(rng, n_frames):
     assert data == raw and len(out) == 4 * n_frames and out != raw
 
 
-def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng):
+def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng, bookkeeping):
     # eq.files filters its read buffer in place through _process_frames_into.
     src = np.rint(rng.uniform(-0.9, 0.9, (3000, 2)) * 32767).astype("<i2")
     expected = eq.StreamingEqualizer(48000, 2, "s16le", BANDS).process(src.tobytes())
@@ -186,3 +219,103 @@ def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bi
 def test_left_aligned_samples_need_a_native_signed_integer_format(name, bits):
     with pytest.raises(eq.InvalidParameterError, match=name):
         streaming._FrameEqualizer(48000, 2, name, BANDS, held_bits=bits)
+
+
+def _python_bookkeeping(monkeypatch, *args):
+    """A StreamingEqualizer made without eq._chunks: it keeps the Python bookkeeping."""
+    with monkeypatch.context() as patch:
+        patch.setattr(streaming, "_chunks", None)
+        stream = eq.StreamingEqualizer(*args)
+    assert stream._chunks is None
+    return stream
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
+def test_c_and_python_bookkeeping_agree_call_by_call(rng, monkeypatch, name, channels):
+    # Every route of either: empty, mid-sample and mid-frame chunks, chunks
+    # at and past SHORT_CHUNK_BYTES and BUFFER_BYTES with bytes pending, and
+    # every accepted input type (a non-contiguous memoryview is its bytes in
+    # order, a typed one its raw bytes).
+    assert streaming._chunks is not None
+    fmt = eq.SAMPLE_FORMATS[name]
+    fb = fmt.bytes_per_sample * channels
+    short, buffer = streaming.SHORT_CHUNK_BYTES, streaming.BUFFER_BYTES
+    sizes = [0, 1, 2, 3, fb - 1, fb, fb + 1, 7 * fb + 3, short - 1, short, short + fb + 1,
+             buffer - 1, buffer + 5, 2 * buffer + fb + 1, 5, 0, fb]
+    sizes = [sizes[i] for i in rng.permutation(len(sizes))] + [3 * fb + 2]
+    raw = _raw(fmt, rng.uniform(-1.0, 1.0, (sum(sizes) // fb + 1, channels)))
+    kinds = ["bytes", "bytearray", "memoryview", "typed", "strided"]
+
+    c_stream = eq.StreamingEqualizer(48000, channels, name, BANDS, 3.0)
+    py_stream = _python_bookkeeping(monkeypatch, 48000, channels, name, BANDS, 3.0)
+    assert c_stream._chunks is not None
+    start = 0
+    outputs = []
+    for i, size in enumerate(sizes):
+        piece = raw[start:start + size]
+        start += size
+        kind = kinds[i % len(kinds)]
+        if kind == "bytearray":
+            arg = bytearray(piece)
+        elif kind == "memoryview":
+            arg = memoryview(piece)
+        elif kind == "typed" and size % 2 == 0:
+            arg = memoryview(piece).cast("h")
+        elif kind == "strided":
+            doubled = np.repeat(np.frombuffer(piece, np.uint8), 2).tobytes()
+            arg = memoryview(doubled)[::2]                   # every other byte: `piece`
+            assert arg.tobytes() == piece and not arg.contiguous
+        else:
+            arg = piece
+        got, expected = c_stream.process(arg), py_stream.process(arg)
+        assert type(got) is bytes
+        assert got == expected, f"call {i}: {size} bytes as {kind}"
+        assert c_stream.pending_bytes == py_stream.pending_bytes == start % fb
+        outputs.append(got)
+    assert len(b"".join(outputs)) == start - start % fb
+    np.testing.assert_array_equal(c_stream.get_state(), py_stream.get_state())
+    assert c_stream.clipped_samples == py_stream.clipped_samples
+    # The whole stream in one call gives the same bytes (chunk invariance).
+    whole = eq.StreamingEqualizer(48000, channels, name, BANDS, 3.0).process(raw[:start])
+    assert b"".join(outputs) == whole
+
+
+def test_a_wrong_type_is_refused_and_nothing_pending_is_lost(rng, bookkeeping):
+    raw = _raw(eq.SAMPLE_FORMATS["s16le"], rng.uniform(-1.0, 1.0, (500, 2)))
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    first = stream.process(raw[:7])                     # one frame out, 3 bytes pending
+    for bad in ("text", np.zeros(4, np.int16), 12, None, [1, 2]):
+        with pytest.raises(eq.InvalidTypeError, match=type(bad).__name__):
+            stream.process(bad)
+        assert stream.pending_bytes == 3
+    rest = stream.process(raw[7:])
+    assert first + rest == eq.StreamingEqualizer(48000, 2, "s16le", BANDS).process(raw)
+
+
+@pytest.mark.parametrize("n_frames,releases", [(100, False), (4_000_000, True)])
+def test_long_chunks_release_the_gil_and_short_ones_hold_it(bookkeeping, n_frames, releases):
+    # With a switch interval longer than the test, the main thread can run
+    # while the worker is inside process() only if process() releases the GIL.
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    data = bytes(4 * n_frames)
+    stream.process(data[:4])
+    done = []
+    started = threading.Event()
+
+    def work():
+        started.set()
+        stream.process(data)
+        done.append(True)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    try:
+        worker = threading.Thread(target=work)
+        worker.start()
+        started.wait()
+        ran_during_the_call = not done
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert done and ran_during_the_call == releases

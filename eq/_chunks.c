@@ -1,0 +1,272 @@
+/* eq._chunks: StreamingEqualizer.process in C, around the compiled byte kernel.
+ *
+ * A call to process() on a few bytes is mostly bookkeeping: check the type,
+ * join the bytes to the pending ones, find the whole frames, call the
+ * kernel, keep the rest, build the bytes to return. Done in Python around
+ * numba's wrapper that costs about 0.6-1.5 us a call; here about 0.15 us.
+ * The filtering itself is the same compiled kernel, eq._kernels.process_bytes,
+ * reached through a numba cfunc's C address (eq.streaming loads it).
+ *
+ * Chunks(buffer, engine, frame_bytes, kernel_address, gil_bytes, type_error,
+ *        keep_alive)
+ *
+ * buffer      writeable bytes-like, at least 2 frames: holds pending bytes.
+ * engine      writeable bytes-like: the kernel's engine array.
+ * kernel_address
+ *             address of void f(int64 src, int64 n_frames, int64 engine,
+ *             int64 dst): filters n_frames whole frames from src into dst.
+ * gil_bytes   calls on more output bytes than this release the GIL.
+ * type_error  exception class raised for an input that is not bytes-like.
+ * keep_alive  any object (the cfunc that owns the kernel's code).
+ *
+ * Chunks.process(data) -> bytes, Chunks.n_pending (int, read and write).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef void (*kernel_fn)(int64_t src, int64_t n_frames, int64_t engine, int64_t dst);
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer buffer;       /* pending bytes of an incomplete frame, and short joins */
+    Py_buffer engine;
+    int have_buffer, have_engine;
+    Py_ssize_t frame_bytes;
+    Py_ssize_t gil_bytes;
+    Py_ssize_t n_pending;
+    kernel_fn kernel;
+    PyObject *type_error;
+    PyObject *keep_alive;
+} Chunks;
+
+static void
+run(Chunks *self, const char *src, Py_ssize_t n_frames, char *dst)
+{
+    int64_t engine = (int64_t)(intptr_t)self->engine.buf;
+    if (n_frames * self->frame_bytes > self->gil_bytes) {
+        Py_BEGIN_ALLOW_THREADS
+        self->kernel((int64_t)(intptr_t)src, (int64_t)n_frames, engine, (int64_t)(intptr_t)dst);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        self->kernel((int64_t)(intptr_t)src, (int64_t)n_frames, engine, (int64_t)(intptr_t)dst);
+    }
+}
+
+/* Equalize `len` bytes at `data` following the pending ones. */
+static PyObject *
+process_bytes(Chunks *self, const char *data, Py_ssize_t len)
+{
+    char *pending = (char *)self->buffer.buf;
+    Py_ssize_t fb = self->frame_bytes, n_pending = self->n_pending;
+    Py_ssize_t total = n_pending + len;
+    if (total < fb) {
+        memcpy(pending + n_pending, data, (size_t)len);
+        self->n_pending = total;
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    Py_ssize_t rest = total % fb, used = total - rest;
+    /* The output is written straight into the bytes object returned; it is
+     * made first, so that a failed allocation loses nothing. */
+    PyObject *out = PyBytes_FromStringAndSize(NULL, used);
+    if (out == NULL) {
+        return NULL;
+    }
+    char *dst = PyBytes_AS_STRING(out);
+    if (n_pending && total <= self->buffer.len) {
+        /* Short: join in the buffer, one call. */
+        memcpy(pending + n_pending, data, (size_t)len);
+        run(self, pending, used / fb, dst);
+        memmove(pending, pending + used, (size_t)rest);
+    }
+    else {
+        Py_ssize_t head = 0;
+        if (n_pending) {
+            /* Long: complete the pending frame in the buffer, the rest in place. */
+            head = fb - n_pending;
+            memcpy(pending + n_pending, data, (size_t)head);
+            run(self, pending, 1, dst);
+            dst += fb;
+        }
+        Py_ssize_t frames = (len - head - rest) / fb;
+        if (frames) {
+            run(self, data + head, frames, dst);
+        }
+        memcpy(pending, data + len - rest, (size_t)rest);
+    }
+    self->n_pending = rest;
+    return out;
+}
+
+static PyObject *
+Chunks_process(Chunks *self, PyObject *data)
+{
+    if (PyBytes_CheckExact(data)) {
+        return process_bytes(self, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
+    }
+    if (!PyByteArray_CheckExact(data) && !PyMemoryView_Check(data)) {
+        PyErr_Format(self->type_error,
+                     "process() takes bytes, bytearray or memoryview, got %.200s",
+                     Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    /* The view also stops a bytearray from being resized while the GIL is released. */
+    Py_buffer view;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) == 0) {
+        PyObject *out = process_bytes(self, (const char *)view.buf, view.len);
+        PyBuffer_Release(&view);
+        return out;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_BufferError)) {
+        return NULL;
+    }
+    PyErr_Clear();
+    /* A memoryview that is not contiguous: its bytes in order, copied. */
+    PyObject *copy = PyBytes_FromObject(data);
+    if (copy == NULL) {
+        return NULL;
+    }
+    PyObject *out = process_bytes(self, PyBytes_AS_STRING(copy), PyBytes_GET_SIZE(copy));
+    Py_DECREF(copy);
+    return out;
+}
+
+static int
+Chunks_init(Chunks *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *buffer, *engine, *type_error, *keep_alive;
+    Py_ssize_t frame_bytes, gil_bytes;
+    unsigned long long kernel;
+    if (self->have_buffer || self->have_engine) {
+        PyErr_SetString(PyExc_RuntimeError, "Chunks is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "OOnKnOO:Chunks", &buffer, &engine, &frame_bytes, &kernel,
+                          &gil_bytes, &type_error, &keep_alive)) {
+        return -1;
+    }
+    if (frame_bytes < 1 || kernel == 0 || gil_bytes < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "Chunks needs frame_bytes >= 1, a kernel address and gil_bytes >= 0");
+        return -1;
+    }
+    if (!PyExceptionClass_Check(type_error)) {
+        PyErr_SetString(PyExc_TypeError, "Chunks: type_error must be an exception class");
+        return -1;
+    }
+    if (PyObject_GetBuffer(buffer, &self->buffer, PyBUF_WRITABLE) < 0) {
+        return -1;
+    }
+    self->have_buffer = 1;
+    if (self->buffer.len < 2 * frame_bytes) {
+        PyErr_Format(PyExc_ValueError, "Chunks: the buffer must hold 2 frames (%zd bytes), has %zd",
+                     2 * frame_bytes, self->buffer.len);
+        return -1;
+    }
+    if (PyObject_GetBuffer(engine, &self->engine, PyBUF_WRITABLE) < 0) {
+        return -1;
+    }
+    self->have_engine = 1;
+    self->frame_bytes = frame_bytes;
+    self->gil_bytes = gil_bytes;
+    self->n_pending = 0;
+    self->kernel = (kernel_fn)(uintptr_t)kernel;
+    Py_INCREF(type_error);
+    self->type_error = type_error;
+    Py_INCREF(keep_alive);
+    self->keep_alive = keep_alive;
+    return 0;
+}
+
+static void
+Chunks_dealloc(Chunks *self)
+{
+    if (self->have_buffer) {
+        PyBuffer_Release(&self->buffer);
+    }
+    if (self->have_engine) {
+        PyBuffer_Release(&self->engine);
+    }
+    Py_XDECREF(self->type_error);
+    Py_XDECREF(self->keep_alive);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Chunks_get_n_pending(Chunks *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->n_pending);
+}
+
+static int
+Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "n_pending cannot be deleted");
+        return -1;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(value);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (n < 0 || n >= self->frame_bytes) {
+        PyErr_Format(PyExc_ValueError, "n_pending must be between 0 and %zd, got %zd",
+                     self->frame_bytes - 1, n);
+        return -1;
+    }
+    self->n_pending = n;
+    return 0;
+}
+
+static PyMethodDef Chunks_methods[] = {
+    {"process", (PyCFunction)Chunks_process, METH_O,
+     "process(data) -> bytes: the whole frames that `data` completes, equalized."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Chunks_getset[] = {
+    {"n_pending", (getter)Chunks_get_n_pending, (setter)Chunks_set_n_pending,
+     "Bytes of an incomplete frame held in the buffer.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ChunksType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "eq._chunks.Chunks",
+    .tp_doc = "Raw PCM bytes split anywhere, equalized by a compiled kernel.",
+    .tp_basicsize = sizeof(Chunks),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Chunks_init,
+    .tp_dealloc = (destructor)Chunks_dealloc,
+    .tp_methods = Chunks_methods,
+    .tp_getset = Chunks_getset,
+};
+
+static struct PyModuleDef chunks_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "eq._chunks",
+    .m_doc = "StreamingEqualizer.process in C, around the compiled byte kernel.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__chunks(void)
+{
+    if (PyType_Ready(&ChunksType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&chunks_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&ChunksType);
+    if (PyModule_AddObject(module, "Chunks", (PyObject *)&ChunksType) < 0) {
+        Py_DECREF(&ChunksType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
