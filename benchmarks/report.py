@@ -378,7 +378,8 @@ def header_text(data):
         f"Software: Python {mc['python']}, numpy {v.get('numpy')}, scipy {v.get('scipy')}, "
         f"numba {v.get('numba')}, pedalboard {v.get('pedalboard')}, ffmpeg {v.get('ffmpeg')}, "
         f"sox {v.get('sox')}, eq {v.get('eq-stream')} from {cfg.get('eq_module')} "
-        f"(repository at git {mc.get('git_revision')})",
+        f"(repository at git {mc.get('git_revision')}; process() bookkeeping in "
+        f"{cfg.get('eq_process_bookkeeping')})",
         f"Input: {cfg['seconds']:g} s stereo {cfg['sample_rate']} Hz s16le, seeded noise + tones, "
         f"{cfg['frames']} frames; bands of preset benchmark-5band; {cfg['repeats']} repeats, "
         f"median, implementations interleaved",

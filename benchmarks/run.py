@@ -115,6 +115,16 @@ def _eq_location():
         return f"not importable ({type(exc).__name__}: {exc})"
 
 
+def _eq_bookkeeping():
+    """"C" when StreamingEqualizer.process runs in C (eq._chunks was built), else "Python"."""
+    try:
+        from eq import streaming
+
+        return "Python" if streaming._chunks is None else "C"
+    except Exception as exc:  # noqa: BLE001 - informative only
+        return f"unknown ({type(exc).__name__}: {exc})"
+
+
 def _preset_check(bands):
     """Whether eq's bundled preset benchmark-5band has the bands used here."""
     try:
@@ -170,6 +180,7 @@ def run(args):
             "eq_design_sos_max_abs_diff": _eq_design_check(bands, fs, sos),
             "eq_preset_benchmark_5band": _preset_check(bands),
             "eq_module": _eq_location(),
+            "eq_process_bookkeeping": _eq_bookkeeping(),
             "chunk_frames": list(args.chunks),
             "repeats": args.repeats,
             "max_calls": args.max_calls,
