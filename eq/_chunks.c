@@ -11,15 +11,23 @@
  *        keep_alive)
  *
  * buffer      writeable bytes-like, at least 2 frames: holds pending bytes.
- * engine      writeable bytes-like: the kernel's engine array.
+ * engine      writeable, 8-byte aligned bytes-like: the kernel's engine array.
  * kernel_address
  *             address of void f(int64 src, int64 n_frames, int64 engine,
  *             int64 dst): filters n_frames whole frames from src into dst.
  * gil_bytes   calls on more output bytes than this release the GIL.
  * type_error  exception class raised for an input that is not bytes-like.
- * keep_alive  any object (the cfunc that owns the kernel's code).
+ * keep_alive  any object that does not refer back to the Chunks (the cfunc
+ *             that owns the kernel's code); the type does not take part in
+ *             garbage collection.
  *
  * Chunks.process(data) -> bytes, Chunks.n_pending (int, read and write).
+ *
+ * Whole frames are read where they lie, at any byte offset: the kernel's
+ * typed loads must tolerate unaligned addresses, as on x86-64 and aarch64.
+ * A bytearray or memoryview is read without the GIL when the chunk is long;
+ * its buffer is exported meanwhile, so it cannot be resized or released, but
+ * another thread must not write into it during the call.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -61,9 +69,15 @@ process_bytes(Chunks *self, const char *data, Py_ssize_t len)
 {
     char *pending = (char *)self->buffer.buf;
     Py_ssize_t fb = self->frame_bytes, n_pending = self->n_pending;
+    if (len > PY_SSIZE_T_MAX - n_pending) {
+        PyErr_SetString(PyExc_OverflowError, "process(): chunk too long");
+        return NULL;
+    }
     Py_ssize_t total = n_pending + len;
     if (total < fb) {
-        memcpy(pending + n_pending, data, (size_t)len);
+        if (len) {
+            memcpy(pending + n_pending, data, (size_t)len);
+        }
         self->n_pending = total;
         return PyBytes_FromStringAndSize(NULL, 0);
     }
@@ -100,16 +114,32 @@ process_bytes(Chunks *self, const char *data, Py_ssize_t len)
     return out;
 }
 
+static int
+check_ready(Chunks *self)
+{
+    if (self->kernel == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Chunks is not initialised");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 Chunks_process(Chunks *self, PyObject *data)
 {
+    if (check_ready(self) < 0) {
+        return NULL;
+    }
     if (PyBytes_CheckExact(data)) {
         return process_bytes(self, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
     }
     if (!PyByteArray_CheckExact(data) && !PyMemoryView_Check(data)) {
+        /* The type's name without its module, as type(data).__name__ gives it. */
+        const char *name = Py_TYPE(data)->tp_name;
+        const char *dot = strrchr(name, '.');
         PyErr_Format(self->type_error,
                      "process() takes bytes, bytearray or memoryview, got %.200s",
-                     Py_TYPE(data)->tp_name);
+                     dot ? dot + 1 : name);
         return NULL;
     }
     /* The view also stops a bytearray from being resized while the GIL is released. */
@@ -136,47 +166,71 @@ Chunks_process(Chunks *self, PyObject *data)
 static int
 Chunks_init(Chunks *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *buffer, *engine, *type_error, *keep_alive;
+    PyObject *buffer_obj, *engine_obj, *kernel_obj, *type_error, *keep_alive;
     Py_ssize_t frame_bytes, gil_bytes;
-    unsigned long long kernel;
-    if (self->have_buffer || self->have_engine) {
+    Py_buffer buffer, engine;
+    if (self->kernel != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Chunks is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "OOnKnOO:Chunks", &buffer, &engine, &frame_bytes, &kernel,
-                          &gil_bytes, &type_error, &keep_alive)) {
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "Chunks() takes no keyword arguments");
         return -1;
     }
-    if (frame_bytes < 1 || kernel == 0 || gil_bytes < 0) {
-        PyErr_SetString(PyExc_ValueError,
-                        "Chunks needs frame_bytes >= 1, a kernel address and gil_bytes >= 0");
+    if (!PyArg_ParseTuple(args, "OOnOnOO:Chunks", &buffer_obj, &engine_obj, &frame_bytes,
+                          &kernel_obj, &gil_bytes, &type_error, &keep_alive)) {
+        return -1;
+    }
+    void *kernel = PyLong_AsVoidPtr(kernel_obj);
+    if (kernel == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "Chunks: the kernel address is 0");
+        }
+        return -1;
+    }
+    if (frame_bytes < 1 || gil_bytes < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "Chunks needs frame_bytes >= 1 and gil_bytes >= 0, got %zd and %zd",
+                     frame_bytes, gil_bytes);
         return -1;
     }
     if (!PyExceptionClass_Check(type_error)) {
         PyErr_SetString(PyExc_TypeError, "Chunks: type_error must be an exception class");
         return -1;
     }
-    if (PyObject_GetBuffer(buffer, &self->buffer, PyBUF_WRITABLE) < 0) {
+    if (PyObject_GetBuffer(buffer_obj, &buffer, PyBUF_WRITABLE) < 0) {
         return -1;
     }
-    self->have_buffer = 1;
-    if (self->buffer.len < 2 * frame_bytes) {
-        PyErr_Format(PyExc_ValueError, "Chunks: the buffer must hold 2 frames (%zd bytes), has %zd",
-                     2 * frame_bytes, self->buffer.len);
+    if (frame_bytes > buffer.len / 2) {
+        PyErr_Format(PyExc_ValueError,
+                     "Chunks: the buffer must hold 2 frames of %zd bytes, has %zd bytes",
+                     frame_bytes, buffer.len);
+        PyBuffer_Release(&buffer);
         return -1;
     }
-    if (PyObject_GetBuffer(engine, &self->engine, PyBUF_WRITABLE) < 0) {
+    if (PyObject_GetBuffer(engine_obj, &engine, PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&buffer);
         return -1;
     }
-    self->have_engine = 1;
+    if (engine.len < 8 || engine.len % 8 != 0 || (uintptr_t)engine.buf % 8 != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "Chunks: the engine must be an 8-byte aligned float64 array, got %zd bytes",
+                     engine.len);
+        PyBuffer_Release(&engine);
+        PyBuffer_Release(&buffer);
+        return -1;
+    }
+    self->buffer = buffer;
+    self->engine = engine;
+    self->have_buffer = self->have_engine = 1;
     self->frame_bytes = frame_bytes;
     self->gil_bytes = gil_bytes;
     self->n_pending = 0;
-    self->kernel = (kernel_fn)(uintptr_t)kernel;
     Py_INCREF(type_error);
     self->type_error = type_error;
     Py_INCREF(keep_alive);
     self->keep_alive = keep_alive;
+    self->kernel = (kernel_fn)kernel;
     return 0;
 }
 
@@ -207,7 +261,10 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
         PyErr_SetString(PyExc_AttributeError, "n_pending cannot be deleted");
         return -1;
     }
-    Py_ssize_t n = PyLong_AsSsize_t(value);
+    if (check_ready(self) < 0) {
+        return -1;
+    }
+    Py_ssize_t n = PyNumber_AsSsize_t(value, PyExc_OverflowError);
     if (n == -1 && PyErr_Occurred()) {
         return -1;
     }
@@ -222,7 +279,12 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
 
 static PyMethodDef Chunks_methods[] = {
     {"process", (PyCFunction)Chunks_process, METH_O,
-     "process(data) -> bytes: the whole frames that `data` completes, equalized."},
+     "process($self, data, /)\n--\n\n"
+     "Equalize the next chunk of the stream (StreamingEqualizer.process, in C).\n\n"
+     "data: bytes, bytearray or memoryview, any length, split anywhere.\n"
+     "Returns the bytes of every complete frame this chunk completes, equalized;\n"
+     "a partial frame at the end is held for the next call. Raises the\n"
+     "equalizer's InvalidTypeError for anything but bytes-like data."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -286,7 +286,7 @@ def test_a_wrong_type_is_refused_and_nothing_pending_is_lost(rng, bookkeeping):
     stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
     first = stream.process(raw[:7])                     # one frame out, 3 bytes pending
     for bad in ("text", np.zeros(4, np.int16), 12, None, [1, 2]):
-        with pytest.raises(eq.InvalidTypeError, match=type(bad).__name__):
+        with pytest.raises(eq.InvalidTypeError, match=f"got {type(bad).__name__}$"):
             stream.process(bad)
         assert stream.pending_bytes == 3
     rest = stream.process(raw[7:])
@@ -319,3 +319,41 @@ def test_long_chunks_release_the_gil_and_short_ones_hold_it(bookkeeping, n_frame
     finally:
         sys.setswitchinterval(interval)
     assert done and ran_during_the_call == releases
+
+
+def test_the_c_bookkeeping_refuses_bad_set_ups():
+    # eq._chunks.Chunks is private, but a mistake in using it must be an
+    # error, not a crash or a write past a buffer.
+    chunks = streaming._chunks
+    assert chunks is not None
+    buffer, engine = np.zeros(64, np.uint8), np.zeros(32)
+    kernel = streaming._load_kernel(("c-bytes", None), lambda: streaming._c_entry(None))
+
+    def make(*args):
+        return chunks.Chunks(*args, eq.InvalidTypeError, kernel)
+
+    bare = chunks.Chunks.__new__(chunks.Chunks)          # never initialised
+    with pytest.raises(RuntimeError, match="not initialised"):
+        bare.process(b"abcd")
+    with pytest.raises(ValueError, match="2 frames"):
+        make(buffer, engine, 2 ** 62, kernel.address, 1024)   # 2 * frame_bytes overflows
+    with pytest.raises(ValueError, match="2 frames"):
+        make(buffer, engine, 33, kernel.address, 1024)
+    with pytest.raises(ValueError, match="aligned"):
+        make(buffer, np.zeros(33, np.uint8)[1:], 4, kernel.address, 1024)
+    with pytest.raises(ValueError, match="address"):
+        make(buffer, engine, 4, 0, 1024)
+    with pytest.raises(BufferError):
+        make(bytes(64), engine, 4, kernel.address, 1024)      # read-only buffer
+    failed = chunks.Chunks.__new__(chunks.Chunks)
+    with pytest.raises(ValueError):
+        failed.__init__(buffer, engine, 33, kernel.address, 1024, eq.InvalidTypeError, kernel)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        failed.process(b"abcd")                          # a failed set-up leaves nothing half done
+    ready = make(buffer, engine, 4, kernel.address, 1024)
+    with pytest.raises(RuntimeError, match="already"):
+        ready.__init__(buffer, engine, 4, kernel.address, 1024, eq.InvalidTypeError, kernel)
+    with pytest.raises(ValueError, match="between 0 and 3"):
+        ready.n_pending = 4
+    ready.n_pending = np.int64(2)
+    assert ready.n_pending == 2
