@@ -352,7 +352,8 @@ class StreamingEqualizer(_FrameEqualizer):
     output is never clipped.
 
     An equalizer is a stateful stream: use one object from one thread at a
-    time (several objects may run in parallel).
+    time (several objects may run in parallel), and do not change a
+    bytearray while it is being processed.
 
     See Also
     --------
@@ -495,11 +496,20 @@ class StreamingEqualizer(_FrameEqualizer):
         rest = total % self.frame_bytes
         used = total - rest
         dst = np.empty(used, dtype=np.uint8)
+        state, clipped = self._zi.copy(), self.clipped_samples
         self._kernel(address_of(src), used // self.frame_bytes, self._engine_address,
                      address_of(dst), self._wide)
+        try:
+            out = dst.tobytes()
+        except MemoryError:
+            # Nothing is lost: the filter goes back to where it was, and the
+            # same chunk can be passed again.
+            self._zi[...] = state
+            self.clipped_samples = clipped
+            raise
         self._in_view[:rest] = data[used:]
         self._py_pending = rest
-        return dst.tobytes()
+        return out
 
     def _process_frames_into(self, src, dst):
         if self._kernel is None:

@@ -321,6 +321,29 @@ def test_long_chunks_release_the_gil_and_short_ones_hold_it(bookkeeping, n_frame
     assert done and ran_during_the_call == releases
 
 
+def test_the_python_long_route_loses_nothing_when_its_output_cannot_be_made(rng, monkeypatch):
+    # The kernel has run when the output bytes are made; if that fails, the
+    # filter must be as before the call, so that passing the chunk again works.
+    raw = _raw(eq.SAMPLE_FORMATS["s16le"], rng.uniform(-1.0, 1.0, (40000, 2)))
+    stream = _python_bookkeeping(monkeypatch, 48000, 2, "s16le", BANDS, 6.0)
+    first = stream.process(raw[:5])                     # one frame out, 1 byte pending
+    clipped = stream.clipped_samples
+
+    class NoRoom(np.ndarray):
+        def tobytes(self, *args, **kwargs):
+            raise MemoryError("no room for the output")
+
+    real_empty = np.empty
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "empty", lambda *args, **kwargs: real_empty(*args, **kwargs).view(NoRoom))
+        with pytest.raises(MemoryError):
+            stream.process(raw[5:])                     # longer than the buffer
+    assert stream.pending_bytes == 1 and stream.clipped_samples == clipped
+    whole = eq.StreamingEqualizer(48000, 2, "s16le", BANDS, 6.0)
+    assert first + stream.process(raw[5:]) == whole.process(raw)
+    assert stream.clipped_samples == whole.clipped_samples > 0
+
+
 def test_the_c_bookkeeping_refuses_bad_set_ups():
     # eq._chunks.Chunks is private, but a mistake in using it must be an
     # error, not a crash or a write past a buffer.
