@@ -9,8 +9,10 @@ float64 scratch array, every section runs over it (:mod:`eq._cascades`,
 sections fused up to ``MAX_FUSED_SECTIONS`` at a time, channels in SIMD
 vectors of 4 and 2), and it is rounded, saturated and encoded back. The
 decode and encode loops index arrays that start at the tile, so that LLVM
-vectorizes them, and the kernels flush subnormals to zero while they run
-(:mod:`eq._fpenv`). The tile stays in L1 cache, so this
+vectorizes them; packed formats (24-bit, big-endian) first have their bytes
+put in native order in a scratch area, in loops that LLVM turns into vector
+shuffles, and are then decoded as native samples. The kernels flush
+subnormals to zero while they run (:mod:`eq._fpenv`). The tile stays in L1 cache, so this
 is one pass over memory. The grouping of sections and channels depends only on
 their counts, so every sample sees the same arithmetic whatever the chunking,
 and the output is bit-identical for any split of the stream.
@@ -30,7 +32,6 @@ from numba import njit
 from ._cascades import MAX_FUSED_SECTIONS, run_cascade, run_cascade4
 from ._fpenv import flush_subnormals, restore_fp_control
 from ._memory import array_at
-from ._simd import bits_of_float32, bits_of_float64, float32_from_bits, float64_from_bits
 
 TILE_SAMPLES = 2048
 """Interleaved samples per tile: 16 KiB of float64."""
@@ -58,9 +59,11 @@ def engine_size(n_sections, channels):
     """Length of the float64 engine array for a filter of this size.
 
     Layout: ``HEADER_SIZE`` header slots, then ``sos`` (n_sections x 6), then
-    the state ``zi`` (n_sections x channels x 2), then the tile.
+    the state ``zi`` (n_sections x channels x 2), then the tile, then a
+    scratch area as large as the tile, where the bytes of packed formats are
+    put in native order (see :func:`_decode_packed`).
     """
-    return HEADER_SIZE + 6 * n_sections + 2 * n_sections * channels + tile_samples(channels)
+    return HEADER_SIZE + 6 * n_sections + 2 * n_sections * channels + 2 * tile_samples(channels)
 
 
 def tile_samples(channels):
@@ -155,105 +158,121 @@ def _encode_float(tile, count, d):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _decode_packed(s, count, code, inv_scale, tile):  # pragma: no cover - compiled
-    """Assemble ``count`` samples from the bytes ``s``; store them times ``inv_scale`` in ``tile``.
+def _swap_bytes(s, count, width, d):  # pragma: no cover - compiled
+    """Store in ``d`` the ``count`` samples of ``width`` bytes of ``s``, each byte-reversed.
 
-    One loop per format, so that no call or branch sits in the per-sample path.
+    One loop per width, with the byte positions constant, so that LLVM turns
+    each into vector shuffles.
     """
-    if code == PACKED_S24LE:
+    if width == 2:
         for k in range(count):
-            j = 3 * k
-            v = np.int64(s[j]) | (np.int64(s[j + 1]) << 8) | (np.int64(s[j + 2]) << 16)
-            tile[k] = np.float64(v - ((v & 0x800000) << 1)) * inv_scale
-    elif code == PACKED_S24BE:
-        for k in range(count):
-            j = 3 * k
-            v = (np.int64(s[j]) << 16) | (np.int64(s[j + 1]) << 8) | np.int64(s[j + 2])
-            tile[k] = np.float64(v - ((v & 0x800000) << 1)) * inv_scale
-    elif code == PACKED_S16BE:
-        for k in range(count):
-            j = 2 * k
-            v = (np.int64(s[j]) << 8) | np.int64(s[j + 1])
-            tile[k] = np.float64(v - ((v & 0x8000) << 1)) * inv_scale
-    elif code == PACKED_S32BE:
+            d[2 * k] = s[2 * k + 1]
+            d[2 * k + 1] = s[2 * k]
+    elif width == 4:
         for k in range(count):
             j = 4 * k
-            v = ((np.int64(s[j]) << 24) | (np.int64(s[j + 1]) << 16)
-                 | (np.int64(s[j + 2]) << 8) | np.int64(s[j + 3]))
-            tile[k] = np.float64(v - ((v & 0x80000000) << 1)) * inv_scale
-    elif code == PACKED_F32BE:
-        for k in range(count):
-            j = 4 * k
-            v = ((np.uint32(s[j]) << np.uint32(24)) | (np.uint32(s[j + 1]) << np.uint32(16))
-                 | (np.uint32(s[j + 2]) << np.uint32(8)) | np.uint32(s[j + 3]))
-            tile[k] = np.float64(float32_from_bits(v)) * inv_scale
-    else:  # PACKED_F64BE
+            d[j] = s[j + 3]
+            d[j + 1] = s[j + 2]
+            d[j + 2] = s[j + 1]
+            d[j + 3] = s[j]
+    else:
         for k in range(count):
             j = 8 * k
-            w = np.uint64(0)
             for b in range(8):
-                w = (w << np.uint64(8)) | np.uint64(s[j + b])
-            tile[k] = float64_from_bits(w) * inv_scale
+                d[j + b] = s[j + 7 - b]
 
 
 @njit(cache=True, nogil=True)
-def _encode_packed(tile, count, code, scale, lo, hi, d):  # pragma: no cover - compiled
-    """Write ``count`` samples of ``tile`` as bytes into ``d``; return how many saturated.
+def _s24_to_s32(s, count, big, w):  # pragma: no cover - compiled
+    """Store the ``count`` 3-byte samples of ``s`` in ``w`` as little-endian int32, left-aligned.
 
-    Integer codes round to nearest (ties to even) and saturate; float codes
-    store the value as is (float32 rounds to nearest).
+    The low byte of each int32 is zero: ``w`` holds the sample times 256.
     """
-    clipped = 0
-    if code == PACKED_F64BE:
+    if big:
         for k in range(count):
-            w = bits_of_float64(tile[k])
-            j = 8 * k
-            for b in range(8):
-                d[j + b] = np.uint8((w >> np.uint64(56 - 8 * b)) & np.uint64(0xFF))
+            w[4 * k] = 0
+            w[4 * k + 1] = s[3 * k + 2]
+            w[4 * k + 2] = s[3 * k + 1]
+            w[4 * k + 3] = s[3 * k]
+    else:
+        for k in range(count):
+            w[4 * k] = 0
+            w[4 * k + 1] = s[3 * k]
+            w[4 * k + 2] = s[3 * k + 1]
+            w[4 * k + 3] = s[3 * k + 2]
+
+
+@njit(cache=True, nogil=True)
+def _s32_to_s24(w, count, big, d):  # pragma: no cover - compiled
+    """Store the top 3 bytes of the ``count`` little-endian int32 of ``w`` in ``d``."""
+    if big:
+        for k in range(count):
+            d[3 * k] = w[4 * k + 3]
+            d[3 * k + 1] = w[4 * k + 2]
+            d[3 * k + 2] = w[4 * k + 1]
+    else:
+        for k in range(count):
+            d[3 * k] = w[4 * k + 1]
+            d[3 * k + 1] = w[4 * k + 2]
+            d[3 * k + 2] = w[4 * k + 3]
+
+
+@njit(cache=True, nogil=True)
+def _decode_packed(code, address, count, inv_scale, scratch, tile):  # pragma: no cover
+    """Decode ``count`` samples of a packed format at ``address`` into ``tile``.
+
+    The bytes are first put in native order in ``scratch`` (a 24-bit sample
+    as an int32 times 256), then decoded as the native integer or float type:
+    the same values as assembling each sample byte by byte, in vectorized
+    loops. ``scratch`` is an address with room for ``count`` float64.
+    """
+    if code == PACKED_S24LE or code == PACKED_S24BE:
+        _s24_to_s32(array_at(address, 3 * count, np.uint8), count, code == PACKED_S24BE,
+                    array_at(scratch, 4 * count, np.uint8))
+        # Samples times 256: a power of two, so the products are unchanged.
+        _decode_int(array_at(scratch, count, np.int32), count, 0, inv_scale / 256.0, tile)
+        return
+    width = 2 if code == PACKED_S16BE else 8 if code == PACKED_F64BE else 4
+    _swap_bytes(array_at(address, width * count, np.uint8), count, width,
+                array_at(scratch, width * count, np.uint8))
+    if code == PACKED_S16BE:
+        _decode_int(array_at(scratch, count, np.int16), count, 0, inv_scale, tile)
+    elif code == PACKED_S32BE:
+        _decode_int(array_at(scratch, count, np.int32), count, 0, inv_scale, tile)
     elif code == PACKED_F32BE:
-        for k in range(count):
-            v = bits_of_float32(np.float32(tile[k]))
-            j = 4 * k
-            d[j] = np.uint8(v >> np.uint32(24))
-            d[j + 1] = np.uint8((v >> np.uint32(16)) & np.uint32(0xFF))
-            d[j + 2] = np.uint8((v >> np.uint32(8)) & np.uint32(0xFF))
-            d[j + 3] = np.uint8(v & np.uint32(0xFF))
-    elif code == PACKED_S24LE:
-        for k in range(count):
-            r, limited = _round_saturate(tile[k], scale, lo, hi)
-            clipped += limited
-            v = np.int64(r)
-            j = 3 * k
-            d[j] = np.uint8(v & 0xFF)
-            d[j + 1] = np.uint8((v >> 8) & 0xFF)
-            d[j + 2] = np.uint8((v >> 16) & 0xFF)
-    elif code == PACKED_S24BE:
-        for k in range(count):
-            r, limited = _round_saturate(tile[k], scale, lo, hi)
-            clipped += limited
-            v = np.int64(r)
-            j = 3 * k
-            d[j] = np.uint8((v >> 16) & 0xFF)
-            d[j + 1] = np.uint8((v >> 8) & 0xFF)
-            d[j + 2] = np.uint8(v & 0xFF)
-    elif code == PACKED_S16BE:
-        for k in range(count):
-            r, limited = _round_saturate(tile[k], scale, lo, hi)
-            clipped += limited
-            v = np.int64(r)
-            j = 2 * k
-            d[j] = np.uint8((v >> 8) & 0xFF)
-            d[j + 1] = np.uint8(v & 0xFF)
-    else:  # PACKED_S32BE
-        for k in range(count):
-            r, limited = _round_saturate(tile[k], scale, lo, hi)
-            clipped += limited
-            v = np.int64(r)
-            j = 4 * k
-            d[j] = np.uint8((v >> 24) & 0xFF)
-            d[j + 1] = np.uint8((v >> 16) & 0xFF)
-            d[j + 2] = np.uint8((v >> 8) & 0xFF)
-            d[j + 3] = np.uint8(v & 0xFF)
+        _decode_float(array_at(scratch, count, np.float32), count, inv_scale, tile)
+    else:
+        _decode_float(array_at(scratch, count, np.float64), count, inv_scale, tile)
+
+
+@njit(cache=True, nogil=True)
+def _encode_packed(code, tile, count, scale, lo, hi, scratch, address):  # pragma: no cover
+    """Encode ``count`` samples of ``tile`` in a packed format at ``address``.
+
+    The reverse of :func:`_decode_packed`: encoded in native order into
+    ``scratch``, then rearranged. Returns how many samples saturated.
+    """
+    if code == PACKED_S24LE or code == PACKED_S24BE:
+        # Rounded and saturated to 24 bits, stored times 256 (step 256).
+        clipped = _encode_int(tile, count, 0, scale, lo, hi, 256.0,
+                              array_at(scratch, count, np.int32))
+        _s32_to_s24(array_at(scratch, 4 * count, np.uint8), count, code == PACKED_S24BE,
+                    array_at(address, 3 * count, np.uint8))
+        return clipped
+    clipped = 0
+    width = 2 if code == PACKED_S16BE else 8 if code == PACKED_F64BE else 4
+    if code == PACKED_S16BE:
+        clipped = _encode_int(tile, count, 0, scale, lo, hi, 1.0,
+                              array_at(scratch, count, np.int16))
+    elif code == PACKED_S32BE:
+        clipped = _encode_int(tile, count, 0, scale, lo, hi, 1.0,
+                              array_at(scratch, count, np.int32))
+    elif code == PACKED_F32BE:
+        _encode_float(tile, count, array_at(scratch, count, np.float32))
+    else:
+        _encode_float(tile, count, array_at(scratch, count, np.float64))
+    _swap_bytes(array_at(scratch, width * count, np.uint8), count, width,
+                array_at(address, width * count, np.uint8))
     return clipped
 
 
@@ -271,6 +290,12 @@ def _unpack(engine):  # pragma: no cover - compiled
     return (int(engine[H_KIND]), int(engine[H_CODE]), channels, int(engine[H_BPS]),
             int(engine[H_OFFSET]), engine[H_GAIN], engine[H_SCALE], engine[H_LO],
             engine[H_HI], engine[H_STEP], sos, zi, tile)
+
+
+@njit(cache=True, nogil=True)
+def _scratch_address(engine_address, engine):  # pragma: no cover - compiled
+    """Address of the scratch area, which follows the tile (see :func:`engine_size`)."""
+    return engine_address + 8 * (engine.shape[0] - int(engine[H_TILE]))
 
 
 @njit(cache=True, nogil=True)
@@ -304,7 +329,8 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     head = array_at(engine_address, HEADER_SIZE, np.float64)
     engine = array_at(engine_address, int(head[H_SIZE]), np.float64)
     old = flush_subnormals()
-    engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine, dst_address, wide)
+    engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
+                                      wide)
     restore_fp_control(old)
 
 
@@ -340,7 +366,8 @@ def bytes_entry_wide(src_address, n_frames, engine_address, dst_address):  # pra
 
 
 @njit(cache=True, nogil=True)
-def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: no cover
+def _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
+                 wide):  # pragma: no cover
     """:func:`process_bytes` without the change of floating-point mode.
 
     Tile by tile: decode into the tile, filter it, encode it. Decoding and
@@ -349,6 +376,7 @@ def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: n
     """
     kind, code, channels, bps, offset, gain, scale, lo, hi, step, sos, zi, tile = _unpack(engine)
     inv_scale = gain / (scale * step)  # scale and step are 1.0 for float formats
+    scratch = _scratch_address(engine_address, engine)
     tile_frames = tile.shape[0] // channels
     clipped = 0
     f0 = 0
@@ -356,16 +384,16 @@ def _bytes_tiles(src_address, n_frames, engine, dst_address, wide):  # pragma: n
         m = min(tile_frames, n_frames - f0)
         count = m * channels
         first = f0 * channels * bps  # byte offset of the tile
-        _decode(kind, code, src_address + first, count, offset, inv_scale, bps, tile)
+        _decode(kind, code, src_address + first, count, offset, inv_scale, scratch, tile)
         filter_tile(tile, m, channels, sos, zi, wide)
-        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, bps,
+        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
                            dst_address + first)
         f0 += m
     return clipped
 
 
 @njit(cache=True, nogil=True)
-def _decode(kind, code, address, count, offset, inv_scale, bps, tile):  # pragma: no cover
+def _decode(kind, code, address, count, offset, inv_scale, scratch, tile):  # pragma: no cover
     """Decode ``count`` samples of the format ``(kind, code)`` at ``address`` into ``tile``.
 
     The arrays are made over the address with the format's own item type
@@ -386,11 +414,11 @@ def _decode(kind, code, address, count, offset, inv_scale, bps, tile):  # pragma
         else:
             _decode_float(array_at(address, count, np.float64), count, inv_scale, tile)
     else:
-        _decode_packed(array_at(address, count * bps, np.uint8), count, code, inv_scale, tile)
+        _decode_packed(code, address, count, inv_scale, scratch, tile)
 
 
 @njit(cache=True, nogil=True)
-def _encode(kind, code, tile, count, offset, scale, lo, hi, step, bps,
+def _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
             address):  # pragma: no cover
     """Encode ``count`` samples of ``tile`` at ``address``; return how many saturated."""
     if kind == KIND_INT:
@@ -411,5 +439,4 @@ def _encode(kind, code, tile, count, offset, scale, lo, hi, step, bps,
         else:
             _encode_float(tile, count, array_at(address, count, np.float64))
         return 0
-    return _encode_packed(tile, count, code, scale, lo, hi,
-                          array_at(address, count * bps, np.uint8))
+    return _encode_packed(code, tile, count, scale, lo, hi, scratch, address)

@@ -15,10 +15,7 @@ multiply-adds are fused:
   :func:`vhigh` and :func:`vjoin` split a 4-lane vector into its 2-lane
   halves and join two back, and :func:`vshiftin` moves its lanes up one,
 - :func:`vload2`, :func:`vload4` and :func:`vstore` move a vector from and to
-  adjacent elements of a C-contiguous 1-D float64 array,
-- :func:`float64_from_bits`, :func:`float32_from_bits`, :func:`bits_of_float64`
-  and :func:`bits_of_float32` reinterpret IEEE values as unsigned integers and
-  back (for byte-swapped float formats), without a round trip through memory.
+  adjacent elements of a C-contiguous 1-D float64 array.
 
 A kernel that uses :func:`fma` for one channel and :func:`vfma` for several
 does the same IEEE arithmetic in every lane, so a channel's output does not
@@ -299,37 +296,5 @@ def vstore(typingctx, arr, index, v):
     return types.none(arr, index, v), codegen
 
 
-def _bitcast(source, target, llvm_target):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_target)
-
-    return target(source), codegen
-
-
-@intrinsic
-def float64_from_bits(typingctx, bits):
-    """Return the float64 whose IEEE 754 bit pattern is the uint64 ``bits``."""
-    return _bitcast(types.uint64, types.float64, _DOUBLE)
-
-
-@intrinsic
-def float32_from_bits(typingctx, bits):
-    """Return the float32 whose IEEE 754 bit pattern is the uint32 ``bits``."""
-    return _bitcast(types.uint32, types.float32, ir.FloatType())
-
-
-@intrinsic
-def bits_of_float64(typingctx, x):
-    """Return the IEEE 754 bit pattern of the float64 ``x`` as a uint64."""
-    return _bitcast(types.float64, types.uint64, ir.IntType(64))
-
-
-@intrinsic
-def bits_of_float32(typingctx, x):
-    """Return the IEEE 754 bit pattern of the float32 ``x`` as a uint32."""
-    return _bitcast(types.float32, types.uint32, _I32)
-
-
 __all__ = ["f64x2", "f64x4", "fma", "vfma", "vmul", "vsplat2", "vsplat4", "vpack2", "vpack4",
-           "vlane", "vlow", "vhigh", "vjoin", "vshiftin", "vload2", "vload4", "vstore",
-           "float64_from_bits", "float32_from_bits", "bits_of_float64", "bits_of_float32"]
+           "vlane", "vlow", "vhigh", "vjoin", "vshiftin", "vload2", "vload4", "vstore"]
