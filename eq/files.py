@@ -150,6 +150,19 @@ def _write_block(dst, data):
         raise OSError(f"could write only part of a {len(data)}-frame block") from None
 
 
+def _without_fsync(dst):
+    """Keep `dst`'s ``close()`` from waiting for the disk.
+
+    soundfile's ``close()`` calls ``flush()``, which for a file open for
+    writing is libsndfile's ``sf_write_sync``, an ``fsync``: about a third of
+    the time of equalizing a 30 s WAV here, and a queue at the disk when
+    several files end at once. Like other audio tools, the output is left to
+    the operating system to write back; write errors are still raised by
+    each write and by ``sf_close``.
+    """
+    dst.flush = lambda: None
+
+
 def _run_now(function, *args):
     """Call ``function(*args)`` now; its result as a done Future (``submit`` without a thread)."""
     done = Future()
@@ -281,6 +294,7 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                                format=out_format, subtype=out_subtype)
         except (sf.LibsndfileError, OSError) as exc:
             raise AudioFileError(f"cannot write audio file {str(out_path)!r}: {exc}") from None
+        _without_fsync(dst)
         known = 0 <= src.frames < _UNKNOWN_FRAMES
         bar = None
         if progress:

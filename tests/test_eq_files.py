@@ -147,6 +147,28 @@ def test_output_container_follows_the_extension(tmp_path, rng):
     assert_samples_match(got, oracle_file(x, 16, fs, BANDS)[0], 16)
 
 
+@pytest.mark.parametrize("ext", ["wav", "flac"])
+def test_closing_an_output_does_not_wait_for_the_disk(tmp_path, rng, monkeypatch, ext):
+    # soundfile's close() calls flush(), an fsync for a file open for writing;
+    # outputs are left to the operating system to write back, complete.
+    modes = []
+    real_flush = sf.SoundFile.flush
+
+    def spy(self):
+        modes.append(self.mode)
+        return real_flush(self)
+
+    monkeypatch.setattr(sf.SoundFile, "flush", spy)
+    fs = 44100
+    src = tmp_path / f"in.{ext}"
+    x = write_input(src, rng, "WAV" if ext == "wav" else "FLAC", "PCM_16", 16, fs, 2, frames=5000)
+    assert modes == ["w"]                               # writing the input synced it
+    eq.equalize_file(src, tmp_path / f"out.{ext}", BANDS, block_frames=1024)
+    assert modes == ["w", "r"]                          # closing the output did not
+    got, _ = read_output(tmp_path / f"out.{ext}", 16)
+    assert_samples_match(got, oracle_file(x, 16, fs, BANDS)[0], 16)
+
+
 def test_progress_bar_does_not_change_the_output(tmp_path, rng, capsys):
     src = tmp_path / "in.wav"
     write_input(src, rng, "WAV", "PCM_24", 24, 44100, 2, frames=5000)
