@@ -88,14 +88,16 @@ def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compile
     """
     n_sections = sos.shape[0] // 6
     n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
-    c = 0
+    # Counters start as int64, not the literal 0: a call typed while one is
+    # still the literal would compile the whole kernel chain a second time.
+    c = np.int64(0)
     while c < channels:
         left = channels - c
         lanes = 2 if left >= 2 else 1
         if wide is not None:
             if left >= 4:
                 lanes = 4
-        s = 0
+        s = np.int64(0)
         for g in range(n_groups):
             # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
             # section is latency-bound, a group of several is not.
@@ -218,27 +220,30 @@ def _s32_to_s24(w, count, big, d):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _decode_packed(code, address, count, inv_scale, scratch, tile):  # pragma: no cover
+def _decode_packed(code, address, count, offset, inv_scale, scratch, tile):  # pragma: no cover
     """Decode ``count`` samples of a packed format at ``address`` into ``tile``.
 
     The bytes are first put in native order in ``scratch`` (a 24-bit sample
     as an int32 times 256), then decoded as the native integer or float type:
     the same values as assembling each sample byte by byte, in vectorized
     loops. ``scratch`` is an address with room for ``count`` float64.
+    ``offset`` is the header's (0 for these formats), passed on as a
+    variable so that the native loops are the ones already compiled (a
+    literal 0 would compile them again).
     """
     if code == PACKED_S24LE or code == PACKED_S24BE:
         _s24_to_s32(array_at(address, 3 * count, np.uint8), count, code == PACKED_S24BE,
                     array_at(scratch, 4 * count, np.uint8))
         # Samples times 256: a power of two, so the products are unchanged.
-        _decode_int(array_at(scratch, count, np.int32), count, 0, inv_scale / 256.0, tile)
+        _decode_int(array_at(scratch, count, np.int32), count, offset, inv_scale / 256.0, tile)
         return
     width = 2 if code == PACKED_S16BE else 8 if code == PACKED_F64BE else 4
     _swap_bytes(array_at(address, width * count, np.uint8), count, width,
                 array_at(scratch, width * count, np.uint8))
     if code == PACKED_S16BE:
-        _decode_int(array_at(scratch, count, np.int16), count, 0, inv_scale, tile)
+        _decode_int(array_at(scratch, count, np.int16), count, offset, inv_scale, tile)
     elif code == PACKED_S32BE:
-        _decode_int(array_at(scratch, count, np.int32), count, 0, inv_scale, tile)
+        _decode_int(array_at(scratch, count, np.int32), count, offset, inv_scale, tile)
     elif code == PACKED_F32BE:
         _decode_float(array_at(scratch, count, np.float32), count, inv_scale, tile)
     else:
@@ -246,7 +251,8 @@ def _decode_packed(code, address, count, inv_scale, scratch, tile):  # pragma: n
 
 
 @njit(cache=True, nogil=True)
-def _encode_packed(code, tile, count, scale, lo, hi, scratch, address):  # pragma: no cover
+def _encode_packed(code, tile, count, offset, scale, lo, hi, scratch,
+                   address):  # pragma: no cover
     """Encode ``count`` samples of ``tile`` in a packed format at ``address``.
 
     The reverse of :func:`_decode_packed`: encoded in native order into
@@ -254,7 +260,7 @@ def _encode_packed(code, tile, count, scale, lo, hi, scratch, address):  # pragm
     """
     if code == PACKED_S24LE or code == PACKED_S24BE:
         # Rounded and saturated to 24 bits, stored times 256 (step 256).
-        clipped = _encode_int(tile, count, 0, scale, lo, hi, 256.0,
+        clipped = _encode_int(tile, count, offset, scale, lo, hi, 256.0,
                               array_at(scratch, count, np.int32))
         _s32_to_s24(array_at(scratch, 4 * count, np.uint8), count, code == PACKED_S24BE,
                     array_at(address, 3 * count, np.uint8))
@@ -262,10 +268,10 @@ def _encode_packed(code, tile, count, scale, lo, hi, scratch, address):  # pragm
     clipped = 0
     width = 2 if code == PACKED_S16BE else 8 if code == PACKED_F64BE else 4
     if code == PACKED_S16BE:
-        clipped = _encode_int(tile, count, 0, scale, lo, hi, 1.0,
+        clipped = _encode_int(tile, count, offset, scale, lo, hi, 1.0,
                               array_at(scratch, count, np.int16))
     elif code == PACKED_S32BE:
-        clipped = _encode_int(tile, count, 0, scale, lo, hi, 1.0,
+        clipped = _encode_int(tile, count, offset, scale, lo, hi, 1.0,
                               array_at(scratch, count, np.int32))
     elif code == PACKED_F32BE:
         _encode_float(tile, count, array_at(scratch, count, np.float32))
@@ -414,7 +420,7 @@ def _decode(kind, code, address, count, offset, inv_scale, scratch, tile):  # pr
         else:
             _decode_float(array_at(address, count, np.float64), count, inv_scale, tile)
     else:
-        _decode_packed(code, address, count, inv_scale, scratch, tile)
+        _decode_packed(code, address, count, offset, inv_scale, scratch, tile)
 
 
 @njit(cache=True, nogil=True)
@@ -439,4 +445,4 @@ def _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
         else:
             _encode_float(tile, count, array_at(address, count, np.float64))
         return 0
-    return _encode_packed(code, tile, count, scale, lo, hi, scratch, address)
+    return _encode_packed(code, tile, count, offset, scale, lo, hi, scratch, address)
