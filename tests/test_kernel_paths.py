@@ -47,13 +47,20 @@ def _raw(fmt, x):
     return ints.astype(f"{order}i{fmt.bytes_per_sample}").tobytes()
 
 
+def _need_the_c_bookkeeping():
+    # Installed without a C compiler, only the Python bookkeeping exists; the
+    # next test fails if a compiler is here and the extension is not built.
+    if streaming._chunks is None:
+        pytest.skip("eq._chunks is not built here: only the Python bookkeeping can run")
+
+
 @pytest.fixture(params=["c", "python"])
 def bookkeeping(request, monkeypatch):
     """Run the test with the C bookkeeping of ``process`` (built), then the Python one."""
     if request.param == "python":
         monkeypatch.setattr(streaming, "_chunks", None)
     else:
-        assert streaming._chunks is not None, "eq._chunks is not built (see the next test)"
+        _need_the_c_bookkeeping()
     return request.param
 
 
@@ -237,7 +244,7 @@ def test_c_and_python_bookkeeping_agree_call_by_call(rng, monkeypatch, name, cha
     # at and past SHORT_CHUNK_BYTES and BUFFER_BYTES with bytes pending, and
     # every accepted input type (a non-contiguous memoryview is its bytes in
     # order, a typed one its raw bytes).
-    assert streaming._chunks is not None
+    _need_the_c_bookkeeping()
     fmt = eq.SAMPLE_FORMATS[name]
     fb = fmt.bytes_per_sample * channels
     short, buffer = streaming.SHORT_CHUNK_BYTES, streaming.BUFFER_BYTES
@@ -347,8 +354,8 @@ def test_the_python_long_route_loses_nothing_when_its_output_cannot_be_made(rng,
 def test_the_c_bookkeeping_refuses_bad_set_ups():
     # eq._chunks.Chunks is private, but a mistake in using it must be an
     # error, not a crash or a write past a buffer.
+    _need_the_c_bookkeeping()
     chunks = streaming._chunks
-    assert chunks is not None
     buffer, engine = np.zeros(64, np.uint8), np.zeros(32)
     kernel = streaming._load_kernel(("c-bytes", None), lambda: streaming._c_entry(None))
 
