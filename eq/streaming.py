@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _kernels
 from ._memory import address_of
-from .design import as_bands, check_sample_rate, design_sos
+from .design import MAX_ABS_GAIN_DB, as_bands, check_sample_rate, design_sos
 from .errors import EqError, IncompleteFrameError, InvalidParameterError, InvalidTypeError
 from .formats import get_format
 
@@ -64,6 +64,11 @@ def _preamp_gain(preamp_db):
         raise InvalidTypeError(f"preamp_db must be a real number of dB, got {preamp_db!r}")
     if not math.isfinite(preamp_db):
         raise InvalidParameterError(f"preamp_db must be finite, got {preamp_db!r}")
+    if abs(preamp_db) > MAX_ABS_GAIN_DB:
+        # As for band gains: far beyond any use, and beyond it the gain
+        # underflows or overflows float64 on the way through the kernels.
+        raise InvalidParameterError(
+            f"preamp_db must be within +-{MAX_ABS_GAIN_DB:g} dB, got {preamp_db!r}")
     return 10.0 ** (float(preamp_db) / 20.0)
 
 

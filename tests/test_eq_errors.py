@@ -149,7 +149,7 @@ def test_whole_number_parameters_of_other_types_are_accepted():
 
 @pytest.mark.parametrize("preamp_db,fragment", [
     (math.nan, "nan"), (math.inf, "inf"), (-math.inf, "-inf"), ("3", "'3'"), (None, "None"),
-    ("loud", "'loud'"), ([3.0], "[3.0]"),
+    ("loud", "'loud'"), ([3.0], "[3.0]"), (200.5, "200.5"), (-6000, "-6000"),
 ])
 def test_bad_preamp(preamp_db, fragment):
     for make in (lambda: eq.StreamingEqualizer(48000, 2, "s16le", [GOOD_BAND], preamp_db),
