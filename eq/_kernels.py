@@ -18,8 +18,8 @@ their counts, so every sample sees the same arithmetic whatever the chunking,
 and the output is bit-identical for any split of the stream.
 
 The byte entry point :func:`process_bytes` takes the addresses of its input,
-output and *engine* (one float64 array holding header, coefficients, state and
-tile, see :func:`engine_size`) as integers, because on small chunks the cost
+output and *engine* (one float64 array holding header, coefficients, state,
+tile and scratch, see :func:`engine_size`) as integers, because on small chunks the cost
 of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`). It
 releases the GIL; :func:`process_bytes_holding_gil`, its twin for chunks of a
 few frames, does not. :func:`bytes_entry` and :func:`bytes_entry_wide` are
@@ -42,7 +42,7 @@ KIND_INT, KIND_FLOAT, KIND_PACKED = 0, 1, 2
 INT_U8, INT_S8, INT_S16, INT_S32 = 0, 1, 2, 3
 # KIND_FLOAT codes.
 FLOAT_F32, FLOAT_F64 = 0, 1
-# KIND_PACKED codes: samples assembled byte by byte.
+# KIND_PACKED codes: bytes rearranged into native samples first (_decode_packed).
 PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64BE = range(6)
 
 # Engine header: slot -> meaning. H_SIZE is the engine's length; H_CLIPPED
@@ -315,8 +315,8 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
         after them is ignored).
     n_frames : int
     engine_address : int
-        Address of the float64 engine array: header, coefficients, state and
-        tile (see :func:`engine_size`); the state and the clip count
+        Address of the float64 engine array: header, coefficients, state,
+        tile and scratch (see :func:`engine_size`); the state and the clip count
         (``H_CLIPPED``) are updated in place.
     dst_address : int
         Address of the output: at least ``n_frames`` frames, writeable, not

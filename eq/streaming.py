@@ -159,7 +159,8 @@ def _kernel_format(fmt):
     """Return ``(kind, code)``: how the byte kernel reads and writes `fmt`.
 
     Little-endian formats that numpy can view are read as typed arrays; the
-    24-bit and big-endian ones are assembled byte by byte.
+    24-bit and big-endian ones have their bytes rearranged into native
+    samples first.
     """
     if sys.byteorder == "little":
         if fmt.name in _INT_CODES:
@@ -175,7 +176,7 @@ class _FilterBank:
 
     They live in one float64 *engine* array (see :func:`eq._kernels.engine_size`)
     so that the byte kernel needs one address for all of them; ``_sos`` and
-    ``_zi`` are views into it (the kernel's scratch tile follows them).
+    ``_zi`` are views into it (the kernel's tile and scratch area follow them).
     """
 
     def __init__(self, sample_rate, channels, bands, preamp_db=0.0):
