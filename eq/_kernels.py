@@ -12,15 +12,17 @@ decode and encode loops index arrays that start at the tile, so that LLVM
 vectorizes them; packed formats (24-bit, big-endian) first have their bytes
 put in native order in a scratch area, in loops that LLVM turns into vector
 shuffles, and are then decoded as native samples. The kernels flush
-subnormals to zero while they run (:mod:`eq._fpenv`). The tile stays in L1 cache, so this
-is one pass over memory. The grouping of sections and channels depends only on
-their counts, so every sample sees the same arithmetic whatever the chunking,
-and the output is bit-identical for any split of the stream.
+subnormals to zero while they run (:mod:`eq._fpenv`). The tile stays in L1
+cache, so this is one pass over memory. The grouping of sections and
+channels depends only on their counts, so every sample sees the same
+arithmetic whatever the chunking, and the output is bit-identical for any
+split of the stream.
 
 The byte entry point :func:`process_bytes` takes the addresses of its input,
 output and *engine* (one float64 array holding header, coefficients, state,
-tile and scratch, see :func:`engine_size`) as integers, because on small chunks the cost
-of a call is mostly numba unboxing its arguments (see :mod:`eq._memory`). It
+tile and scratch, see :func:`engine_size`) as integers, because on small
+chunks the cost of a call is mostly numba unboxing its arguments (see
+:mod:`eq._memory`). It
 releases the GIL; :func:`process_bytes_holding_gil`, its twin for chunks of a
 few frames, does not. :func:`bytes_entry` and :func:`bytes_entry_wide` are
 the same kernel compiled as C functions, for the C extension ``eq._chunks``.

@@ -341,8 +341,12 @@ def test_the_python_long_route_loses_nothing_when_its_output_cannot_be_made(rng,
             raise MemoryError("no room for the output")
 
     real_empty = np.empty
+
+    def empty(*args, **kwargs):
+        return real_empty(*args, **kwargs).view(NoRoom)
+
     with monkeypatch.context() as patch:
-        patch.setattr(np, "empty", lambda *args, **kwargs: real_empty(*args, **kwargs).view(NoRoom))
+        patch.setattr(np, "empty", empty)
         with pytest.raises(MemoryError):
             stream.process(raw[5:])                     # longer than the buffer
     assert stream.pending_bytes == 1 and stream.clipped_samples == clipped
