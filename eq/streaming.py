@@ -322,6 +322,101 @@ class _FrameEqualizer(_FilterBank):
                      address_of(dst), self._wide)
 
 
+class _PyChunks:
+    """The bookkeeping of :meth:`StreamingEqualizer.process` in Python.
+
+    Used where the C extension ``eq._chunks`` was not built; the same
+    interface as its ``Chunks`` (``process(data)`` and ``n_pending``) and the
+    same output. This runs once per chunk, and chunks of a few bytes are
+    common in pipes: short chunks are copied into `buffer` after the pending
+    bytes and filtered from there into a preallocated output, so no bytes are
+    concatenated, and the shortest hold the GIL (:data:`SHORT_CHUNK_BYTES`,
+    `kernel_short`); chunks longer than `buffer` are filtered where they lie.
+
+    Parameters
+    ----------
+    buffer : ndarray of uint8
+        Holds the pending bytes; at least two frames.
+    engine, zi : ndarray
+        The equalizer's engine array and its state view (to put the filter
+        back if a long chunk's output cannot be allocated).
+    frame_bytes : int
+    kernel, kernel_short : callable
+        The byte kernel's entries that release and hold the GIL, called as
+        ``(src_address, n_frames, engine_address, dst_address, wide)``.
+    wide : None or True
+    """
+
+    def __init__(self, buffer, engine, zi, frame_bytes, kernel, kernel_short, wide):
+        self.n_pending = 0
+        # The kernels take addresses (eq._memory): these arrays live as long as self.
+        self._buffer, self._engine, self._zi = buffer, engine, zi
+        self._in_view = memoryview(buffer)
+        self._in_address = address_of(buffer)
+        self._engine_address = address_of(engine)
+        self._out = np.empty(buffer.size, dtype=np.uint8)
+        self._out_view = memoryview(self._out)
+        self._out_address = address_of(self._out)
+        # The last output slice, reused while the chunk size stays the same.
+        self._out_slice = self._out_view[:0]
+        self._frame_bytes = frame_bytes
+        self._kernel, self._kernel_short, self._wide = kernel, kernel_short, wide
+
+    def process(self, data):
+        """See :meth:`StreamingEqualizer.process`."""
+        if type(data) is not bytes and type(data) is not bytearray:
+            if not isinstance(data, memoryview):
+                raise InvalidTypeError(
+                    "process() takes bytes, bytearray or memoryview, "
+                    f"got {type(data).__name__}"
+                )
+            data = bytes(data)  # its raw bytes, whatever its item format
+        n_pending = self.n_pending
+        total = n_pending + len(data)
+        frame_bytes = self._frame_bytes
+        if total > len(self._in_view):
+            return self._process_long(data, n_pending, total)
+        in_view = self._in_view
+        in_view[n_pending:total] = data
+        rest = total % frame_bytes
+        self.n_pending = rest
+        used = total - rest
+        if not used:
+            return b""
+        kernel = self._kernel_short if used <= SHORT_CHUNK_BYTES else self._kernel
+        kernel(self._in_address, used // frame_bytes, self._engine_address, self._out_address,
+               self._wide)
+        if rest:
+            in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
+        out = self._out_slice
+        if len(out) != used:
+            out = self._out_slice = self._out_view[:used]
+        return out.tobytes()
+
+    def _process_long(self, data, n_pending, total):
+        """A chunk longer than the buffer: filter it where it lies."""
+        if n_pending:
+            data = self._in_view[:n_pending].tobytes() + data
+        src = np.frombuffer(data, dtype=np.uint8)  # keeps `data` alive during the call
+        rest = total % self._frame_bytes
+        used = total - rest
+        dst = np.empty(used, dtype=np.uint8)
+        state, clipped = self._zi.copy(), self._engine[_kernels.H_CLIPPED]
+        self._kernel(address_of(src), used // self._frame_bytes, self._engine_address,
+                     address_of(dst), self._wide)
+        try:
+            out = dst.tobytes()
+        except MemoryError:
+            # Nothing is lost: the filter goes back to where it was, and the
+            # same chunk can be passed again.
+            self._zi[...] = state
+            self._engine[_kernels.H_CLIPPED] = clipped
+            raise
+        self._in_view[:rest] = data[used:]
+        self.n_pending = rest
+        return out
+
+
 class StreamingEqualizer(_FrameEqualizer):
     """Equalize a stream of raw interleaved PCM bytes, split anywhere.
 
@@ -376,16 +471,12 @@ class StreamingEqualizer(_FrameEqualizer):
     16
     """
 
-    # Set in _load_kernels: the C bookkeeping (eq._chunks) or, without it,
-    # the Python one's kernels. _kernel is loaded on first use with C.
-    _chunks = None
-    _kernel = None
-    _py_pending = 0
+    _kernel = None  # with eq._chunks, loaded only if _process_frames_into is used
 
     def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
         super().__init__(sample_rate, channels, sample_format, bands, preamp_db)
-        # Short chunks are gathered here after the pending bytes of an
-        # incomplete frame (and, in Python, their output written to _out).
+        # The bytes of an incomplete frame wait here, and short chunks are
+        # joined to them here.
         self._buffer_bytes = max(BUFFER_BYTES, 2 * self.frame_bytes)
         self._in = np.zeros(self._buffer_bytes, dtype=np.uint8)
         self._in_view = memoryview(self._in)
@@ -395,16 +486,11 @@ class StreamingEqualizer(_FrameEqualizer):
             self._chunks = _chunks.Chunks(self._in, self._engine, self.frame_bytes,
                                           self._c_kernel.address, SHORT_CHUNK_BYTES,
                                           InvalidTypeError, self._c_kernel)
-            if type(self).process is StreamingEqualizer.process:
-                self.process = self._chunks.process  # no Python frame per call
         else:
-            self._out = np.empty(self._buffer_bytes, dtype=np.uint8)
-            self._out_view = memoryview(self._out)
-            # The last output slice, reused while the chunk size stays the same.
-            self._out_slice = self._out_view[:0]
-            # These arrays live as long as self.
-            self._in_address = address_of(self._in)
-            self._out_address = address_of(self._out)
+            self._chunks = _PyChunks(self._in, self._engine, self._zi, self.frame_bytes,
+                                     self._kernel, self._kernel_short, self._wide)
+        if type(self).process is StreamingEqualizer.process:
+            self.process = self._chunks.process  # no Python frame of ours per call
 
     def _load_kernels(self):
         """Load the C function for ``eq._chunks``, or without it the two Python entries."""
@@ -420,15 +506,11 @@ class StreamingEqualizer(_FrameEqualizer):
 
     @property
     def _n_pending(self):
-        chunks = self._chunks
-        return chunks.n_pending if chunks is not None else self._py_pending
+        return self._chunks.n_pending
 
     @_n_pending.setter
     def _n_pending(self, value):
-        if self._chunks is not None:
-            self._chunks.n_pending = value
-        else:
-            self._py_pending = value
+        self._chunks.n_pending = value
 
     @property
     def pending_bytes(self):
@@ -455,67 +537,9 @@ class StreamingEqualizer(_FrameEqualizer):
         InvalidTypeError
             If `data` is not bytes-like (a ``str``, for example).
         """
-        # With eq._chunks, the instance's `process` is the C method itself
-        # and this runs only when called through the class.
-        chunks = self._chunks
-        if chunks is not None:
-            return chunks.process(data)
-        # The same steps in Python. This runs once per chunk, and chunks of a
-        # few bytes are common in pipes: short chunks are copied into a
-        # preallocated buffer after the pending bytes and filtered from
-        # there, so no bytes are concatenated, and the shortest hold the GIL
-        # (SHORT_CHUNK_BYTES).
-        if type(data) is not bytes and type(data) is not bytearray:
-            if not isinstance(data, memoryview):
-                raise InvalidTypeError(
-                    "process() takes bytes, bytearray or memoryview, "
-                    f"got {type(data).__name__}"
-                )
-            data = bytes(data)  # its raw bytes, whatever its item format
-        n_pending = self._py_pending
-        total = n_pending + len(data)
-        frame_bytes = self.frame_bytes
-        if total > self._buffer_bytes:
-            return self._process_long(data, n_pending, total)
-        in_view = self._in_view
-        in_view[n_pending:total] = data
-        rest = total % frame_bytes
-        self._py_pending = rest
-        used = total - rest
-        if not used:
-            return b""
-        kernel = self._kernel_short if used <= SHORT_CHUNK_BYTES else self._kernel
-        kernel(self._in_address, used // frame_bytes, self._engine_address, self._out_address,
-               self._wide)
-        if rest:
-            in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
-        out = self._out_slice
-        if len(out) != used:
-            out = self._out_slice = self._out_view[:used]
-        return out.tobytes()
-
-    def _process_long(self, data, n_pending, total):
-        """A chunk longer than the buffer: filter it where it lies."""
-        if n_pending:
-            data = self._in_view[:n_pending].tobytes() + data
-        src = np.frombuffer(data, dtype=np.uint8)  # keeps `data` alive during the call
-        rest = total % self.frame_bytes
-        used = total - rest
-        dst = np.empty(used, dtype=np.uint8)
-        state, clipped = self._zi.copy(), self.clipped_samples
-        self._kernel(address_of(src), used // self.frame_bytes, self._engine_address,
-                     address_of(dst), self._wide)
-        try:
-            out = dst.tobytes()
-        except MemoryError:
-            # Nothing is lost: the filter goes back to where it was, and the
-            # same chunk can be passed again.
-            self._zi[...] = state
-            self.clipped_samples = clipped
-            raise
-        self._in_view[:rest] = data[used:]
-        self._py_pending = rest
-        return out
+        # The instance's `process` is its bookkeeping's own method (C, or
+        # _PyChunks without eq._chunks); this runs when called through the class.
+        return self._chunks.process(data)
 
     def _process_frames_into(self, src, dst):
         if self._kernel is None:

@@ -72,8 +72,8 @@ def test_the_c_bookkeeping_is_built_and_in_use_where_there_is_a_compiler():
             "reinstall with pip install -e . and read the build output")
         return
     stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
+    assert isinstance(stream._chunks, streaming._chunks.Chunks)
     assert stream.process == stream._chunks.process  # the C method, no Python frame
-    assert not hasattr(stream, "_out")                # no Python output buffer either
 
 
 @pytest.mark.parametrize("channels", [2, 3, 6])
@@ -114,7 +114,7 @@ def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, monkeyp
         stream = eq.StreamingEqualizer(48000, channels, name, BANDS)
         if step == short_step:
             # Only the GIL-holding entry may run: a call of the other one fails the test.
-            stream._kernel = None
+            stream._chunks._kernel = None
         outputs.append(b"".join(stream.process(raw[i:i + step])
                                 for i in range(0, len(raw), step)))
         states.append((stream.get_state(), stream.clipped_samples))
@@ -163,12 +163,13 @@ def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher(monkeyp
     # The per-call shortcut past numba's type dispatch must be in use (it
     # falls back to the dispatcher silently if numba's internals change).
     monkeypatch.setattr(streaming, "_chunks", None)
-    equalizer = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
-    assert equalizer._kernel is not _kernels.process_bytes
-    assert equalizer._kernel_short is not _kernels.process_bytes_holding_gil
-    assert equalizer._kernel_short is not equalizer._kernel
-    assert equalizer._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._kernel
-    assert equalizer._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._kernel
+    chunks = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._chunks
+    assert isinstance(chunks, streaming._PyChunks)
+    assert chunks._kernel is not _kernels.process_bytes
+    assert chunks._kernel_short is not _kernels.process_bytes_holding_gil
+    assert chunks._kernel_short is not chunks._kernel
+    assert chunks._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._chunks._kernel
+    assert chunks._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._chunks._kernel
 
 
 @pytest.mark.parametrize("n_frames", [100, streaming.BUFFER_BYTES])  # short and long route
@@ -233,7 +234,7 @@ def _python_bookkeeping(monkeypatch, *args):
     with monkeypatch.context() as patch:
         patch.setattr(streaming, "_chunks", None)
         stream = eq.StreamingEqualizer(*args)
-    assert stream._chunks is None
+    assert isinstance(stream._chunks, streaming._PyChunks)
     return stream
 
 
@@ -256,7 +257,7 @@ def test_c_and_python_bookkeeping_agree_call_by_call(rng, monkeypatch, name, cha
 
     c_stream = eq.StreamingEqualizer(48000, channels, name, BANDS, 3.0)
     py_stream = _python_bookkeeping(monkeypatch, 48000, channels, name, BANDS, 3.0)
-    assert c_stream._chunks is not None
+    assert isinstance(c_stream._chunks, streaming._chunks.Chunks)
     start = 0
     outputs = []
     for i, size in enumerate(sizes):
