@@ -38,9 +38,9 @@ typedef void (*kernel_fn)(int64_t src, int64_t n_frames, int64_t engine, int64_t
 
 typedef struct {
     PyObject_HEAD
+    /* Both held from a successful __init__ on (their .obj is NULL before). */
     Py_buffer buffer;       /* pending bytes of an incomplete frame, and short joins */
     Py_buffer engine;
-    int have_buffer, have_engine;
     Py_ssize_t frame_bytes;
     Py_ssize_t gil_bytes;
     Py_ssize_t n_pending;
@@ -222,7 +222,6 @@ Chunks_init(Chunks *self, PyObject *args, PyObject *kwds)
     }
     self->buffer = buffer;
     self->engine = engine;
-    self->have_buffer = self->have_engine = 1;
     self->frame_bytes = frame_bytes;
     self->gil_bytes = gil_bytes;
     self->n_pending = 0;
@@ -237,10 +236,10 @@ Chunks_init(Chunks *self, PyObject *args, PyObject *kwds)
 static void
 Chunks_dealloc(Chunks *self)
 {
-    if (self->have_buffer) {
+    if (self->buffer.obj != NULL) {
         PyBuffer_Release(&self->buffer);
     }
-    if (self->have_engine) {
+    if (self->engine.obj != NULL) {
         PyBuffer_Release(&self->engine);
     }
     Py_XDECREF(self->type_error);
