@@ -154,7 +154,7 @@ def _without_fsync(dst):
     """Keep `dst`'s ``close()`` from waiting for the disk.
 
     soundfile's ``close()`` calls ``flush()``, which for a file open for
-    writing is libsndfile's ``sf_write_sync``, an ``fsync``: about a third of
+    writing is libsndfile's ``sf_write_sync``, an ``fsync``: about a quarter of
     the time of equalizing a 30 s WAV here, and a queue at the disk when
     several files end at once. Like other audio tools, the output is left to
     the operating system to write back; write errors are still raised by
