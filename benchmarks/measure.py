@@ -128,16 +128,23 @@ def split_chunks(data, chunk_bytes, max_calls=None):
     return [data[i * chunk_bytes:(i + 1) * chunk_bytes] for i in range(n)]
 
 
-def _timed_pass(process, inputs):
-    gc_was_enabled = gc.isenabled()
+@contextlib.contextmanager
+def _gc_paused():
+    """Run the body with the garbage collector off, as ``timeit`` times; put it back as it was."""
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _timed_pass(process, inputs):
+    with _gc_paused():
         c0, t0 = time.process_time(), time.perf_counter()
         outputs = [process(x) for x in inputs]
         t1, c1 = time.perf_counter(), time.process_time()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return t1 - t0, c1 - c0, outputs
 
 
@@ -426,16 +433,14 @@ def measure_per_call(peers, pcm, sizes_bytes, repeats, frame_bytes, target_s=0.0
                     continue
                 process = peer.new_stream()
                 calls = range(row["calls"])
-                gc.disable()
                 try:
-                    t0 = time.perf_counter()
-                    for _ in calls:
-                        process(x)
-                    row["times_s"].append(time.perf_counter() - t0)
+                    with _gc_paused():
+                        t0 = time.perf_counter()
+                        for _ in calls:
+                            process(x)
+                        row["times_s"].append(time.perf_counter() - t0)
                 except Exception as exc:  # noqa: BLE001
                     row["status"], row["message"] = "error", _error_message(exc)
-                finally:
-                    gc.enable()
         for _, _, row in active:
             if row["status"] == "ok":
                 row["ns_per_call"] = statistics.median(row["times_s"]) / row["calls"] * 1e9
@@ -709,14 +714,10 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
     for _ in range(repeats):
         for (key, n_cpus, n), r in rows.items():
             if r["status"] == "ok":
-                gc.disable()
-                try:
-                    with _cpus_in_use(n_cpus):
-                        t0 = time.perf_counter()
-                        jobs[key](n)
-                        r["times_s"].append(time.perf_counter() - t0)
-                finally:
-                    gc.enable()
+                with _gc_paused(), _cpus_in_use(n_cpus):
+                    t0 = time.perf_counter()
+                    jobs[key](n)
+                    r["times_s"].append(time.perf_counter() - t0)
                 time.sleep(PAUSE_S)
     for (key, n_cpus, n), r in rows.items():
         if r["status"] == "ok":
