@@ -23,7 +23,8 @@ def suite_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--seconds", "0.05",
-         "--repeats", "1", "--max-calls", "50", "--command-seconds", "0.05", "--batch-seconds", "0.05", "--out", str(out)],
+         "--repeats", "1", "--max-calls", "50", "--command-seconds", "0.05",
+         "--batch-seconds", "0.05", "--out", str(out)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
