@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,11 +26,16 @@ class Case:
     spec : dict
         The format description from the task interface.
     input_bytes : bytes
+        The input fed whole (the ``whole`` chunking's).
     x : ndarray, shape (frames, channels)
-        The decoded input, float64.
+        That input decoded, float64.
     family : str
     chunkings : dict
         Chunking name -> list of chunk sizes in bytes (sums to ``len(input_bytes)``).
+    inputs : dict
+        Chunking name -> the input bytes fed with that chunking. Every chunking has its own signal
+        (same length, level and kind), so that no process sees an input twice and none can replay
+        an earlier answer.
     """
 
     id: str
@@ -40,6 +45,12 @@ class Case:
     x: np.ndarray
     family: str
     chunkings: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
+
+    def for_input(self, name: str) -> "Case":
+        """The same case with the input of chunking `name` as its ``input_bytes`` and ``x``."""
+        data = self.inputs[name]
+        return replace(self, input_bytes=data, x=pcm.to_float(data, self.spec, self.config["channels"]))
 
     @property
     def frame_bytes(self) -> int:
@@ -157,18 +168,26 @@ def build_case(task_data: dict, case_data: dict, seed: int) -> Case:
     fmt = case_data["format"]
     spec = task_data["interface"]["formats"][fmt]
     channels = case_data["channels"]
-    rng = _rng(seed, case_data["id"])
-    x = _signal(case_data["signal"], case_data["frames"], channels, case_data["sample_rate"], rng)
-    stored = pcm.quantize(x, spec)
-    input_bytes = pcm.encode(stored, spec)
+
+    def make_input(rng: np.random.Generator) -> bytes:
+        x = _signal(case_data["signal"], case_data["frames"], channels, case_data["sample_rate"], rng)
+        return pcm.encode(pcm.quantize(x, spec), spec)
+
+    input_bytes = make_input(_rng(seed, case_data["id"]))
     x = pcm.to_float(input_bytes, spec, channels)
     config = {"sample_rate": case_data["sample_rate"], "channels": channels, "format": fmt,
               "format_code": spec["code"], "bands": normalise_bands(case_data["bands"])}
     case = Case(id=case_data["id"], config=config, spec=spec, input_bytes=input_bytes, x=x,
                 family=case_data.get("family", ""))
+    only = case_data.get("chunkings")
     for rule in task_data["chunkings"]:
-        chunk_rng = _rng(seed, case_data["id"], rule["name"])
-        case.chunkings[rule["name"]] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, spec["bytes"], chunk_rng)
+        name = rule["name"]
+        if only is not None and name not in only and rule["kind"] != "whole":
+            continue
+        chunk_rng = _rng(seed, case_data["id"], name)
+        case.chunkings[name] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, spec["bytes"], chunk_rng)
+        case.inputs[name] = input_bytes if rule["kind"] == "whole" else make_input(_rng(seed, case_data["id"],
+                                                                                          "input", name))
     return case
 
 
@@ -177,6 +196,7 @@ def build_cases(task_data: dict, seed: int, case_ids: list[str] | None = None,
     """Generate all cases (or those in `case_ids`), keeping only `chunking_names` when given.
 
     The ``whole`` chunking is always kept: it is the baseline every other chunking is compared to.
+    A case may name the chunkings it uses (``"chunkings"`` in the task data; ``whole`` always).
     """
     known = [c["id"] for c in task_data["cases"]]
     if case_ids:
@@ -195,6 +215,7 @@ def build_cases(task_data: dict, seed: int, case_ids: list[str] | None = None,
         case = build_case(task_data, case_data, seed)
         if chunking_names:
             case.chunkings = {k: v for k, v in case.chunkings.items() if k in chunking_names or k == "whole"}
+            case.inputs = {k: v for k, v in case.inputs.items() if k in case.chunkings}
         out.append(case)
     return out
 

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only this chunking, besides whole (repeatable); skips the throughput measurement")
     sc.add_argument("--no-throughput", action="store_true", help="do not measure the throughput of correct "
                     "candidates (saves about 10 s per correct candidate)")
+    sc.add_argument("--unsafe-no-sandbox", action="store_true",
+                    help="run candidates without bubblewrap, only for code you trust (every report says so "
+                         "in red)")
     sc.add_argument("--json", metavar="OUT", help="write the versioned JSON result(s) to OUT")
     sc.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
     sc.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
             _check_score_args(args, task)
-            kw = dict(case_ids=args.cases, chunkings=args.chunkings, with_throughput=not args.no_throughput)
+            kw = dict(case_ids=args.cases, chunkings=args.chunkings, with_throughput=not args.no_throughput,
+                      unsafe_no_sandbox=args.unsafe_no_sandbox)
             results = []
             if args.reference:
                 results.append(score(None, task=task, seed=args.seed, reference=True, **kw))

@@ -20,6 +20,7 @@ VOCABULARY = (
     "rejects_valid_config", "accepts_invalid_config", "wrong_coefficients", "channel_crosstalk",
     "state_reset_at_boundary", "partial_frame_mishandled", "added_latency", "no_saturation",
     "rounding_bias", "precision_loss", "format_error", "wrong_length", "nondeterministic",
+    "long_input_error", "unexplained_failure",
 )
 MAX_EVIDENCE = 3
 # a failing run whose error is this small relative to the signal is a precision problem
@@ -51,7 +52,9 @@ def with_replay(diagnoses: list[dict], target: str) -> list[dict]:
     out = []
     for d in diagnoses:
         first = d["evidence"][0] if d["evidence"] else {}
-        out.append(dict(d, replay=replay_command(target, first.get("case"), first.get("chunking"))))
+        # a replayed whole run of another chunking's input is replayed by naming that chunking
+        chunking = first.get("input") or first.get("chunking")
+        out.append(dict(d, replay=replay_command(target, first.get("case"), chunking)))
     return out
 
 
@@ -106,6 +109,10 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
     ev_running = [running] if running else []
     if compile_info is not None and not compile_info["ok"]:
         tail = compile_info["output"].strip().splitlines()[-3:]
+        if compile_info.get("limit"):
+            what = {"wall": "wall-clock time", "cpu": "CPU time", "memory": "memory",
+                    "output_size": "output size"}.get(compile_info["limit"], compile_info["limit"])
+            return [make("resource_limit", f"the compiler reached its {what} limit: " + " | ".join(tail)[:300], [])]
         return [make("compile_error", " | ".join(tail)[:400], [])]
     if violations:
         what = sorted({v["detail"] if v["kind"] == "import" else f"{v['kind']}: {v['detail']}" for v in violations})
@@ -118,10 +125,18 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
             out.append(make(code, f"{err.get('type')}: {err.get('message')}", []))
         return out
     rc = outcome.get("returncode")
-    if outcome.get("killed_for"):
-        why = ("no progress within the stall limit" if outcome["killed_for"] == "stall"
-               else "the wall-clock limit was reached")
+    killed_for = outcome.get("killed_for")
+    if killed_for == "output_limit":
+        out.append(make("wrong_length", "a call returned far more bytes than its input allows; the worker "
+                        "was stopped", ev_running))
+    elif killed_for == "protocol":
+        out.append(make("crash", "the worker's replies broke the message protocol", ev_running))
+    elif killed_for in ("stall", "timeout"):
+        why = ("no answer within the stall limit (CPU time, or wall-clock time without any)"
+               if killed_for == "stall" else "the wall-clock limit was reached")
         out.append(make("timeout", why, ev_running))
+    elif killed_for:
+        out.append(make("crash", f"the worker was stopped ({killed_for})", ev_running))
     elif rc is not None and rc < 0:
         sig = -rc
         name = signal.Signals(sig).name if sig in set(signal.Signals) else str(sig)
@@ -168,7 +183,7 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     mem = [r for r in results if (r.error or r.create_error or {}).get("memory")]
     if mem:
         out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]))
-    overrun = [r for r in results if r.error and r.error.get("overrun")]
+    overrun = [r for r in results if r.error and (r.error.get("overrun") or r.too_long)]
     crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
     if crashed:
         r = crashed[0]
@@ -190,15 +205,18 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
 
     done = [r for r in results if r.completed and r.error is None and r.create_error is None]
     first = [r for r in done if not r.repeat]
-    whole = {r.case_id: r for r in first if r.chunking == "whole"}
+    replay = {(r.case_id, r.input_name): r for r in done if r.repeat}
+    whole = _whole_runs(done)
     # ------------------------------------------------------------ determinism
-    nondet = [r for r in done if r.repeat and r.identical_to_whole is False]
+    nondet = [r for r in done if r.repeat and r.input_name == "whole" and r.identical_to_whole is False]
     if nondet:
-        out.append(make("nondeterministic", "the same input gave different bytes on a second run",
+        out.append(make("nondeterministic", "the same input gave different bytes in a second process",
                         [{"case": r.case_id, "chunking": "whole"} for r in nondet]))
     if overrun:
-        out.append(make("wrong_length", "wrote more bytes than the room it was given",
-                        [_err_ev(r) for r in overrun]))
+        longest = max((r.too_long["got_bytes"] for r in overrun if r.too_long), default=0)
+        detail = "wrote more bytes than the room it was given" if not longest else (
+            f"returned up to {longest} bytes from one call, more than the input allows")
+        out.append(make("wrong_length", detail, [_err_ev(r) for r in overrun]))
 
     # ------------------------------------------------------ lengths and latency
     length_codes = _diagnose_lengths(whole, first)
@@ -240,8 +258,49 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
                         "typical of single precision", [_ev(r) for r in small]))
 
     if not nondet:  # chunk invariance means nothing when a second identical run differs already
-        out += _diagnose_chunking(cases, whole, first, latency_cases)
+        out += _diagnose_chunking(cases, whole, first, replay, latency_cases)
     return out
+
+
+def _bad_content(r: RunResult) -> bool:
+    return (not r.within_tolerance or r.got_bytes != r.expected_bytes or bool(r.short_calls)
+            or bool(r.over_calls))
+
+
+def _whole_runs(done: list[RunResult]) -> dict:
+    """Per case, the whole-input run the content rules look at: the stream worker's, unless it is
+    right and a replay of another input of the case (fed whole as well) is wrong; then that one,
+    so that a bug that shows in one signal only is still judged as content, not as chunking."""
+    by_case: dict = defaultdict(list)
+    for r in done:
+        if r.chunking == "whole":
+            by_case[r.case_id].append(r)
+    out = {}
+    for cid, runs in by_case.items():
+        ordered = [r for r in runs if not r.repeat] + [r for r in runs if r.repeat]
+        out[cid] = next((r for r in ordered if _bad_content(r)), ordered[0])
+    return out
+
+
+def unexplained(results: list[RunResult], config_results: list[dict], diagnoses: list[dict]) -> list[dict]:
+    """``unexplained_failure`` when some run or configuration check is wrong and no diagnosis says
+    why: the verdict is every run right, whether or not a rule recognises the bug.
+
+    Returns
+    -------
+    list of dict
+        One diagnosis with up to :data:`MAX_EVIDENCE` failing runs, or nothing.
+    """
+    if diagnoses:
+        return []
+    bad = [r for r in results if not r.ok]
+    bad_configs = [c for c in config_results if bool(c.get("accepted")) != (c["kind"] == "valid")]
+    if not bad and not bad_configs:
+        return []
+    ev = [dict(r.evidence(), got_bytes=r.got_bytes, expected_bytes=r.expected_bytes) for r in bad]
+    ev += [{"config": c["why"]} for c in bad_configs]
+    return [make("unexplained_failure", f"{len(bad)} run(s) and {len(bad_configs)} configuration check(s) wrong "
+                 "in a way no rule recognises", ev)]
 
 
 def _shares_factor(d: dict, case: Case) -> bool:
@@ -284,6 +343,18 @@ def _diagnose_large(cases: dict[str, Case], whole: dict, large: dict, explained:
     if not large:
         return out
     ok = {cid for cid, r in whole.items() if r.ok}
+    # right for as long as every passing case lasts, wrong after: work skipped on long inputs
+    longest_ok = max((cases[cid].frames for cid in ok), default=None)
+    late = {cid: r for cid, r in large.items()
+            if longest_ok is not None and r.first_frame is not None and r.first_frame >= longest_ok}
+    if late:
+        first = min(r.first_frame for r in late.values())
+        out.append(make("long_input_error", f"right for the first {first} frames, wrong after; every case of "
+                        f"at most {longest_ok} frames passes", [_ev(r) for r in late.values()]))
+        explained |= set(late)
+        large = {cid: r for cid, r in large.items() if cid not in late}
+        if not large:
+            return out
     by_format = defaultdict(list)
     for cid in whole:
         by_format[cases[cid].config["format"]].append(cid)
@@ -327,10 +398,18 @@ def _diagnose_large(cases: dict[str, Case], whole: dict, large: dict, explained:
     return out
 
 
-def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResult],
+def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResult], replay: dict,
                        latency_cases: set) -> list[dict]:
+    """Chunked runs that fail although the same input fed whole (the replay) is right."""
     out = []
-    fails = [r for r in first if r.chunking != "whole" and r.case_id in whole and whole[r.case_id].ok
+
+    def whole_is_right(r: RunResult) -> bool:
+        twin = replay.get((r.case_id, r.input_name))
+        if twin is not None:
+            return not _bad_content(twin)
+        return r.case_id in whole and whole[r.case_id].ok
+
+    fails = [r for r in first if r.chunking != "whole" and whole_is_right(r)
              and r.case_id not in latency_cases and r.got_bytes == r.expected_bytes
              and (not r.within_tolerance or r.identical_to_whole is False)]
     if not fails:

@@ -1,16 +1,26 @@
 """Score one candidate: compile, run in the sandbox, measure, diagnose, time, and build the result.
 
 This module only wires the layers together; judging lives in :mod:`codegen_eval.scoring` and
-:mod:`codegen_eval.diagnosis`, execution in :mod:`codegen_eval.sandbox` and the worker.
+:mod:`codegen_eval.diagnosis`, execution in :mod:`codegen_eval.runner`, :mod:`codegen_eval.sandbox`
+and the worker.
+
+A candidate meets two workers, one after the other, each a fresh process in a fresh sandbox. The
+first (the *stream* worker) gets the configuration checks, then every case in every chunking,
+each chunking with its own input signal, one call at a time. The second (the *replay* worker)
+gets each of those inputs again, whole, in one call: its output is what every chunking must
+equal byte for byte, and its ``whole`` run is the determinism check. No process ever sees the
+same input twice, so no answer can be replayed from an earlier run.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import platform
 import shlex
 import shutil
-import struct
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,87 +28,65 @@ from pathlib import Path
 import numpy as np
 
 from . import cases as cases_mod
-from . import diagnosis, scoring, throughput
+from . import diagnosis, sandbox, scoring, throughput
 from .compile import compile_candidate
-from .reference import compute_reference, eq_package_dir
-from .sandbox import (WorkerOutcome, allow_workers, cancel_workers, capabilities, make_job_dir, remove_job_dir,
-                      run_worker)
+from .reference import compute_reference
+from .runner import (CLOSE, CREATE, LOAD, OK, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, run_stream,
+                     usable_cpus)
 from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
-RESULT_SCHEMA = "codegen_eval.result/1"
+RESULT_SCHEMA = "codegen_eval.result/2"
 REFERENCE_CANDIDATE = "<eq.StreamingEqualizer>"
 _REFERENCE_CACHE: dict = {}
 # one error plot per failing case (at most this many), each decimated to at most PLOT_POINTS points
 MAX_PLOTS = 64
 PLOT_POINTS = 500
 MAX_FAILING_RUNS = 200
+NEVER_IMPORT = ["eq", "codegen_eval"]
 
 
 def prepare(task: Task, seed: int, case_ids=None, chunkings=None) -> tuple[list, dict, float]:
-    """Build the cases and their references, cached per task, seed and selection.
+    """Build the cases and the references of all their inputs, cached per task, seed and selection.
 
     Returns
     -------
     tuple
-        ``(cases, references by case id, seconds it took to compute them)``.
+        ``(cases, references by (case id, input name), seconds it took to compute them)``.
     """
     key = (str(task.folder), seed, tuple(case_ids or ()), tuple(chunkings or ()))
     if key not in _REFERENCE_CACHE:
         t0 = time.perf_counter()
         built = cases_mod.build_cases(task.data, seed, case_ids, chunkings)
-        refs = {c.id: compute_reference(c, task.data["tolerances"], seed=seed) for c in built}
+        refs = {(c.id, name): compute_reference(c.for_input(name), task.data["tolerances"], seed=seed)
+                for c in built for name in c.inputs}
         _REFERENCE_CACHE[key] = (built, refs, time.perf_counter() - t0)
     return _REFERENCE_CACHE[key]
 
 
-def build_job(task: Task, language: str, built: list, job_dir: str, candidate_file: str) -> tuple[dict, list]:
-    """Write the inputs to `job_dir` and return the job description and the run list."""
-    iface = task.data["interface"]
-    formats, band_types = iface["formats"], iface["band_types"]
-    configs = []
-    for kind in ("invalid", "valid"):
-        for entry in task.data.get(f"{kind}_configs", []):
-            conf = cases_mod.config_for_language(entry, formats, band_types)
-            configs.append({"kind": kind, "why": entry["why"], "config": conf})
-    runs = []
-    run_meta = []
-    for i, case in enumerate(built):
-        name = f"in_{i}.bin"
-        Path(job_dir, name).write_bytes(case.input_bytes)
-        conf = cases_mod.config_for_language(case.config, formats, band_types)
-        order = list(case.chunkings.items()) + [("whole", case.chunkings["whole"])]
-        for j, (chunking, sizes) in enumerate(order):
-            repeat = j == len(order) - 1
-            runs.append({"run": len(runs), "config": conf, "input": name, "sizes": sizes})
-            run_meta.append((case.id, chunking, repeat))
-    py = task.data["allowed_imports"]["python"]
-    job = {"mode": "correctness", "language": language, "candidate": candidate_file, "configs": configs,
-           "runs": runs, "allowed_imports": py, "never_import": ["eq", "codegen_eval"],
-           "forbidden_read_roots": [str(eq_dir)] if (eq_dir := eq_package_dir()) else []}
-    return job, run_meta
-
-
 @dataclass
 class WorkerReport:
-    """What a correctness worker left behind, parsed: raw runs (not yet compared with the
-    reference), configuration checks, and how the worker went.
+    """What the two correctness workers produced, as the parent saw it.
 
     Attributes
     ----------
     raws : list of scoring.RawRun
-        One per run of the job, in job order (``completed`` False for runs never reached).
+        The stream worker's runs, then the replay worker's (``repeat`` True), in plan order
+        (``completed`` False for runs never reached).
     configs : list of dict
         ``kind`` (``valid``/``invalid``), ``why``, ``accepted`` (None when never tried), ``error``.
     load : dict or None
-        The ``load`` event (``ok``, ``error``); None when the worker never got that far.
+        ``{"ok", "error"}`` of loading the candidate; None when the worker never got that far.
     violations : list of dict
-        Forbidden acts the worker's guards saw (``kind``, ``detail``).
+        Forbidden acts the worker's guards reported (``kind``, ``detail``).
     finished : bool
-        The worker logged ``done``.
-    sandbox_applied : dict
-        The sandbox features the worker applied to itself.
+        Both workers answered every request.
+    outcome : dict
+        How the worker that ended first (or the stream worker) ended.
+    replay_outcome : dict or None
     running : dict or None
-        ``{"case", "chunking"}`` of the run in progress when the worker stopped, if any.
+        ``{"case", "chunking"}`` of the run in progress when a worker stopped.
+    sandbox : dict
+        What the stream worker said it applied, and what the kernel says of it.
     """
 
     raws: list = field(default_factory=list)
@@ -106,60 +94,215 @@ class WorkerReport:
     load: dict | None = None
     violations: list = field(default_factory=list)
     finished: bool = False
-    sandbox_applied: dict = field(default_factory=dict)
+    outcome: dict = field(default_factory=dict)
+    replay_outcome: dict | None = None
     running: dict | None = None
+    sandbox: dict = field(default_factory=dict)
 
 
-def collect(outcome: WorkerOutcome, job: dict, run_meta: list, job_dir: str) -> WorkerReport:
-    """Turn the worker's event log and output files into a :class:`WorkerReport`.
+def run_plan(built: list) -> tuple[list, list]:
+    """The runs of the stream worker and of the replay worker.
 
-    Parameters
-    ----------
-    outcome : WorkerOutcome
-        What :func:`codegen_eval.sandbox.run_worker` returned.
-    job : dict
-        The job given to the worker (for its configuration checks).
-    run_meta : list of tuple
-        ``(case_id, chunking, repeat)`` per run, from :func:`build_job`.
-    job_dir : str
-        The worker's directory, holding ``out_<run>.bin``, ``len_<run>.bin`` and ``progress``.
+    Returns
+    -------
+    (stream, replay)
+        Lists of ``(case, chunking, input name)``: every chunking of every case on its own input;
+        then every input of every case again, whole.
     """
+    stream = [(case, name, name) for case in built for name in case.chunkings]
+    replay = [(case, "whole", name) for case in built for name in case.inputs]
+    return stream, replay
+
+
+def _job(task: Task, language: str, candidate_inside: str, workdir: str, reference: bool,
+         library_dirs: list[str], sys_path: list[str]) -> dict:
+    """The ``L`` message: what the worker loads and which rules it applies."""
+    job = {"language": language, "candidate": candidate_inside, "workdir": workdir, "sys_path": sys_path,
+           "library_dirs": library_dirs, "allowed_imports": task.data["allowed_imports"]["python"],
+           "never_import": NEVER_IMPORT, "class_name": task.data["interface"]["python"]["class"],
+           "out_extra_bytes_per_channel": task.data["interface"]["c"].get("out_extra_bytes_per_channel", 4)}
+    if reference:
+        job.update(reference={"module": "eq", "class": "StreamingEqualizer"}, allow_modules=["eq"])
+    return job
+
+
+@dataclass
+class Staged:
+    """A candidate made ready to run: where its file is and how to start workers for it."""
+
+    language: str
+    host_file: str
+    name: str
+    reference: bool
+    unsafe: bool
+    stage_dir: str
+
+
+def start_worker(task: Task, staged: Staged, cpu: int | None, pass_fds: tuple = (),
+                 extra_job: dict | None = None) -> tuple[Worker, dict]:
+    """Start a worker for `staged` in a fresh sandbox; return it and the load message to send.
+
+    The caller sends the message (``worker.request_json(LOAD, job, allowance="load")``) and keeps
+    the worker whatever happens next, so that a worker that dies while loading still reports how.
+    """
+    limits = Limits.from_task(task.data["limits"])
+    packages = list(task.data["allowed_imports"]["python"].get("third_party", []))
+    if staged.unsafe:
+        workdir = tempfile.mkdtemp(prefix="codegen_eval_unsafe_", dir=staged.stage_dir)
+        inside = str(Path(workdir, staged.name))
+        if staged.host_file:
+            shutil.copyfile(staged.host_file, inside)
+        lib_dirs = [_find(p) for p in sandbox.with_dependencies(packages) if _find(p)]
+        worker = Worker(None, limits, cpu=cpu, unsafe={"workdir": workdir}, pass_fds=pass_fds)
+        sys_path = [str(eq_parent())] if staged.reference else []
+    else:
+        inside = f"{sandbox.WORKDIR}/{staged.name}"
+        hide = [str(p) for p in sandbox.project_folders()]
+        extra = reference_binds() if staged.reference else []
+        spec = sandbox.worker_spec(packages, hide, staged.host_file or None, staged.name, extra_binds=extra,
+                                   reference=staged.reference,
+                                   limits={"tmp_mb": limits.tmp_mb, "workdir_mb": limits.workdir_mb})
+        worker = Worker(spec, limits, cpu=cpu, pass_fds=pass_fds)
+        workdir, lib_dirs = sandbox.WORKDIR, [sandbox.SITE_DIR]
+        sys_path = [sandbox.SITE_DIR] + ([str(eq_parent())] if staged.reference else [])
+    job = _job(task, staged.language, inside, workdir, staged.reference, lib_dirs, sys_path)
+    job.update(extra_job or {})
+    return worker, job
+
+
+def load(worker: Worker, job: dict) -> tuple[bytes, dict]:
+    """Send the load message; return the reply (``OK`` with what the worker applied, or ``ERROR``).
+
+    Raises
+    ------
+    WorkerGone
+        The worker ended while loading (its outcome says how).
+    """
+    if worker.pid is None:
+        worker.kill("sandbox")
+        raise WorkerGone("the sandbox did not start")
+    return worker.request_json(LOAD, job, allowance="load")
+
+
+def _find(module: str) -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.realpath(list(spec.submodule_search_locations)[0])
+
+
+def eq_parent() -> Path:
+    """The folder that holds the reference package ``eq``."""
+    return Path(_find("eq")).parent
+
+
+def reference_binds() -> list[str]:
+    """bwrap arguments that give the reference worker the ``eq`` package, read-only, at its own path,
+    with its numba cache folder writable (that worker runs no candidate code)."""
+    eq_dir = Path(_find("eq"))
+    cache = eq_dir / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    return ["--ro-bind", str(eq_dir), str(eq_dir), "--bind", str(cache), str(cache)]
+
+
+def _configs(task: Task) -> list[dict]:
+    iface = task.data["interface"]
+    out = []
+    for kind in ("invalid", "valid"):
+        for entry in task.data.get(f"{kind}_configs", []):
+            conf = cases_mod.config_for_language(entry, iface["formats"], iface["band_types"])
+            out.append({"kind": kind, "why": entry["why"], "config": conf})
+    return out
+
+
+def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) -> None:
+    """Create, feed a few zero bytes to and close every configuration check."""
+    for entry, record in zip(configs, report.configs):
+        kind, reply = worker.request_json(CREATE, entry["config"], allowance="load")
+        if kind != OK:
+            record.update(accepted=False, error=reply)
+            continue
+        record["accepted"] = True
+        try:
+            channels = max(1, int(entry["config"].get("channels", 1)))
+        except (TypeError, ValueError, OverflowError):
+            channels = 1
+        try:
+            kind, payload = worker.request(PROCESS, b"\x00" * 4 * channels, max_reply=8 * channels)
+        except ReplyTooLong as exc:
+            kind, payload = b"E", json.dumps({"type": "OutputTooLong", "message": str(exc)}).encode()
+        if kind != b"O":
+            record["error"] = _error_payload(payload)
+        worker.request(CLOSE)
+
+
+def _error_payload(payload: bytes) -> dict:
+    from .runner import _as_error
+
+    return _as_error(payload)
+
+
+def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) -> WorkerReport:
+    """Run the configuration checks and every run of the plan in two fresh workers."""
+    stream_plan, replay_plan = run_plan(built)
+    configs = _configs(task)
     report = WorkerReport(
-        raws=[scoring.RawRun(case_id=c, chunking=k, repeat=rep) for c, k, rep in run_meta],
-        configs=[{"kind": c["kind"], "why": c["why"], "accepted": None} for c in job["configs"]])
-    for ev in outcome.events:
-        kind = ev.get("event")
-        if kind == "run":
-            raw = report.raws[ev["run"]]
-            raw.completed = "create_error" not in ev
-            raw.error = ev.get("error")
-            raw.error_call = ev.get("error_call")
-            raw.create_error = ev.get("create_error")
-            raw.flush_bytes = ev.get("flush_bytes", 0)
-            try:
-                raw.output = Path(job_dir, f"out_{ev['run']}.bin").read_bytes()
-                blob = Path(job_dir, f"len_{ev['run']}.bin").read_bytes()
-                raw.lengths = np.array(struct.unpack(f"<{len(blob) // 8}q", blob), dtype=np.int64)
-            except OSError:
-                raw.completed = False
-        elif kind == "config":
-            entry = report.configs[ev["index"]]
-            entry["accepted"] = ev["accepted"]
-            entry["error"] = ev.get("error") or ev.get("process_error")
-        elif kind == "load":
-            report.load = ev
-        elif kind == "violation":
-            report.violations.append(ev)
-        elif kind == "done":
-            report.finished = True
-        elif kind == "sandbox":
-            report.sandbox_applied = ev.get("applied", {})
-    try:
-        idx = int(Path(job_dir, "progress").read_text())
-        if not any(ev.get("event") == "run" and ev.get("run") == idx for ev in outcome.events):
-            report.running = {"case": run_meta[idx][0], "chunking": run_meta[idx][1]}
-    except (OSError, ValueError, IndexError):
-        pass
+        raws=[scoring.RawRun(case_id=c.id, chunking=k, input_name=i) for c, k, i in stream_plan]
+        + [scoring.RawRun(case_id=c.id, chunking=k, input_name=i, repeat=True) for c, k, i in replay_plan],
+        configs=[{"kind": c["kind"], "why": c["why"], "accepted": None} for c in configs])
+    iface = task.data["interface"]
+    extra = iface["c"].get("out_extra_bytes_per_channel", 4)
+    has_flush = staged.language == "python"
+    conf = {c.id: cases_mod.config_for_language(c.config, iface["formats"], iface["band_types"]) for c in built}
+    offset = 0
+    for plan, check_configs in ((stream_plan, True), (replay_plan, False)):
+        worker = None
+        position = None
+        gone = False
+        try:
+            worker, job = start_worker(task, staged, cpu)
+            kind, reply = load(worker, job)
+            if check_configs:
+                report.sandbox = {"applied": reply.get("applied", {}), "observed": worker.observed(),
+                                  "command": worker.command}
+            if kind != OK:
+                report.load = {"ok": False, "error": reply.get("error", reply)}
+                break
+            report.load = {"ok": True}
+            if check_configs:
+                _check_configs(worker, configs, report)
+            for j, (case, chunking, input_name) in enumerate(plan):
+                position = (case.id, chunking)
+                got = run_stream(worker, conf[case.id], case.inputs[input_name], case.chunkings[chunking],
+                                 extra, has_flush)
+                report.raws[offset + j].fill(got)
+            position = None
+        except WorkerGone:
+            gone = True
+        except BaseException:
+            if worker is not None:
+                worker.kill("cancelled")
+            raise
+        finally:
+            if worker is not None:
+                outcome = worker.close()
+                report.violations += [v for v in worker.violations if v not in report.violations]
+                info = outcome.as_dict()
+                if check_configs:
+                    report.outcome = info
+                else:
+                    report.replay_outcome = info
+                    if gone or info.get("killed_for") or (info.get("returncode") or 0) < 0:
+                        report.outcome = info  # the replay worker is the one that went wrong
+        if gone or worker is None:
+            if position is not None:
+                report.running = {"case": position[0], "chunking": position[1]}
+            return report
+        offset += len(plan)
+    else:
+        report.finished = True
     return report
 
 
@@ -170,8 +313,8 @@ def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
     -------
     dict
         ``cpu`` (model name), ``cpu_count``, ``platform``, versions (``python``, ``numpy``,
-        ``scipy``, ``numba``, ``eq``), ``seed``, ``task``, ``compile`` (`compile_info`: command,
-        compiler version, output, ``compile_s``) and ``sandbox`` (the isolation this machine allows).
+        ``scipy``, ``numba``, ``eq``), ``seed``, ``task`` and ``compile`` (`compile_info`: command,
+        compiler version, output, ``compile_s``, the limit that stopped it, the sandboxed command).
     """
     import numba
     import scipy
@@ -193,11 +336,34 @@ def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
     return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
             "numba": numba.__version__, "eq": eq_version, "seed": seed, "task": task.name,
-            "compile": compile_info, "sandbox": capabilities()}
+            "compile": compile_info}
+
+
+def sandbox_record(unsafe: bool) -> dict:
+    """Which sandbox scores this candidate (``mode``, the bwrap binary and the probe), or raise
+    :class:`sandbox.SandboxUnavailable` with one line that says how to get one."""
+    if unsafe:
+        return {"mode": "unsafe-no-sandbox"}
+    return dict(sandbox.probe(), mode="bwrap")
+
+
+@contextlib.contextmanager
+def pinned(cpu: int | None):
+    """Run the calling thread on `cpu` (with its workers, replies need no cross-CPU wake-up)."""
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0, case_ids=None, chunkings=None,
-          with_throughput: bool = True, keep_job_dir: bool = False, reference: bool = False) -> dict:
+          with_throughput: bool = True, keep_job_dir: bool = False, reference: bool = False,
+          unsafe_no_sandbox: bool = False, cpu: int | None = None) -> dict:
     """Score one candidate file and return its result.
 
     Parameters
@@ -213,22 +379,29 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0,
     with_throughput : bool
         Measure the throughput of a candidate that passes.
     keep_job_dir : bool
-        Keep the worker's temporary directory (for debugging).
+        Keep the staging folder (the candidate's copy and compiled library) for debugging.
     reference : bool
-        Score ``eq.StreamingEqualizer`` through the Python contract instead (the one case where
-        the worker may import ``eq``); `candidate` is then ignored.
+        Score ``eq.StreamingEqualizer`` through the Python contract instead (in a worker that has
+        the reference bound in); `candidate` is then ignored.
+    unsafe_no_sandbox : bool
+        Run without bubblewrap (for code you trust); every report says so.
+    cpu : int, optional
+        The CPU to run the workers (and this thread, while it drives them) on; default the first
+        usable one.
 
     Returns
     -------
     dict
         A JSON-ready result with schema :data:`RESULT_SCHEMA`: ``verdict`` (``pass``/``fail``/
-        ``error``), ``diagnoses``, ``properties``, ``throughput``, ``environment`` and more; the
-        package README lists every key.
+        ``error``), ``diagnoses``, ``properties``, ``throughput``, ``sandbox``, ``environment`` and
+        more; the package README lists every key.
 
     Raises
     ------
     ValueError
         Unknown language suffix, case id or chunking name.
+    codegen_eval.sandbox.SandboxUnavailable
+        No sandbox can start here (and `unsafe_no_sandbox` is not set).
 
     Examples
     --------
@@ -242,103 +415,103 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0,
         language, cand_name = "python", REFERENCE_CANDIDATE
     else:
         language, cand_name = language_of(candidate), str(candidate)
+    sandbox_info = sandbox_record(unsafe_no_sandbox)
     built, refs, ref_s = prepare(task, seed, case_ids, chunkings)
     by_id = {c.id: c for c in built}
-    job_dir = make_job_dir()
+    cpu = usable_cpus()[0] if cpu is None else cpu
+    stage_dir = tempfile.mkdtemp(prefix="codegen_eval_")
     try:
-        source_bytes, cand_file, compile_info = _stage(candidate, task, language, job_dir, reference)
-        job, run_meta = build_job(task, language, built, job_dir, cand_file)
-        if reference:
-            eq_dir = eq_package_dir()
-            job.update(allow_modules=["eq"], extra_path=[str(eq_dir.parent)], forbidden_read_roots=[],
-                       writable_roots=[str(eq_dir)])
+        source_bytes, staged, compile_info = _stage(candidate, task, language, stage_dir, reference,
+                                                    unsafe_no_sandbox)
         t0 = time.perf_counter()
-        outcome = None
         worker = WorkerReport()
         if compile_info is None or compile_info["ok"]:
-            outcome = run_worker(job_dir, job, task.data["limits"])
-            worker = collect(outcome, job, run_meta, job_dir)
+            with pinned(cpu):
+                worker = run_correctness(task, staged, built, cpu)
         correctness_s = time.perf_counter() - t0
-        results = [scoring.measure(by_id[r.case_id], refs[r.case_id], r) for r in worker.raws]
-        scoring.compare_with_whole(results, worker.raws)
-        outcome_info = _outcome_info(outcome, worker.finished, task.data["limits"])
+        results = [scoring.measure(by_id[r.case_id], refs[(r.case_id, r.input_name)], r) for r in worker.raws]
+        scoring.compare_with_replay(results, worker.raws)
+        outcome_info = dict(worker.outcome, finished=worker.finished,
+                            memory_limit_mb=task.data["limits"].get("memory_mb"))
         diags = diagnosis.diagnose_infrastructure(compile_info, worker.load, outcome_info, worker.violations,
                                                   worker.running)
         if not any(d["code"] in ("compile_error", "load_error") for d in diags) and worker.load is not None:
             diags += diagnosis.diagnose_runs(by_id, results, worker.configs)
-        diags = diagnosis.with_replay(diagnosis.merge(diags), _replay_target(candidate, task, seed, reference))
-        verdict = scoring.verdict(diags)
+        diags += diagnosis.unexplained(results, worker.configs, diags)
+        target = _replay_target(candidate, task, seed, reference, unsafe_no_sandbox)
+        props = scoring.properties(results, worker.configs)
+        verdict = scoring.verdict(diags, props)
         tp = None
         tp_s = 0.0
         if verdict == "pass" and with_throughput and not case_ids and not chunkings:
             t1 = time.perf_counter()
-            tp = throughput.measure(task, language, job_dir, cand_file, seed, reference=reference)
+            tp = throughput.measure(task, staged, seed, cpu)
             tp_s = time.perf_counter() - t1
+            diags += throughput.diagnose(tp)
+            verdict = scoring.verdict(diags, props)
+        diags = diagnosis.with_replay(diagnosis.merge(diags), target)
+        plots = _plots(results, diags, by_id)
+        sandbox_info.update(worker.sandbox)
         return {
             "schema": RESULT_SCHEMA, "task": task.name, "candidate": cand_name, "language": language,
             "sha256": hashlib.sha256(source_bytes).hexdigest(), "verdict": verdict, "diagnoses": diags,
-            "properties": scoring.properties(results, worker.configs),
-            "configs": worker.configs,
-            "cases": [{"id": c.id, "config": dict(c.config), "frames": c.frames,
-                       "tolerance": refs[c.id].tolerance.as_dict(),
-                       "reference_oracle_max_diff": refs[c.id].oracle_max_diff} for c in built],
+            "properties": props, "configs": worker.configs,
+            "cases": [{"id": c.id, "config": dict(c.config), "frames": c.frames, "inputs": len(c.inputs),
+                       "tolerance": refs[(c.id, "whole")].tolerance.as_dict(),
+                       "reference_oracle_max_diff": refs[(c.id, "whole")].oracle_max_diff} for c in built],
             "failing_runs": [_run_summary(r) for r in results if not r.ok][:MAX_FAILING_RUNS],
-            "throughput": tp,
-            "worker": outcome_info, "sandbox_applied": worker.sandbox_applied,
-            "environment": environment(task, seed, compile_info),
+            "violations": worker.violations,
+            "throughput": tp, "worker": outcome_info, "replay_worker": worker.replay_outcome,
+            "sandbox": sandbox_info, "environment": environment(task, seed, compile_info),
             "timing_s": {"reference": ref_s, "correctness": correctness_s, "throughput": tp_s,
                          "total": time.perf_counter() - t_start},
-            "plots": _plots(results, diags, by_id),
+            "plots": plots,
         }
     finally:
         if not keep_job_dir:
-            remove_job_dir(job_dir)
+            shutil.rmtree(stage_dir, ignore_errors=True)
 
 
-def _stage(candidate, task: Task, language: str, job_dir: str, reference: bool) -> tuple[bytes, str, dict | None]:
-    """Copy (and for C/C++ compile) the candidate into `job_dir`.
+def _stage(candidate, task: Task, language: str, stage_dir: str, reference: bool,
+           unsafe: bool) -> tuple[bytes, Staged, dict | None]:
+    """Copy (and for C/C++ compile) the candidate into `stage_dir`, a folder only the parent writes
+    (the compiler writes its library into a build folder of its own inside it).
 
-    Returns the source bytes, the file the worker loads, and the compile record (None for Python).
+    Returns the source bytes, the staged candidate, and the compile record (None for Python).
     """
     if reference:
-        source_bytes = b"from eq import StreamingEqualizer\n"
-        Path(job_dir, "candidate.py").write_bytes(source_bytes)
-        return source_bytes, "candidate.py", None
+        return b"<eq.StreamingEqualizer>", Staged("python", "", "reference", True, unsafe, stage_dir), None
     source_bytes = Path(candidate).read_bytes()
-    cand_file = "candidate" + task.data["languages"][language]["suffix"]
-    shutil.copyfile(candidate, Path(job_dir, cand_file))
+    suffix = task.data["languages"][language]["suffix"]
     if language not in ("c", "cpp"):
-        return source_bytes, cand_file, None
-    res = compile_candidate(Path(job_dir, cand_file), language, job_dir, task.data["compile"][language])
-    compile_info = {"ok": res.ok, "command": res.command, "output": res.output, "compile_s": res.compile_s,
-                    "compiler_version": res.compiler_version}
-    return source_bytes, "candidate.so", compile_info
+        host = str(Path(stage_dir, "candidate" + suffix))
+        Path(host).write_bytes(source_bytes)
+        return source_bytes, Staged(language, host, "candidate" + suffix, False, unsafe, stage_dir), None
+    build = Path(stage_dir, "build")
+    build.mkdir()
+    Path(build, "candidate" + suffix).write_bytes(source_bytes)
+    res = compile_candidate(build / ("candidate" + suffix), language, build, task.data["compile"][language],
+                            unsafe=unsafe)
+    staged = Staged(language, res.library, "candidate.so", False, unsafe, stage_dir)
+    return source_bytes, staged, res.as_dict()
 
 
-def _outcome_info(outcome: WorkerOutcome | None, finished: bool, limits: dict) -> dict:
-    """How the worker ended, as recorded in the result (``worker``); None: it never started."""
-    return {"returncode": outcome.returncode if outcome else None,
-            "killed_for": outcome.killed_for if outcome else None, "finished": finished,
-            "wall_s": outcome.wall_s if outcome else 0.0,
-            "stderr_tail": outcome.stderr_tail[-800:] if outcome else "",
-            "max_rss_mb": outcome.max_rss_mb if outcome else 0.0,
-            "memory_limit_mb": limits.get("memory_mb")}
-
-
-def _replay_target(candidate, task: Task, seed: int, reference: bool) -> str:
+def _replay_target(candidate, task: Task, seed: int, reference: bool, unsafe: bool) -> str:
     """The ``codegen-eval score`` arguments that name this candidate, task and seed."""
     parts = ["--reference"] if reference else [str(candidate)]
     if task.folder.resolve() != (TASKS_DIR / DEFAULT_TASK).resolve():
         parts += ["--task", task.name if task.folder.resolve().parent == TASKS_DIR else str(task.folder)]
     if seed:
         parts += ["--seed", str(seed)]
+    if unsafe:
+        parts += ["--unsafe-no-sandbox"]
     return shlex.join(parts)
 
 
 def _run_summary(r: scoring.RunResult) -> dict:
-    out = {"case": r.case_id, "chunking": r.chunking, "repeat": r.repeat, "boundary_kind": r.boundary_kind,
-           "completed": r.completed, "got_bytes": r.got_bytes, "expected_bytes": r.expected_bytes,
-           "short_calls": r.short_calls, "over_calls": r.over_calls,
+    out = {"case": r.case_id, "chunking": r.chunking, "input": r.input_name, "repeat": r.repeat,
+           "boundary_kind": r.boundary_kind, "completed": r.completed, "got_bytes": r.got_bytes,
+           "expected_bytes": r.expected_bytes, "short_calls": r.short_calls, "over_calls": r.over_calls,
            "max_abs": scoring._finite(r.max_abs), "mismatch_fraction": r.mismatch_fraction,
            "mean_diff": r.mean_diff if np.isfinite(r.mean_diff) else None, "relative_rms": r.relative_rms
            if np.isfinite(r.relative_rms) else None, "identical_to_whole": r.identical_to_whole}
@@ -347,6 +520,8 @@ def _run_summary(r: scoring.RunResult) -> dict:
         out["exception"] = r.error
     if r.create_error:
         out["create_error"] = r.create_error
+    if r.too_long:
+        out["too_long"] = r.too_long
     return out
 
 
@@ -355,7 +530,8 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
 
     Each case shows one run: the run a diagnosis cites as evidence if there is one, else the
     whole-input run if it fails, else the failing chunking with the fewest chunk boundaries (the
-    easiest to relate errors to boundaries). Cited cases come first.
+    easiest to relate errors to boundaries). Cited cases come first. The full per-frame errors of
+    every run are dropped afterwards: only the decimated curves stay in memory.
     """
     cited: dict = {}
     for d in diags:
@@ -390,11 +566,13 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
                       "error": [float(f"{v:.3g}") if np.isfinite(v) else None for v in pooled],
                       "boundaries_frames": [int(b) for b in bounds], "first_frame": r.first_frame,
                       "diagnoses": cited.get((case_id, r.chunking), [])})
+    for r in results:
+        r.error_per_frame = None
     return plots
 
 
 def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: int = 1, **kwargs) -> list[dict]:
-    """Score several candidates, `jobs` at a time (each in its own worker); results in input order.
+    """Score several candidates, `jobs` at a time; results in input order.
 
     Parameters
     ----------
@@ -405,8 +583,9 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     seed : int
         Seed of the signals and random chunkings.
     jobs : int
-        Candidates scored at the same time (threads, each waiting on its own worker process).
-        Throughput is then measured one candidate at a time.
+        Candidates scored at the same time. Each is scored by its own process of the harness,
+        pinned to its own CPU with its workers (so that no two drivers share a CPU or an
+        interpreter lock). Throughput is then measured afterwards, one candidate at a time.
     **kwargs
         Passed to :func:`score`.
 
@@ -417,43 +596,73 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
 
     Notes
     -----
-    On Ctrl-C every running worker is killed before ``KeyboardInterrupt`` propagates.
+    On Ctrl-C the scoring processes, and with them every worker, are ended before
+    ``KeyboardInterrupt`` propagates.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     task = task or load_task()
-    prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # references once, before threads
-    if jobs <= 1 or len(candidates) <= 1:
+    sandbox_record(kwargs.get("unsafe_no_sandbox", False))  # one clear error before any work
+    jobs = max(1, min(jobs, len(candidates)))
+    if jobs == 1:
+        prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))
         return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
-    # Correctness in parallel; speed afterwards, one candidate at a time, so that no
-    # measurement shares the machine with another candidate's runs.
     with_throughput = kwargs.pop("with_throughput", True)
-    pool = ThreadPoolExecutor(max_workers=jobs)
+    ctx = multiprocessing.get_context("forkserver")
+    cpus = usable_cpus()
+    slots = ctx.Queue()
+    for i in range(jobs):
+        slots.put(cpus[i % len(cpus)])
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_child_init, initargs=(slots,))
     try:
-        results = list(pool.map(
-            lambda c: score(c, task=task, seed=seed, with_throughput=False, **kwargs), candidates))
-    except KeyboardInterrupt:
-        cancel_workers()
+        futures = [pool.submit(_child_score, str(c), str(task.folder), seed, kwargs) for c in candidates]
+        results = [f.result() for f in futures]
+    except BaseException:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()  # its workers die with it (bwrap --die-with-parent)
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        allow_workers()
+    pool.shutdown(wait=True)
     if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
         for candidate, result in zip(candidates, results):
             if result["verdict"] == "pass":
-                _add_throughput(result, candidate, task, seed, kwargs.get("reference", False))
+                _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
+                                kwargs.get("unsafe_no_sandbox", False))
     return results
 
 
-def _add_throughput(result: dict, candidate, task: Task, seed: int, reference: bool) -> None:
-    """Stage `candidate` again in a fresh directory and add its throughput to `result`."""
-    job_dir = make_job_dir()
+_CHILD_CPU: int | None = None
+
+
+def _child_init(slots) -> None:
+    """A scoring process: take a CPU of its own; leave Ctrl-C to the parent, which ends it."""
+    import signal
+
+    global _CHILD_CPU
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _CHILD_CPU = slots.get()
+    os.sched_setaffinity(0, {_CHILD_CPU})
+
+
+def _child_score(candidate: str, task_folder: str, seed: int, kwargs: dict) -> dict:
+    return score(candidate, task=load_task(task_folder), seed=seed, with_throughput=False, cpu=_CHILD_CPU, **kwargs)
+
+
+def _add_throughput(result: dict, candidate, task: Task, seed: int, reference: bool, unsafe: bool) -> None:
+    """Stage `candidate` again and add its throughput (and any diagnosis of its timed runs)."""
+    stage_dir = tempfile.mkdtemp(prefix="codegen_eval_")
     try:
-        _, cand_file, _ = _stage(candidate, task, result["language"], job_dir, reference)
+        _, staged, _ = _stage(candidate, task, result["language"], stage_dir, reference, unsafe)
         t0 = time.perf_counter()
-        result["throughput"] = throughput.measure(task, result["language"], job_dir, cand_file, seed,
-                                                  reference=reference)
+        tp = throughput.measure(task, staged, seed, usable_cpus()[0])
+        result["throughput"] = tp
         result["timing_s"]["throughput"] = time.perf_counter() - t0
         result["timing_s"]["total"] += result["timing_s"]["throughput"]
+        extra = throughput.diagnose(tp)
+        if extra:
+            target = _replay_target(candidate, task, seed, reference, unsafe)
+            result["diagnoses"] = diagnosis.with_replay(diagnosis.merge(result["diagnoses"] + extra), target)
+            result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
     finally:
-        remove_job_dir(job_dir)
+        shutil.rmtree(stage_dir, ignore_errors=True)

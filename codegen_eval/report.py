@@ -88,7 +88,9 @@ def markdown_table(results: list[dict]) -> str:
         codes = ", ".join(_code_label(d) for d in r["diagnoses"]) or "-"
         props = r.get("properties", {})
         sp = best_speedup(r)
-        lines.append(f"| {r['candidate']} | {r['language']} | {r['verdict']} | {codes} | "
+        verdict = r["verdict"] + (" (no sandbox)" if (r.get("sandbox") or {}).get("mode") == "unsafe-no-sandbox"
+                                  else "")
+        lines.append(f"| {r['candidate']} | {r['language']} | {verdict} | {codes} | "
                      f"{props.get('runs_ok', 0)}/{props.get('runs', 0)} | {'-' if sp is None else f'{sp:.2f}x'} |")
     return "\n".join(lines) + "\n"
 
@@ -150,14 +152,25 @@ def describe_evidence(ev: dict, unit: str = "") -> str:
     return f"{head}: {body}" if head and body else head or body
 
 
+def throughput_warnings(tp: dict) -> list[str]:
+    """Lines that must stand out: timed runs whose output was wrong, a speed-up too large to trust."""
+    out = []
+    if tp.get("failures"):
+        out.append(f"{len(tp['failures'])} timed run(s) gave wrong output: no speed figure is given for them")
+    if tp.get("implausible"):
+        out.append(f"a speed-up above {tp.get('plausible_limit', 30):g}x the reference: check this candidate by hand")
+    return out
+
+
 def describe_throughput(tp: dict) -> list[str]:
     """Plain-text lines for a throughput result: medians and interquartile ranges per chunk size."""
     if not tp:
         return []
+    warnings = ["throughput: " + w for w in throughput_warnings(tp)]
     if not tp.get("rows"):
-        return [f"throughput: {tp.get('error', 'not measured')}"]
+        return warnings + [f"throughput: {tp.get('error', 'not measured')}"]
     c = tp["config"]
-    lines = [f"throughput ({c['channels']} ch {c['format']} {c['sample_rate']} Hz, {tp['n_bands']} bands, "
+    lines = warnings + [f"throughput ({c['channels']} ch {c['format']} {c['sample_rate']} Hz, {tp['n_bands']} bands, "
              f"{c['seconds']:g} s), Msamples/s median ± IQR; speedup = candidate / reference:",
              f"  {'chunk':<12}{'candidate':>18}{'reference':>18}{'speedup':>10}"]
     for row in tp["rows"]:
@@ -174,6 +187,8 @@ def text_summary(results: list[dict]) -> str:
     """Plain text for a terminal: per candidate its verdict, each diagnosis with its first
     evidence and replay command, and the throughput of correct candidates."""
     lines = []
+    if any((r.get("sandbox") or {}).get("mode") == "unsafe-no-sandbox" for r in results):
+        lines.append("WARNING: scored with --unsafe-no-sandbox: the candidates ran without a sandbox")
     for r in results:
         lines.append(f"{r['candidate']} ({r['language']}): {r['verdict']}")
         for d in r["diagnoses"]:

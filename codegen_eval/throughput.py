@@ -1,44 +1,36 @@
-"""Throughput of a correct candidate against the reference, measured alternately (A B A B ...)
-in the same worker process; medians and spread are reported, speedup = candidate / reference
-(in samples per second, so above 1 means faster than the reference)."""
+"""Throughput of a correct candidate against the reference, timed from outside and checked.
+
+Candidate and reference run in two sandboxed workers of the same kind, both pinned to one CPU
+(with the thread of the parent that drives them). They take turns, A B A B: while one runs, the
+other is stopped (SIGSTOP), so nothing of one can run during the other's turn. Each turn gets a
+fresh input (nothing can be cached from an earlier turn), longer than every correctness case,
+placed in a shared memory file before the clock starts; the parent starts its clock when it asks
+for the run and stops it when the reply comes, then stops the worker and compares every output
+byte with the reference, like a correctness run. A wrong timed run is a failure with its
+diagnosis (``long_input_error``), not a figure.
+
+Within one turn the worker holds the whole input, so that the clock measures the candidate and
+not the pipe: a candidate could read ahead and turn its small-chunk calls into one big
+computation. That can lift its small-chunk figures towards its whole-input figure, never above
+it; the whole-input figure cannot be helped by it (see the threat model in the README).
+"""
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import os
+import time
 
 import numpy as np
+import scipy.signal
 
 from . import cases as cases_mod
-from . import pcm
-from .reference import eq_package_dir
-from .sandbox import run_worker
+from . import pcm, scoring
+from .reference import Reference, compute_reference, design
+from .runner import CLOSE, CREATE, DONE, OK, TIMED, Worker, WorkerGone
+from .worker import LENGTH_BYTES
 
-
-def _job(task, language: str, job_dir: str, cand_file: str, seed: int) -> tuple[dict, int]:
-    spec_tp = task.data["throughput"]
-    iface = task.data["interface"]
-    spec = iface["formats"][spec_tp["format"]]
-    channels = spec_tp["channels"]
-    frames = int(spec_tp["seconds"] * spec_tp["sample_rate"])
-    rng = np.random.default_rng([seed, 7])
-    x = np.clip(rng.standard_normal((frames, channels)) * 0.25, -1, 1)
-    Path(job_dir, "tp_input.bin").write_bytes(pcm.encode(pcm.quantize(x, spec), spec))
-    frame_bytes = spec["bytes"] * channels
-    chunkings = []
-    for chunk in spec_tp["chunk_frames"]:
-        n = frames if chunk is None else chunk
-        sizes = [n * frame_bytes] * (frames // n)
-        if frames % n:
-            sizes.append(frames % n * frame_bytes)
-        chunkings.append({"name": "whole" if chunk is None else f"{chunk} frames", "sizes": sizes})
-    config = {"sample_rate": spec_tp["sample_rate"], "channels": channels, "format": spec_tp["format"],
-              "bands": spec_tp["preset_bands"]}
-    config = cases_mod.config_for_language(config, iface["formats"], iface["band_types"])
-    job = {"mode": "throughput", "language": language, "candidate": cand_file, "configs": [], "runs": [],
-           "allowed_imports": task.data["allowed_imports"]["python"], "never_import": ["codegen_eval"],
-           "throughput": {"input": "tp_input.bin", "config": config, "chunkings": chunkings,
-                          "min_rounds": spec_tp["min_rounds"], "max_rounds": spec_tp["max_rounds"],
-                          "budget_s": spec_tp["budget_s_per_chunking"]}}
-    return job, frames * channels
+# a speed-up above this many times the reference is flagged in every report
+PLAUSIBLE_SPEEDUP = 30.0
 
 
 def summarise(times_s: list[float], samples: int) -> dict:
@@ -49,53 +41,235 @@ def summarise(times_s: list[float], samples: int) -> dict:
             "rounds": len(times_s), "median_runtime_s": float(np.median(times_s))}
 
 
-def measure(task, language: str, job_dir: str, cand_file: str, seed: int, reference: bool = False) -> dict:
-    """Run the throughput job for a candidate that already passed; return the figures.
+def _signal(spec_tp: dict, spec: dict, seed: int, turn: int) -> bytes:
+    frames = int(spec_tp["seconds"] * spec_tp["sample_rate"])
+    rng = np.random.default_rng([seed, 7, turn])
+    x = np.clip(rng.standard_normal((frames, spec_tp["channels"])) * 0.25, -1, 1)
+    return pcm.encode(pcm.quantize(x, spec), spec)
+
+
+class _Side:
+    """One worker of the comparison with its shared memory: input, then outputs and lengths."""
+
+    def __init__(self, worker: Worker, in_fd: int, out_fd: int, room: int):
+        self.worker = worker
+        self.in_fd = in_fd
+        self.out_fd = out_fd
+        self.room = room
+        self.times: list[float] = []
+        self.cpu: list[float] = []
+        self.has_instance = False
+
+    def close(self):
+        outcome = self.worker.close()
+        for fd in (self.in_fd, self.out_fd):
+            os.close(fd)
+        return outcome
+
+
+def _memfds(in_bytes: int, out_bytes: int) -> tuple[int, int]:
+    in_fd = os.memfd_create("codegen_eval_in")
+    out_fd = os.memfd_create("codegen_eval_out")
+    os.ftruncate(in_fd, in_bytes)
+    os.ftruncate(out_fd, out_bytes)
+    return in_fd, out_fd
+
+
+def _turn(side: _Side, config: dict, data: bytes, chunk_bytes: int, room: int) -> tuple[float, float, dict]:
+    """One timed run: returns (wall seconds, worker CPU seconds, the DONE reply)."""
+    w = side.worker
+    os.pwrite(side.in_fd, data, 0)
+    w.thaw()
+    try:
+        if side.has_instance:
+            w.request(CLOSE)
+        kind, reply = w.request_json(CREATE, config)
+        if kind != OK:
+            raise WorkerGone(f"the timed instance was refused: {reply}")
+        side.has_instance = True
+        message = json.dumps({"chunk_bytes": chunk_bytes, "total_bytes": len(data), "output_room": room}).encode()
+        cpu0 = w._cpu_s()
+        t0 = time.perf_counter()
+        kind, payload = w.request(TIMED, message)
+        elapsed = time.perf_counter() - t0
+    finally:
+        w.freeze()
+    cpu = w._cpu_s() - cpu0
+    try:
+        reply = json.loads(payload) if kind == DONE else {"error": json.loads(payload)}
+    except ValueError:
+        reply = {"error": {"type": "ProtocolError", "message": "unreadable reply"}}
+    return elapsed, cpu, reply
+
+
+def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], name: str) -> scoring.RunResult:
+    """Compare what the worker left in its output memory with the reference, as a correctness run."""
+    calls = len(sizes)
+    lengths_blob = os.pread(side.out_fd, LENGTH_BYTES * calls, side.room)
+    lengths = np.frombuffer(lengths_blob, dtype="<i8").astype(np.int64)
+    total = int(lengths[-1]) if lengths.size else 0
+    total = max(0, min(total, side.room))
+    raw = scoring.RawRun(case_id=case.id, chunking=name, output=os.pread(side.out_fd, total, 0), lengths=lengths,
+                         completed=True)
+    return scoring.measure(case, ref, raw)
+
+
+def _reference_for(case: cases_mod.Case, tolerance, sos: np.ndarray) -> Reference:
+    """The reference of a fresh input, with a tolerance derived once for the throughput signal."""
+    import eq
+
+    c = case.config
+    engine = eq.StreamingEqualizer(c["sample_rate"], c["channels"], c["format"],
+                                   [{k: b[k] for k in ("type", "freq", "q", "gain_db")} for b in c["bands"]])
+    out = engine.process(case.input_bytes) + engine.flush()
+    values = pcm.stored_values(out, case.spec, c["channels"])
+    y = scipy.signal.sosfilt(sos, case.x, axis=0) if sos.shape[0] else case.x.copy()
+    return Reference(output_bytes=out, values=values, y=y, tolerance=tolerance, sos=sos, oracle_max_diff=0.0)
+
+
+def measure(task, staged, seed: int, cpu: int | None) -> dict:
+    """Time a candidate that passed against the reference, alternately, and check every timed output.
 
     Parameters
     ----------
     task : Task
-        Its ``throughput`` entry gives the configuration, signal length and chunk sizes.
-    language : str
-        ``python``, ``c`` or ``cpp``.
-    job_dir : str
-        The candidate's job directory (already holding `cand_file`).
-    cand_file : str
-        The file the worker loads (``candidate.py`` or ``candidate.so``).
+        Its ``throughput`` entry gives the configuration, signal length, chunk sizes and rounds.
+    staged : evaluate.Staged
+        The candidate, ready to load.
     seed : int
-        Seed of the noise signal.
-    reference : bool
-        The candidate is ``eq`` itself (the worker may import it).
+        Seed of the fresh signals (one per turn).
+    cpu : int or None
+        The CPU both workers (and the driving thread) run on.
 
     Returns
     -------
     dict
-        ``config``, ``n_bands`` and ``rows``: per chunking the candidate's and the reference's
-        :func:`summarise` figures and ``speedup`` = candidate / reference (median rates); an
-        ``error`` entry when nothing was measured.
+        ``config``, ``n_bands``, ``frames`` and ``rows``: per chunking the candidate's and the
+        reference's :func:`summarise` figures (wall time), their CPU time, and ``speedup`` =
+        candidate / reference (median rates); ``failures`` (timed runs whose output was wrong, as
+        run summaries), ``implausible`` (a speed-up above :data:`PLAUSIBLE_SPEEDUP`), and
+        ``error`` with the worker's ``outcome`` when a worker ended before the end.
     """
-    job, samples = _job(task, language, job_dir, cand_file, seed)
-    eq_dir = eq_package_dir()
-    job["extra_path"] = [str(eq_dir.parent)]
-    job["writable_roots"] = [str(eq_dir)]
-    if reference:
-        job["allow_modules"] = ["eq"]
-    for name in ("progress", "results.jsonl"):
-        Path(job_dir, name).unlink(missing_ok=True)
-    limits = dict(task.data["limits"])
-    limits["stall_s"] = max(limits.get("stall_s", 20), 2 * task.data["throughput"]["budget_s_per_chunking"])
-    outcome = run_worker(job_dir, job, limits)
-    rows = []
-    for ev in outcome.events:
-        if ev.get("event") != "throughput":
-            continue
-        cand = summarise(ev["times_s"]["candidate"], samples)
-        ref = summarise(ev["times_s"]["reference"], samples)
-        rows.append({"chunking": ev["name"], "candidate": cand, "reference": ref,
-                     "speedup": cand["median_msamples_per_s"] / ref["median_msamples_per_s"]})
+    from .evaluate import Staged, load, pinned, start_worker
+
     spec_tp = task.data["throughput"]
+    iface = task.data["interface"]
+    spec = iface["formats"][spec_tp["format"]]
+    channels = spec_tp["channels"]
+    frames = int(spec_tp["seconds"] * spec_tp["sample_rate"])
+    frame_bytes = spec["bytes"] * channels
+    n_bytes = frames * frame_bytes
+    extra = iface["c"].get("out_extra_bytes_per_channel", 4) * channels
+    chunkings = []
+    for chunk in spec_tp["chunk_frames"]:
+        step = n_bytes if chunk is None else chunk * frame_bytes
+        sizes = cases_mod._repeated(step, n_bytes)
+        chunkings.append(("whole" if chunk is None else f"{chunk} frames", step, sizes))
+    max_calls = max(len(s) for _, _, s in chunkings)
+    room = n_bytes + max_calls * extra
+    config = cases_mod.config_for_language(
+        {"sample_rate": spec_tp["sample_rate"], "channels": channels, "format": spec_tp["format"],
+         "bands": spec_tp["preset_bands"]}, iface["formats"], iface["band_types"])
     out = {"config": {k: spec_tp[k] for k in ("sample_rate", "channels", "format", "seconds")},
-           "n_bands": len(spec_tp["preset_bands"]), "rows": rows}
-    if not rows:
-        out["error"] = f"no measurement (worker status {outcome.returncode}, {outcome.killed_for})"
+           "n_bands": len(spec_tp["preset_bands"]), "frames": frames, "rows": [], "failures": [],
+           "implausible": False, "cpu": cpu}
+
+    def case_for(data: bytes, name: str, sizes: list[int]) -> cases_mod.Case:
+        return cases_mod.Case(id=f"throughput-{frames}-frames", config=config, spec=spec, input_bytes=data,
+                              x=pcm.to_float(data, spec, channels), family="throughput", chunkings={name: sizes},
+                              inputs={name: data})
+
+    first = case_for(_signal(spec_tp, spec, seed, 0), "whole", [n_bytes])
+    base = compute_reference(first, task.data["tolerances"], seed=seed)
+    sos = design(first)
+    sides: dict = {}
+    turn = 0
+    with pinned(cpu):
+        try:
+            for label, st in (("candidate", staged), ("reference", Staged("python", "", "reference", True,
+                                                                            staged.unsafe, staged.stage_dir))):
+                in_fd, out_fd = _memfds(n_bytes, room + LENGTH_BYTES * max_calls)
+                worker, job = start_worker(task, st, cpu, pass_fds=(in_fd, out_fd),
+                                           extra_job={"timed_in_fd": in_fd, "timed_out_fd": out_fd})
+                side = sides[label] = _Side(worker, in_fd, out_fd, room)
+                kind, reply = load(worker, job)
+                if kind != OK:
+                    raise WorkerGone(f"the {label} did not load: {reply}")
+                worker.freeze()
+            for name, step, sizes in chunkings:
+                times = {"candidate": [], "reference": []}
+                cpus = {"candidate": [], "reference": []}
+                for label in ("candidate", "reference"):  # warm-up: JIT compilation and caches
+                    _turn(sides[label], config, first.input_bytes, step, room)
+                started = time.perf_counter()
+                rounds = 0
+                while rounds < spec_tp["max_rounds"]:
+                    turn += 1
+                    case = case_for(_signal(spec_tp, spec, seed, turn), name, sizes)
+                    ref = _reference_for(case, base.tolerance, sos)
+                    ref.float32_rms = base.float32_rms
+                    for label in ("candidate", "reference"):
+                        elapsed, cpu_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
+                        if "error" in reply:
+                            raise WorkerGone(f"the {label}'s timed run failed: {reply['error']}")
+                        checked = _check(sides[label], case, ref, sizes, name)
+                        if not checked.ok:
+                            if label == "reference":
+                                raise RuntimeError(f"the reference's timed output differs from eq's: {checked}")
+                            out["failures"].append(_failure(checked, turn))
+                        times[label].append(elapsed)
+                        cpus[label].append(cpu_s)
+                    rounds += 1
+                    if out["failures"]:
+                        break
+                    if rounds >= spec_tp["min_rounds"] and time.perf_counter() - started > spec_tp["budget_s_per_chunking"]:
+                        break
+                if out["failures"]:
+                    break
+                cand = summarise(times["candidate"], frames * channels)
+                refr = summarise(times["reference"], frames * channels)
+                cand["median_cpu_s"] = float(np.median(cpus["candidate"]))
+                refr["median_cpu_s"] = float(np.median(cpus["reference"]))
+                speedup = cand["median_msamples_per_s"] / refr["median_msamples_per_s"]
+                out["rows"].append({"chunking": name, "candidate": cand, "reference": refr, "speedup": speedup})
+                out["implausible"] = out["implausible"] or speedup > PLAUSIBLE_SPEEDUP
+        except WorkerGone as exc:
+            out["error"] = str(exc)
+        finally:
+            for label, side in sides.items():
+                side.worker.thaw()
+                outcome = side.close()
+                if label == "candidate" and (outcome.killed_for or (outcome.returncode or 0) < 0
+                                             or "error" in out):
+                    out["outcome"] = outcome.as_dict()
+    if out["implausible"]:
+        out["plausible_limit"] = PLAUSIBLE_SPEEDUP
+    return out
+
+
+def _failure(r: scoring.RunResult, turn: int) -> dict:
+    out = {"case": r.case_id, "chunking": r.chunking, "turn": turn, "got_bytes": r.got_bytes,
+           "expected_bytes": r.expected_bytes, "short_calls": r.short_calls, "over_calls": r.over_calls}
+    out.update(r.evidence())
+    return out
+
+
+def diagnose(tp: dict | None) -> list[dict]:
+    """Diagnoses from the timed runs: a wrong output (``long_input_error``) or a worker that ended."""
+    from . import diagnosis
+
+    if not tp:
+        return []
+    out = []
+    if tp.get("failures"):
+        f = tp["failures"][0]
+        out.append(diagnosis.make(
+            "long_input_error", f"every correctness case passes, but a timed run of {tp['frames']} frames "
+            f"({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
+    if "outcome" in tp:
+        outcome = dict(tp["outcome"], finished=False)
+        found = diagnosis.diagnose_infrastructure(None, {"ok": True}, outcome, [], None)
+        out += [dict(d, detail=d["detail"] + " (during the timed runs)") for d in found]
+    elif tp.get("error") and not tp.get("rows"):
+        out.append(diagnosis.make("crash", f"the timed runs failed: {tp['error'][:200]}", []))
     return out

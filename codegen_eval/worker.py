@@ -1,19 +1,29 @@
-"""The program that runs a candidate inside the sandbox (standard library only).
+"""The program that runs one candidate inside the sandbox (standard library only).
 
-Run as ``python -I worker.py JOB_DIR`` by :mod:`codegen_eval.sandbox`, never imported by the
-harness: it is a script so that neither ``codegen_eval`` nor ``eq`` is in ``sys.modules`` when the
-candidate loads. It reads ``job.json`` and the input files from ``JOB_DIR`` (its working
-directory), confines itself (network and mount namespaces, seccomp filter, resource limits), loads
-the candidate, feeds it the chunked inputs and writes the raw outputs back:
+Started by :mod:`codegen_eval.runner` as ``python -I -B worker.py CMD_FD REPLY_FD`` inside
+bubblewrap (:mod:`codegen_eval.sandbox`), never imported by the harness for its own work: the
+harness imports it only for the message format below. Inside the sandbox there is no harness and
+no reference package, only the interpreter, the allowed libraries, this file and the candidate's
+own directory.
 
-- ``results.jsonl``: one JSON line per event (``sandbox``, ``load``, ``config``, ``run``,
-  ``throughput``, ``violation``, ``done``), appended as the run goes so that a crash keeps
-  everything before it;
-- ``out_<run>.bin`` (output bytes, flush included) and ``len_<run>.bin`` (int64 cumulative output
-  length after every call, little endian);
-- ``progress`` (the index of the run about to start) for the stall watchdog.
+The parent drives everything through two pipes, one message at a time, and believes nothing but
+the bytes of each reply:
 
-The worker never sees a reference output: it only reports what the candidate produced.
+- ``L`` load (JSON job) -> ``K`` (JSON: what the worker applied to itself) or ``E``;
+- ``C`` create (JSON configuration) -> ``K`` or ``E`` (the candidate refused it, or crashed);
+- ``P`` process (the chunk's bytes) -> ``O`` (the output bytes of that call) or ``E``;
+- ``F`` flush -> ``O``; ``X`` close -> ``K``; ``Q`` quit (the worker exits);
+- ``T`` timed run (JSON chunk sizes; the input lies in a shared memory file) -> ``D`` once every
+  call is done, its outputs written to the second shared memory file.
+
+A ``V`` message (JSON) reports a forbidden act the Python guards saw; it may come before any reply.
+A message is one type byte, an 8-byte little-endian payload length, then the payload.
+
+The worker confines itself before loading the candidate (a seccomp filter on x86-64 Linux:
+processes, sockets, signals to anything but itself, scheduling, tracing, namespaces and the other
+system calls listed in :data:`SECCOMP_KILL` kill it), and for Python candidates installs the task's
+import policy and an audit hook. Those guards run inside the candidate's own process, so they are a
+rule of the task, not the security boundary: the sandbox around the process is.
 """
 from __future__ import annotations
 
@@ -22,165 +32,152 @@ import json
 import os
 import struct
 import sys
-import time
 import traceback
 
-JOB: dict = {}
-_VIOLATIONS: list = []
-_CANDIDATE_PHASE = False
-_CANDIDATE_FILES: set = set()
-_LOG = None
+HEADER = struct.Struct("<cQ")
+# parent -> worker
+LOAD, CREATE, PROCESS, FLUSH, CLOSE, TIMED, QUIT = b"L", b"C", b"P", b"F", b"X", b"T", b"Q"
+# worker -> parent
+OK, OUTPUT, ERROR, VIOLATION, DONE = b"K", b"O", b"E", b"V", b"D"
+# bytes of the int64 per-call output lengths that follow the outputs in the timed output file
+LENGTH_BYTES = 8
 
 
-def log(event: dict) -> None:
-    _LOG.write(json.dumps(event) + "\n")
-    _LOG.flush()
+class Channel:
+    """Framed messages over a pair of pipes (blocking; used inside the worker)."""
+
+    def __init__(self, read_fd: int, write_fd: int):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self.buf = bytearray()
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        if len(payload) <= 65536:
+            _write_all(self.write_fd, HEADER.pack(kind, len(payload)) + payload)
+        else:
+            _write_all(self.write_fd, HEADER.pack(kind, len(payload)))
+            _write_all(self.write_fd, payload)
+
+    def send_json(self, kind: bytes, obj) -> None:
+        self.send(kind, json.dumps(obj).encode())
+
+    def recv(self) -> tuple[bytes, bytes]:
+        if not self.buf:  # the usual case: one read brings exactly one message
+            data = os.read(self.read_fd, 1 << 16)
+            if len(data) >= HEADER.size:
+                kind, n = HEADER.unpack_from(data)
+                if len(data) == HEADER.size + n:
+                    return kind, data[HEADER.size:]
+            if not data:
+                raise EOFError("the parent closed the command pipe")
+            self.buf += data
+        while True:
+            if len(self.buf) >= HEADER.size:
+                kind, n = HEADER.unpack_from(self.buf)
+                if len(self.buf) >= HEADER.size + n:
+                    payload = bytes(self.buf[HEADER.size:HEADER.size + n])
+                    del self.buf[:HEADER.size + n]
+                    return kind, payload
+                want = HEADER.size + n - len(self.buf)
+            else:
+                want = HEADER.size - len(self.buf)
+            data = os.read(self.read_fd, max(want, 1 << 16))
+            if not data:
+                raise EOFError("the parent closed the command pipe")
+            self.buf += data
+
+
+def _write_all(fd: int, data) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view):]
+
+
+CHANNEL: Channel | None = None
 
 
 def violation(kind: str, detail: str) -> None:
-    entry = {"event": "violation", "kind": kind, "detail": detail}
-    if entry not in _VIOLATIONS:
-        _VIOLATIONS.append(entry)
-        log(entry)
+    """Tell the parent at once about a forbidden act (it is never taken back)."""
+    if CHANNEL is not None:
+        CHANNEL.send_json(VIOLATION, {"kind": kind, "detail": detail[:300]})
 
 
-# ---------------------------------------------------------------- confinement
+# ---------------------------------------------------------------- seccomp
 
-def _libc():
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def confine(sandbox: dict) -> dict:
-    """Apply the sandbox settings to this process; return what was applied.
-
-    As root on Linux: new network and mount namespaces, the whole file system read-only except
-    the working directory and fresh /tmp, /var/tmp, /dev/shm, then a seccomp filter that kills
-    the process on any attempt to create processes or threads, run programs, open sockets,
-    signal other processes, change mounts or raise limits. Resource limits always.
-    """
-    import resource
-
-    applied: dict = {}
-    if sandbox.get("namespaces"):
-        try:
-            libc = _libc()
-            CLONE_NEWNET, CLONE_NEWNS = 0x40000000, 0x00020000
-            applied["netns"] = libc.unshare(CLONE_NEWNET) == 0
-            applied["private_fs"] = libc.unshare(CLONE_NEWNS) == 0 and _private_fs(libc)
-        except (OSError, AttributeError) as exc:
-            applied["namespaces_error"] = str(exc)
-    limits = sandbox.get("limits", {})
-    for name, key, factor in (("RLIMIT_CPU", "cpu_s", 1), ("RLIMIT_AS", "memory_mb", 1 << 20),
-                              ("RLIMIT_FSIZE", "file_size_mb", 1 << 20), ("RLIMIT_NPROC", "processes", 1),
-                              ("RLIMIT_CORE", "core", 1)):
-        value = 0 if key == "core" else limits.get(key)
-        if value is None:
-            continue
-        try:
-            resource.setrlimit(getattr(resource, name), (int(value * factor), int(value * factor)))
-            applied[name] = int(value * factor)
-        except (ValueError, OSError) as exc:
-            applied[name + "_error"] = str(exc)
-    if sandbox.get("seccomp"):
-        applied["seccomp"] = _seccomp()
-    return applied
-
-
-def _private_fs(libc) -> bool:
-    """Read-only file system except fresh /tmp, /var/tmp, /dev/shm and the working directory."""
-    import ctypes
-
-    MS_REC, MS_PRIVATE, MS_BIND = 0x4000, 1 << 18, 4096
-    AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
-    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return False
-
-    class MountAttr(ctypes.Structure):
-        _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                    ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
-
-    def setattr_(path: bytes, set_=0, clr=0, flags=0) -> bool:
-        attr = MountAttr(set_, clr, 0, 0)
-        return libc.syscall(442, AT_FDCWD, path, flags, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
-
-    ok = setattr_(b"/", set_=MOUNT_ATTR_RDONLY, flags=AT_RECURSIVE)
-    # The interpreter, its packages or the project may themselves live under /tmp (a virtual
-    # environment or a CI checkout there): keep a handle on each such directory before the fresh
-    # /tmp hides it, and bind it back read-only afterwards.
-    scratch = ("/tmp", "/var/tmp", "/dev/shm")
-    needed = {os.path.realpath(p) for p in sys.path + [sys.prefix, sys.exec_prefix, sys.base_prefix]
-              + JOB.get("extra_path", []) + JOB.get("writable_roots", []) if p and os.path.isdir(p)}
-    needed = sorted(p for p in needed if any(p == t or p.startswith(t + "/") for t in scratch))
-    needed = [p for p in needed if not any(p.startswith(q + "/") for q in needed)]
-    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in needed}
-    JOB["_exposed"] = needed
-    for target in scratch:
-        if os.path.isdir(target):
-            ok = libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, b"size=16m,mode=1777") == 0 and ok
-    for path, fd in handles.items():
-        os.makedirs(path, exist_ok=True)
-        ok = libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC, None) == 0 and ok
-        ok = setattr_(path.encode(), set_=MOUNT_ATTR_RDONLY, flags=AT_RECURSIVE) and ok
-        os.close(fd)
-    # bind the working directory back at its own path ("." still names it: the process's cwd
-    # predates the new mounts) and make that one mount writable
-    job = JOB["_cwd"]
-    if not os.path.isdir(job):
-        os.makedirs(job, exist_ok=True)
-    ok = libc.mount(b".", job.encode(), None, MS_BIND, None) == 0 and ok
-    ok = setattr_(job.encode(), clr=MOUNT_ATTR_RDONLY) and ok
-    os.chdir(job)
-    # trusted code's own directories (the reference's numba cache) stay writable when asked for
-    for root in JOB.get("writable_roots", []):
-        if os.path.isdir(root):
-            ok = libc.mount(root.encode(), root.encode(), None, MS_BIND, None) == 0 and ok
-            ok = setattr_(root.encode(), clr=MOUNT_ATTR_RDONLY) and ok
-    return ok
-
-
-# x86-64 system call numbers the candidate must never make
-_SECCOMP_KILL = {
+# x86-64 system calls that kill the worker (SIGSYS): processes and programs, sockets and
+# io_uring (which opens sockets itself), signals sent elsewhere, scheduling and priority
+# (which could slow a neighbour or the reference), tracing and other processes' memory,
+# namespaces, mounts, keys, BPF, perf, user ids and limits, and machine-wide settings.
+SECCOMP_KILL = {
     57: "fork", 58: "vfork", 59: "execve", 322: "execveat",
-    41: "socket", 42: "connect", 49: "bind", 50: "listen", 43: "accept", 288: "accept4", 53: "socketpair",
-    101: "ptrace", 165: "mount", 166: "umount2", 272: "unshare", 308: "setns", 155: "pivot_root",
-    161: "chroot", 160: "setrlimit", 169: "reboot", 175: "init_module",
-    313: "finit_module", 246: "kexec_load", 321: "bpf", 298: "perf_event_open", 442: "mount_setattr",
-    428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 433: "fspick",
-    105: "setuid", 106: "setgid", 113: "setreuid", 117: "setresuid", 126: "capset", 310: "process_vm_readv",
-    311: "process_vm_writev",
+    41: "socket", 42: "connect", 43: "accept", 288: "accept4", 49: "bind", 50: "listen", 53: "socketpair",
+    425: "io_uring_setup", 426: "io_uring_enter", 427: "io_uring_register",
+    129: "rt_sigqueueinfo", 297: "rt_tgsigqueueinfo", 424: "pidfd_send_signal", 434: "pidfd_open",
+    438: "pidfd_getfd", 203: "sched_setaffinity", 144: "sched_setscheduler", 142: "sched_setparam",
+    314: "sched_setattr", 141: "setpriority", 251: "ioprio_set",
+    101: "ptrace", 310: "process_vm_readv", 311: "process_vm_writev", 312: "kcmp", 440: "process_madvise",
+    448: "process_mrelease", 135: "personality",
+    272: "unshare", 308: "setns", 165: "mount", 166: "umount2", 155: "pivot_root", 161: "chroot",
+    442: "mount_setattr", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig",
+    432: "fsmount", 433: "fspick", 303: "name_to_handle_at", 304: "open_by_handle_at",
+    321: "bpf", 298: "perf_event_open", 323: "userfaultfd", 250: "keyctl", 248: "add_key",
+    249: "request_key", 300: "fanotify_init",
+    105: "setuid", 106: "setgid", 113: "setreuid", 114: "setregid", 117: "setresuid", 119: "setresgid",
+    122: "setfsuid", 123: "setfsgid", 116: "setgroups", 126: "capset", 160: "setrlimit",
+    169: "reboot", 175: "init_module", 313: "finit_module", 176: "delete_module", 246: "kexec_load",
+    320: "kexec_file_load", 163: "acct", 167: "swapon", 168: "swapoff", 164: "settimeofday",
+    227: "clock_settime", 305: "clock_adjtime", 159: "adjtimex", 172: "iopl", 173: "ioperm",
+    103: "syslog", 153: "vhangup", 134: "uselib", 179: "quotactl", 212: "lookup_dcookie",
+    256: "migrate_pages", 279: "move_pages",
 }
-_SECCOMP_OWN_PID = {62: "kill", 200: "tkill", 234: "tgkill"}
+# signals only to itself: kill(pid), tkill(tid == pid), tgkill(tgid == pid, ...)
+SECCOMP_OWN_PID = {62: "kill", 200: "tkill", 234: "tgkill"}
+_X32_BIT = 0x40000000
 
 
-def _seccomp() -> bool:
-    """Install a seccomp filter: forbidden system calls kill the process (SIGSYS)."""
+def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
+    """The classic BPF program of the filter, as ``(code, jt, jf, k)`` tuples.
+
+    Parameters
+    ----------
+    own_pid : int
+        The worker's pid as it sees itself (the only target it may signal).
+    """
+    LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
+    KILL, ALLOW, ENOSYS = 0x80000000, 0x7FFF0000, 0x00050000 | 38
+    AUDIT_ARCH_X86_64, CLONE_THREAD = 0xC000003E, 0x00010000
+    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, AUDIT_ARCH_X86_64), (RET, 0, 0, KILL), (LD, 0, 0, 0),
+            # the x32 ABI reaches the same kernel code under other numbers
+            (JSET, 0, 1, _X32_BIT), (RET, 0, 0, KILL)]
+    # clone3 hides its flags in memory: ENOSYS makes the C library fall back to clone
+    prog += [(JEQ, 0, 1, 435), (RET, 0, 0, ENOSYS)]
+    # threads yes, new processes no
+    prog += [(JEQ, 0, 4, 56), (LD, 0, 0, 16), (JSET, 0, 1, CLONE_THREAD), (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
+    # prlimit64 may read limits (thread creation asks for the stack size), never set them
+    prog += [(LD, 0, 0, 0), (JEQ, 0, 6, 302), (LD, 0, 0, 32), (JEQ, 0, 3, 0), (LD, 0, 0, 36), (JEQ, 0, 1, 0),
+             (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
+    prog += [(LD, 0, 0, 0)]
+    for nr in SECCOMP_KILL:
+        prog += [(JEQ, 0, 1, nr), (RET, 0, 0, KILL)]
+    for nr in SECCOMP_OWN_PID:
+        # the first argument (low and high 32 bits) must be the worker's own pid
+        prog += [(JEQ, 0, 6, nr), (LD, 0, 0, 16), (JEQ, 0, 3, own_pid), (LD, 0, 0, 20), (JEQ, 0, 1, 0),
+                 (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
+        prog += [(LD, 0, 0, 0)]
+    prog.append((RET, 0, 0, ALLOW))
+    return prog
+
+
+def install_seccomp() -> bool:
+    """Install the filter on this process (x86-64 Linux); False where it cannot be."""
     import ctypes
     import platform
 
     if sys.platform != "linux" or platform.machine() != "x86_64":
         return False
-    LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
-    KILL, ALLOW, ENOSYS = 0x80000000, 0x7FFF0000, 0x00050000 | 38
-    CLONE_THREAD = 0x00010000
-    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, 0xC000003E), (RET, 0, 0, KILL), (LD, 0, 0, 0)]
-    # threads yes (numba's pool in the reference), new processes no: clone3 hides its flags in
-    # memory, so it answers ENOSYS and the C library falls back to clone, whose flags are checked
-    prog += [(JEQ, 0, 1, 435), (RET, 0, 0, ENOSYS)]
-    prog += [(JEQ, 0, 4, 56), (LD, 0, 0, 16), (JSET, 0, 1, CLONE_THREAD), (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
-    # prlimit64 reads limits for getrlimit (thread creation asks for the stack size); it may not set them
-    prog += [(LD, 0, 0, 0), (JEQ, 0, 6, 302), (LD, 0, 0, 32), (JEQ, 0, 3, 0), (LD, 0, 0, 36), (JEQ, 0, 1, 0),
-             (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
-    prog += [(LD, 0, 0, 0)]
-    for nr in _SECCOMP_KILL:
-        prog += [(JEQ, 0, 1, nr), (RET, 0, 0, KILL)]
-    pid = os.getpid()
-    for nr in _SECCOMP_OWN_PID:
-        # signals only to itself: kill(pid, ...), tgkill(tgid, ...), tkill(tid == pid for the main thread)
-        prog += [(JEQ, 0, 4, nr), (LD, 0, 0, 16), (JEQ, 0, 1, pid), (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
-        prog += [(LD, 0, 0, 0)]
-    prog.append((RET, 0, 0, ALLOW))
+    prog = seccomp_program(os.getpid())
 
     class Filter(ctypes.Structure):
         _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
@@ -191,75 +188,79 @@ def _seccomp() -> bool:
 
     arr = (Filter * len(prog))(*[Filter(*p) for p in prog])
     fprog = Prog(len(prog), arr)
-    libc = _libc()
+    libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
-def _hosts_own_tree(path: str) -> bool:
-    """True for the working directory, the directories bound back into /tmp, and their parents."""
-    return any(own == path or own.startswith(path + "/")
-               for own in [JOB["_cwd"]] + JOB.get("_exposed", []))
-
-
-def leftovers_outside() -> list:
-    """Files the candidate created in the private /tmp, /var/tmp or /dev/shm."""
-    found = []
-    for root in ("/tmp", "/var/tmp", "/dev/shm"):
-        try:
-            for dirpath, dirnames, filenames in os.walk(root):
-                keep = [d for d in dirnames if not _hosts_own_tree(os.path.join(dirpath, d))]
-                found += [os.path.join(dirpath, f) for f in filenames]
-                found += [os.path.join(dirpath, d) + "/" for d in keep]
-                dirnames[:] = [d for d in dirnames if d in keep]
-        except OSError:
-            pass
-    return found
-
-
 # ------------------------------------------------------- Python import policy
+
+class RefusedImport(ImportError):
+    """An import the task forbids."""
+
+
+class RefusedAct(PermissionError):
+    """An act the task forbids (process, socket, writing outside the working directory, ...)."""
+
 
 def _top(name: str) -> str:
     return name.partition(".")[0]
 
 
-def _is_candidate_frame(frame) -> bool:
-    return frame is not None and frame.f_code.co_filename in _CANDIDATE_FILES
+class Policy:
+    """The task's import rules for a Python candidate, checked on every import and audit event.
 
+    An act is charged to the candidate when the code that made it is the candidate's: its file,
+    code compiled from a string (``exec``), or standard-library code running on its behalf (a
+    library function it called), but not a standard-library module importing what it needs while
+    it is itself imported, nor an allowed library (numpy, numba) at work.
+    """
 
-def _import_allowed(top: str) -> bool:
-    policy = JOB.get("allowed_imports", {})
-    if top in JOB.get("allow_modules", []):
-        return True
-    if top in policy.get("blocked", []):
+    def __init__(self, job: dict):
+        allowed = job.get("allowed_imports", {})
+        self.stdlib = bool(allowed.get("stdlib"))
+        self.third_party = frozenset(allowed.get("third_party", []))
+        self.blocked = frozenset(allowed.get("blocked", []))
+        self.allow_modules = frozenset(job.get("allow_modules", []))
+        self.never_import = frozenset(job.get("never_import", [])) - self.allow_modules
+        self.workdir = os.path.realpath(job.get("workdir", "."))
+        stdlib_dir = os.path.dirname(os.path.realpath(os.__file__))
+        self.stdlib_dirs = (stdlib_dir + os.sep,)
+        self.library_dirs = tuple(os.path.realpath(p) + os.sep for p in job.get("library_dirs", []))
+        self.worker_file = os.path.realpath(__file__)
+
+    def import_allowed(self, top: str) -> bool:
+        if top in self.allow_modules:
+            return True
+        if top in self.blocked or top in self.never_import:
+            return False
+        if self.stdlib and top in sys.stdlib_module_names:
+            return True
+        return top in self.third_party
+
+    def _kind(self, frame) -> str:
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen "):
+            return "stdlib"
+        if name == self.worker_file:
+            return "worker"
+        if name.startswith(self.library_dirs):
+            return "library"
+        if name.startswith(self.stdlib_dirs):
+            return "stdlib"
+        return "candidate"
+
+    def charged_to_candidate(self, frame) -> bool:
+        while frame is not None:
+            kind = self._kind(frame)
+            if kind != "stdlib":
+                return kind == "candidate"
+            if frame.f_code.co_name == "<module>":
+                return False  # a standard module importing its own needs as it is imported
+            frame = frame.f_back
         return False
-    if policy.get("stdlib") and top in sys.stdlib_module_names:
-        return True
-    return top in policy.get("third_party", [])
-
-
-_real_import = builtins.__import__
-
-
-def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
-    if level == 0 and _is_candidate_frame(sys._getframe(1)) and not _import_allowed(_top(name)):
-        violation("import", _top(name))
-        raise ImportError(f"import of {name!r} is not allowed in this task")
-    return _real_import(name, globals, locals, fromlist, level)
-
-
-class _BlockFinder:
-    """Blocks modules that must never load in the candidate phase (e.g. ``eq``), whoever asks."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        top = _top(name)
-        if _CANDIDATE_PHASE and top in JOB.get("never_import", []) and top not in JOB.get("allow_modules", []):
-            violation("import", top)
-            raise ImportError(f"import of {name!r} is not allowed in this task")
-        return None
 
 
 _FORBIDDEN_EVENTS = {
@@ -269,80 +270,85 @@ _FORBIDDEN_EVENTS = {
     "socket.__new__": "network", "socket.connect": "network", "socket.bind": "network",
     "socket.getaddrinfo": "network", "socket.gethostbyname": "network", "socket.sendto": "network",
     "sys.addaudithook": "audit", "sys.settrace": "audit", "sys.setprofile": "audit",
+    "ctypes.dlopen": "ctypes", "ctypes.dlsym": "ctypes", "ctypes.call_function": "ctypes",
 }
 _PATH_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.symlink", "os.link", "os.truncate",
                 "os.chmod", "os.chown", "shutil.rmtree", "shutil.copyfile", "shutil.move"}
 
 
-def _real(path) -> str | None:
-    """The resolved path as text, or None when `path` cannot be decoded."""
-    try:
-        return os.path.realpath(os.fsdecode(path))
-    except (TypeError, ValueError):
-        return None
+def install_policy(policy: Policy) -> None:
+    """Guard imports (``__import__`` and a meta-path finder) and watch audit events."""
+    real_import = builtins.__import__
+    getframe = sys._getframe
 
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and not policy.import_allowed(_top(name)) and policy.charged_to_candidate(getframe(1)):
+            violation("import", _top(name))
+            raise RefusedImport(f"import of {name!r} is not allowed in this task")
+        return real_import(name, globals, locals, fromlist, level)
 
-def _within(full: str, roots: list) -> bool:
-    return any(os.path.commonpath([full, root]) == root for root in roots)
+    class BlockFinder:
+        """Keeps the reference and the harness out whoever asks (they are not in the sandbox either)."""
 
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if _top(name) in policy.never_import:
+                violation("import", _top(name))
+                raise RefusedImport(f"import of {name!r} is not allowed in this task")
+            return None
 
-def _outside(path) -> bool:
-    """Is `path` outside the working directory and the writable roots? (Undecodable: yes.)"""
-    if isinstance(path, int):
-        return False
-    full = _real(path)
-    return full is None or not _within(full, [JOB["_cwd"]] + JOB.get("writable_roots", []))
+    def outside(path) -> bool:
+        if isinstance(path, int):
+            return False
+        try:
+            full = os.path.realpath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return True
+        return os.path.commonpath([full, policy.workdir]) != policy.workdir
 
+    def audit(event, args):
+        kind = _FORBIDDEN_EVENTS.get(event)
+        if kind is None and event != "open" and event not in _PATH_EVENTS:
+            return
+        if not policy.charged_to_candidate(getframe(1)):
+            return
+        if kind:
+            violation(kind, event)
+            raise RefusedAct(f"{event} is not allowed in this task")
+        if event == "open":
+            path, mode, flags = args
+            writing = (mode and any(c in str(mode) for c in "wax+")) or (isinstance(flags, int) and flags & 3)
+            if writing and outside(path):
+                violation("filesystem", f"write {path!r}")
+                raise RefusedAct(f"writing {path!r} is not allowed in this task")
+        else:
+            for p in args:
+                if isinstance(p, (str, bytes)) and outside(p):
+                    violation("filesystem", f"{event} {p!r}")
+                    raise RefusedAct(f"{event} outside the working directory is not allowed")
 
-def _forbidden_read(path) -> bool:
-    """Is `path` inside a root the candidate may not read (the reference package)?"""
-    if isinstance(path, int):
-        return False
-    full = _real(path)
-    return full is not None and _within(full, JOB.get("forbidden_read_roots", []))
-
-
-def _audit(event, args):
-    if not _CANDIDATE_PHASE:
-        return
-    kind = _FORBIDDEN_EVENTS.get(event)
-    if kind:
-        violation(kind, event)
-        raise PermissionError(f"{event} is not allowed in this task")
-    if event == "open":
-        path, mode, flags = args
-        writing = (mode and any(c in str(mode) for c in "wax+")) or (isinstance(flags, int) and flags & 3)
-        if writing and _outside(path):
-            violation("filesystem", f"write {path!r}")
-            raise PermissionError(f"writing {path!r} is not allowed in this task")
-        if _forbidden_read(path):
-            violation("reference", f"read {path!r}")
-            raise PermissionError(f"reading {path!r} is not allowed in this task")
-    elif event in _PATH_EVENTS:
-        for p in args:
-            if isinstance(p, (str, bytes)) and _outside(p):
-                violation("filesystem", f"{event} {p!r}")
-                raise PermissionError(f"{event} outside the working directory is not allowed")
+    builtins.__import__ = guarded_import
+    sys.meta_path.insert(0, BlockFinder)
+    sys.addaudithook(audit)
 
 
 # ----------------------------------------------------------------- candidates
 
 class PythonCandidate:
-    """A candidate module defining ``StreamingEqualizer``."""
+    """A candidate module defining the task's class (``StreamingEqualizer``)."""
 
-    def __init__(self, path: str):
+    has_flush = True
+
+    def __init__(self, path: str, class_name: str):
         import importlib.util
 
-        _CANDIDATE_FILES.add(os.path.realpath(path))
-        _CANDIDATE_FILES.add(path)
         spec = importlib.util.spec_from_file_location("candidate", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules["candidate"] = module
-        _CANDIDATE_FILES.add(module.__spec__.origin)
         spec.loader.exec_module(module)
-        self.cls = getattr(module, "StreamingEqualizer", None)
+        self.cls = getattr(module, class_name, None)
         if self.cls is None:
-            raise AttributeError("the module defines no StreamingEqualizer class")
+            raise AttributeError(f"the module defines no {class_name} class")
 
     def create(self, config: dict):
         bands = [{"type": b["type"], "freq": b["freq"], "q": b["q"], "gain_db": b["gain_db"]} for b in config["bands"]]
@@ -350,49 +356,49 @@ class PythonCandidate:
 
 
 class PythonInstance:
-    has_flush = True
-
     def __init__(self, obj):
         self.obj = obj
 
     def process(self, chunk: bytes) -> bytes:
-        out = self.obj.process(chunk)
-        if not isinstance(out, (bytes, bytearray, memoryview)):
-            raise TypeError(f"process() returned {type(out).__name__}, expected bytes")
-        return bytes(out)
+        return _as_bytes(self.obj.process(chunk), "process")
 
     def flush(self) -> bytes:
         out = self.obj.flush()
-        if out is None:
-            return b""
-        if not isinstance(out, (bytes, bytearray, memoryview)):
-            raise TypeError(f"flush() returned {type(out).__name__}, expected bytes")
-        return bytes(out)
+        return b"" if out is None else _as_bytes(out, "flush")
 
     def close(self):
         pass
 
 
-class ReferenceCandidate(PythonCandidate):
-    """``eq.StreamingEqualizer`` through the Python contract (throughput mode only)."""
+def _as_bytes(out, method: str) -> bytes:
+    if not isinstance(out, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{method}() returned {type(out).__name__}, expected bytes")
+    return bytes(out)
 
-    def __init__(self, cls):
-        self.cls = cls
+
+class ReferenceCandidate(PythonCandidate):
+    """The reference package's class through the Python contract (the reference worker only)."""
+
+    def __init__(self, module_name: str, class_name: str):
+        module = __import__(module_name)
+        self.cls = getattr(module, class_name)
 
 
 class BufferOverrun(Exception):
-    """``eq_process`` wrote past the room it was given (reported as ``overrun`` in the run record)."""
+    """``eq_process`` wrote past the room it was given."""
 
 
 class CCandidate:
     """A shared library exporting ``eq_create``, ``eq_process`` and ``eq_destroy``."""
 
     GUARD_BYTES = 64
+    has_flush = False
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, out_extra_bytes_per_channel: int):
         import ctypes
 
         self.ct = ctypes
+        self.extra = out_extra_bytes_per_channel
         lib = ctypes.CDLL(os.path.abspath(path))
 
         class Band(ctypes.Structure):
@@ -426,28 +432,32 @@ class CCandidate:
         return CInstance(self, ptr, max(1, int(config["channels"])))
 
 
-class CInstance:
-    has_flush = False
+_GUARD = b"\xa5" * CCandidate.GUARD_BYTES
 
+
+class CInstance:
     def __init__(self, cand: CCandidate, ptr: int, channels: int):
         self.cand = cand
         self.ptr = ptr
         self.channels = channels
+        self.extra = cand.extra * channels
+        self.process_fn = cand.process_fn
         self.buf = None
         self.cap = -1
 
     def process(self, chunk: bytes) -> bytes:
-        ct = self.cand.ct
-        room = len(chunk) + 4 * self.channels
+        room = len(chunk) + self.extra
         if room > self.cap:
             self.cap = max(room, 2 * self.cap)
-            self.buf = ct.create_string_buffer(self.cap + CCandidate.GUARD_BYTES)
-        ct.memset(ct.addressof(self.buf) + room, 0xA5, self.cap + CCandidate.GUARD_BYTES - room)
-        n = self.cand.process_fn(self.ptr, chunk, len(chunk), self.buf)
-        tail = ct.string_at(ct.addressof(self.buf) + room, self.cap + CCandidate.GUARD_BYTES - room)
-        if n > room or tail.count(0xA5) != len(tail):
+            self.buf = self.cand.ct.create_string_buffer(self.cap + CCandidate.GUARD_BYTES)
+            self.addr = self.cand.ct.addressof(self.buf)
+            self.view = memoryview(self.buf).cast("B")
+        view = self.view
+        view[room:room + CCandidate.GUARD_BYTES] = _GUARD
+        n = self.process_fn(self.ptr, chunk, len(chunk), self.addr)
+        if n > room or view[room:room + CCandidate.GUARD_BYTES] != _GUARD:
             raise BufferOverrun(f"eq_process wrote past the {room} bytes of room it was given (returned {n})")
-        return ct.string_at(self.buf, n)
+        return view[:n].tobytes()
 
     def flush(self) -> bytes:
         return b""
@@ -459,12 +469,16 @@ class CInstance:
 
 
 def load_candidate(job: dict):
+    if job.get("reference"):
+        ref = job["reference"]
+        return ReferenceCandidate(ref["module"], ref["class"])
     if job["language"] == "python":
-        return PythonCandidate(job["candidate"])
-    return CCandidate(job["candidate"])
+        return PythonCandidate(job["candidate"], job.get("class_name", "StreamingEqualizer"))
+    return CCandidate(job["candidate"], int(job.get("out_extra_bytes_per_channel", 4)))
 
 
-def describe(exc: Exception) -> dict:
+def describe(exc: BaseException) -> dict:
+    """An exception as data: type, message and where it was raised (the last frames)."""
     tb = traceback.extract_tb(exc.__traceback__)
     frames = [f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in tb[-4:]]
     out = {"type": type(exc).__name__, "message": str(exc)[:500], "where": frames}
@@ -472,157 +486,105 @@ def describe(exc: Exception) -> dict:
         out["memory"] = True
     if isinstance(exc, BufferOverrun):
         out["overrun"] = True
-    if _VIOLATIONS and isinstance(exc, (PermissionError, ImportError)):
-        out["sandbox"] = True  # the sandbox refused something; reported as a violation
+    if isinstance(exc, (RefusedImport, RefusedAct)):
+        out["sandbox"] = True  # the policy refused it; reported as a violation
     return out
 
 
-# ----------------------------------------------------------------- job modes
+# ----------------------------------------------------------------- the loop
 
-def read_input(name: str) -> bytes:
-    with open(name, "rb") as f:
-        return f.read()
+class Timed:
+    """The shared memory files of timed runs: the input, and the outputs followed by the lengths."""
 
+    def __init__(self, in_fd: int, out_fd: int):
+        import mmap
 
-def mark(text: str) -> None:
-    """Progress marker for the parent's stall watchdog."""
-    with open("progress", "w") as f:
-        f.write(text)
+        self.inp = mmap.mmap(in_fd, 0, prot=mmap.PROT_READ)
+        self.out = mmap.mmap(out_fd, 0)
 
-
-def run_correctness(cand, job: dict) -> None:
-    for i, entry in enumerate(job["configs"]):
-        mark(f"config {i}")
-        try:
-            inst = cand.create(entry["config"])
-        except Exception as exc:  # the candidate's own error, reported as data
-            log({"event": "config", "index": i, "accepted": False, "error": describe(exc)})
-            continue
-        try:
-            # a tiny input, to see the instance work at all
-            inst.process(b"\x00" * 4 * max(1, int(entry["config"].get("channels", 1))))
-            inst.close()
-        except Exception as exc:
-            log({"event": "config", "index": i, "accepted": True, "process_error": describe(exc)})
-            continue
-        log({"event": "config", "index": i, "accepted": True})
-    inputs: dict = {}
-    for run in job["runs"]:
-        mark(str(run["run"]))
-        data = inputs.get(run["input"])
-        if data is None:
-            inputs.clear()
-            data = inputs[run["input"]] = read_input(run["input"])
-        record = {"event": "run", "run": run["run"], "calls": 0}
-        lengths = []
-        outputs = []
-        total = 0
+    def run(self, inst, spec: dict) -> dict:
+        """Feed the input in chunks of ``chunk_bytes`` (the last one shorter) to `inst`, writing every
+        output after the previous one and the cumulative length after each call."""
+        step = spec["chunk_bytes"]
+        n = spec["total_bytes"]
+        room = spec["output_room"]
+        view = memoryview(self.inp)
+        out = self.out
         pos = 0
-        t0 = time.perf_counter()
-        try:
-            inst = cand.create(run["config"])
-        except Exception as exc:
-            record["create_error"] = describe(exc)
-            log(record)
-            continue
-        try:
-            for size in run["sizes"]:
-                out = inst.process(data[pos:pos + size])
-                pos += size
-                outputs.append(out)
-                total += len(out)
-                lengths.append(total)
-                record["calls"] += 1
-            if inst.has_flush:
-                out = inst.flush()
-                outputs.append(out)
-                record["flush_bytes"] = len(out)
-            inst.close()
-        except Exception as exc:
-            record["error"] = describe(exc)
-            record["error_call"] = record["calls"]
-            record["error_offset"] = pos
-        record["runtime_s"] = time.perf_counter() - t0
-        with open(f"out_{run['run']}.bin", "wb") as f:
-            f.write(b"".join(outputs))
-        with open(f"len_{run['run']}.bin", "wb") as f:
-            f.write(struct.pack(f"<{len(lengths)}q", *lengths))
-        log(record)
+        total = 0
+        calls = 0
+        while pos < n:
+            data = inst.process(bytes(view[pos:pos + step]))
+            pos += step
+            k = len(data)
+            if total + k > room:
+                raise ValueError(f"call {calls} took the output past the {room} bytes allowed")
+            out[total:total + k] = data
+            total += k
+            struct.pack_into("<q", out, room + LENGTH_BYTES * calls, total)
+            calls += 1
+        return {"output_bytes": total, "calls": calls}
 
 
-def run_throughput(cand, ref, job: dict) -> None:
-    spec = job["throughput"]
-    data = read_input(spec["input"])
-    for entry in spec["chunkings"]:
-        sizes = entry["sizes"]
-        times = {"candidate": [], "reference": []}
-        mark(f"warm-up {entry['name']}")
-        for impl in (cand, ref):  # warm-up: JIT compilation and caches are not measured
-            inst = impl.create(spec["config"])
-            inst.process(data[: sizes[0]])
-            inst.close()
-        started = time.perf_counter()
-        rounds = 0
-        while rounds < spec["max_rounds"]:
-            mark(f"throughput {entry['name']} {rounds}")
-            for name, impl in (("candidate", cand), ("reference", ref)):
-                inst = impl.create(spec["config"])
-                pos = 0
-                t0 = time.perf_counter()
-                for size in sizes:
-                    inst.process(data[pos:pos + size])
-                    pos += size
-                times[name].append(time.perf_counter() - t0)
-                inst.close()
-            rounds += 1
-            if rounds >= spec["min_rounds"] and time.perf_counter() - started > spec["budget_s"]:
-                break
-        log({"event": "throughput", "name": entry["name"], "times_s": times})
+def serve(chan: Channel, cand, timed: Timed | None) -> None:
+    """Answer the parent's messages until it says quit or closes the pipe."""
+    inst = None
+    while True:
+        try:
+            kind, payload = chan.recv()
+        except EOFError:
+            return
+        if kind == QUIT:
+            return
+        try:
+            if kind == PROCESS:
+                chan.send(OUTPUT, inst.process(payload))
+            elif kind == CREATE:
+                inst = None
+                inst = cand.create(json.loads(payload))
+                chan.send(OK)
+            elif kind == FLUSH:
+                chan.send(OUTPUT, inst.flush())
+            elif kind == CLOSE:
+                if inst is not None:
+                    inst.close()
+                inst = None
+                chan.send(OK)
+            elif kind == TIMED:
+                chan.send_json(DONE, timed.run(inst, json.loads(payload)))
+            else:
+                raise ValueError(f"unknown message {kind!r}")
+        except Exception as exc:  # the candidate's own error, reported as data
+            chan.send_json(ERROR, describe(exc))
 
 
 def main(argv: list) -> int:
-    global JOB, _LOG, _CANDIDATE_PHASE
-    os.chdir(argv[1])
-    with open("job.json") as f:
-        JOB = json.load(f)
-    JOB["_cwd"] = os.path.realpath(".")
-    _LOG = open("results.jsonl", "a")
-    applied = confine(JOB.get("sandbox", {}))
-    _LOG.close()
-    _LOG = open("results.jsonl", "a")
-    log({"event": "sandbox", "applied": applied, "python": sys.version.split()[0]})
-    for p in JOB.get("extra_path", []):
-        sys.path.insert(0, p)
-    ref = None
-    if JOB["mode"] == "throughput":
-        import eq  # the reference; the candidate's own ``import eq`` stays blocked by the import guard
+    global CHANNEL
+    chan = CHANNEL = Channel(int(argv[1]), int(argv[2]))
+    kind, payload = chan.recv()
+    if kind != LOAD:
+        return 2
+    job = json.loads(payload)
+    os.chdir(job.get("workdir", "."))
+    sys.path[:0] = job.get("sys_path", [])
+    # what the worker itself needs later is imported now, before any guard
+    import ctypes  # noqa: F401  (C candidates, seccomp)
+    import importlib.util  # noqa: F401
+    import mmap  # noqa: F401
 
-        ref = ReferenceCandidate(eq.StreamingEqualizer)
-    for p in JOB.get("extra_path", []):
-        if p in sys.path and not JOB.get("allow_modules"):
-            sys.path.remove(p)
-    builtins.__import__ = _guarded_import
-    sys.meta_path.insert(0, _BlockFinder)
-    if JOB["language"] == "python":
-        sys.addaudithook(_audit)
-    _CANDIDATE_PHASE = True
-    mark("load")
+    applied = {"seccomp": install_seccomp() if job.get("seccomp", True) else False}
+    if job["language"] == "python" and not job.get("reference"):
+        install_policy(Policy(job))
+        applied["import_policy"] = True
+    timed = Timed(job["timed_in_fd"], job["timed_out_fd"]) if "timed_in_fd" in job else None
+    info = {"applied": applied, "python": sys.version.split()[0], "pid": os.getpid()}
     try:
-        cand = load_candidate(JOB)
-    except Exception as exc:
-        log({"event": "load", "ok": False, "error": describe(exc)})
-        log({"event": "done"})
+        cand = load_candidate(job)
+    except Exception as exc:  # the candidate's own error, reported as data
+        chan.send_json(ERROR, dict(info, error=describe(exc)))
         return 0
-    log({"event": "load", "ok": True})
-    if JOB["mode"] == "throughput":
-        run_throughput(cand, ref, JOB)
-    else:
-        run_correctness(cand, JOB)
-    if JOB.get("sandbox", {}).get("namespaces"):
-        _CANDIDATE_PHASE = False
-        for path in leftovers_outside():
-            violation("filesystem", f"created {path!r}")
-    log({"event": "done"})
+    chan.send_json(OK, info)
+    serve(chan, cand, timed)
     return 0
 
 
