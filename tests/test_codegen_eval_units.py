@@ -20,7 +20,7 @@ def task():
 @pytest.fixture(scope="module")
 def prepared(task):
     built, refs, _ = prepare(task, 0)
-    return {c.id: c for c in built}, refs
+    return {c.id: c for c in built}, {cid: ref for (cid, name), ref in refs.items() if name == "whole"}
 
 
 def test_prompts_state_the_contract_for_every_language(task):
@@ -165,15 +165,16 @@ def test_infrastructure_diagnoses():
 def test_replay_names_task_and_seed(task, tmp_path):
     from codegen_eval.evaluate import _replay_target
 
-    assert _replay_target("my cand.c", task, 0, False) == "'my cand.c'"
-    assert _replay_target("c.c", task, 7, False) == "c.c --seed 7"
-    assert _replay_target(None, task, 0, True) == "--reference"
+    assert _replay_target("my cand.c", task, 0, False, False) == "'my cand.c'"
+    assert _replay_target("c.c", task, 7, False, False) == "c.c --seed 7"
+    assert _replay_target(None, task, 0, True, False) == "--reference"
+    assert _replay_target("c.c", task, 0, False, True) == "c.c --unsafe-no-sandbox"
     (tmp_path / "task.json").write_text((task.folder / "task.json").read_text())
-    assert _replay_target("c.c", load_task(tmp_path), 0, False) == f"c.c --task {tmp_path}"
+    assert _replay_target("c.c", load_task(tmp_path), 0, False, False) == f"c.c --task {tmp_path}"
 
 
 def _fake_result(verdict="fail"):
-    return {"schema": "codegen_eval.result/1", "task": "streaming_eq", "candidate": "x.py", "language": "python",
+    return {"schema": "codegen_eval.result/2", "task": "streaming_eq", "candidate": "x.py", "language": "python",
             "verdict": verdict, "properties": {"runs": 10, "runs_ok": 7},
             "diagnoses": [{"code": "format_error", "detail": "d", "formats": ["u8"], "evidence": [{"case": "a"}],
                            "replay": "codegen-eval score x.py --case a --chunking whole"}],
@@ -278,13 +279,19 @@ def test_one_plot_per_failing_case_prefers_the_cited_run(prepared):
     case, ref = built["ch-2"], refs["ch-2"]
     bad = ref.values.copy()
     bad[40:] += 5  # wrong from frame 40 on, whatever the chunking
-    results = [scoring.measure(case, ref, _raw_from_values(case, ref.values, "whole"))]
-    results += [scoring.measure(case, ref, _raw_from_values(case, bad, name)) for name in ("frames-17", "random")]
+
+    def results():
+        out = [scoring.measure(case, ref, _raw_from_values(case, ref.values, "whole"))]
+        return out + [scoring.measure(case, ref, _raw_from_values(case, bad, name)) for name in ("frames-17", "random")]
+
     fewest = min(("frames-17", "random"), key=lambda n: len(case.chunkings[n]))
-    (plot,) = _plots(results, [], built)
+    measured = results()
+    (plot,) = _plots(measured, [], built)
     assert plot["chunking"] == fewest and plot["first_frame"] == 40 and plot["unit"] == "LSB"
+    # only the decimated curve is kept: the per-frame errors of every run are dropped
+    assert all(r.error_per_frame is None for r in measured)
     cited = [{"code": "state_reset_at_boundary", "evidence": [{"case": "ch-2", "chunking": "frames-17"}]}]
-    (plot,) = _plots(results, cited, built)
+    (plot,) = _plots(results(), cited, built)
     assert plot["chunking"] == "frames-17" and plot["diagnoses"] == ["state_reset_at_boundary"]
     assert len(plot["error"]) <= PLOT_POINTS
     assert plot["boundaries_frames"][:2] == [17, 34]

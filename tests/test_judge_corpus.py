@@ -1,9 +1,15 @@
-"""The judge against the known-bug corpus: every candidate gets its expected verdict and diagnoses.
+"""The judge against the known-bug and hostile corpus: every candidate gets the verdict it deserves,
+nothing outside the sandbox changes, neighbours and the harness are untouchable, and no cheat
+buys speed.
 
-All candidates are scored once (two at a time) in a module-scoped fixture; the assertions then
-read the shared results.
+All candidates are scored once (two at a time) in a module-scoped fixture, between two snapshots
+of the host folders a candidate would attack; the assertions then read the shared results.
 """
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +17,45 @@ import pytest
 
 from codegen_eval import score, score_many
 from codegen_eval.cases import build_cases
+from codegen_eval.sandbox import project_folders
 from codegen_eval.task import load_task
 
 CORPUS = Path(__file__).parent / "corpus"
-MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if (CORPUS / "manifest.json").is_file() else []
+MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
+# the host folder the hostile candidates try to write into (their source names it)
+CANARY = Path("/tmp/codegen_eval_canary")
+POISON = "_poisoned_by_candidate"
+
+
+def tree_digest(root: Path) -> dict:
+    """Path -> sha256 of every file under `root` (numba and bytecode caches left out)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _watched() -> list[Path]:
+    import eq
+
+    return [CANARY, Path(eq.__file__).resolve().parent, Path(__file__).resolve().parents[1] / "codegen_eval"]
 
 
 @pytest.fixture(scope="module")
-def corpus_results():
+def corpus_run():
+    CANARY.mkdir(exist_ok=True)
+    (CANARY / "keep.txt").write_text("the hostile corpus must leave this folder as it is\n")
+    before = {str(root): tree_digest(root) for root in _watched()}
     paths = [str(CORPUS / entry["file"]) for entry in MANIFEST]
     results = score_many(paths, jobs=2, with_throughput=False)
-    return {entry["file"]: result for entry, result in zip(MANIFEST, results)}
+    after = {str(root): tree_digest(root) for root in _watched()}
+    return {entry["file"]: result for entry, result in zip(MANIFEST, results)}, before, after
+
+
+@pytest.fixture(scope="module")
+def corpus_results(corpus_run):
+    return corpus_run[0]
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
@@ -31,8 +65,53 @@ def test_corpus_verdict_and_diagnoses(entry, corpus_results):
     summary = [(d["code"], d["detail"]) for d in result["diagnoses"]]
     assert result["verdict"] == entry["expected_verdict"], summary
     assert set(entry["expected_diagnoses"]) <= codes, summary
-    if entry["expected_verdict"] == "pass":
-        assert not codes
+    assert codes <= set(entry["expected_diagnoses"]) | set(entry.get("allowed_extra_diagnoses", [])), summary
+
+
+def test_verdict_is_pass_exactly_when_every_run_and_check_is_right(corpus_results):
+    """The property over the whole corpus: pass <=> every run right, every configuration check
+    right, the workers done and no forbidden act seen; and a failure always has a diagnosis."""
+    for name, result in corpus_results.items():
+        p = result["properties"]
+        killed = result["worker"].get("returncode") not in (0, None)
+        all_right = (p["runs"] > 0 and p["runs_ok"] == p["runs"] and p["configs_ok"] == p["configs"]
+                     and result["worker"]["finished"] and not result["violations"] and not killed)
+        assert (result["verdict"] == "pass") == all_right, name
+        if result["verdict"] != "pass":
+            assert result["diagnoses"], name
+
+
+def test_nothing_outside_the_sandbox_changed(corpus_run):
+    """The canary folder, the reference package and the harness are byte-identical afterwards,
+    and no attack left its marker anywhere on the host."""
+    _, before, after = corpus_run
+    for root in before:
+        assert after[root] == before[root], root
+    roots = [CANARY, *project_folders()]
+    assert not [p for root in roots for p in root.rglob(POISON)]
+
+
+def test_every_candidate_ran_in_the_sandbox(corpus_results):
+    """What the kernel says of each worker, read from outside: seccomp filter on, no capabilities,
+    pid 1 of its own namespace, and the reference invisible inside."""
+    for name, result in corpus_results.items():
+        box = result["sandbox"]
+        assert box["mode"] == "bwrap" and box["probe"]["reference_visible"] is False, name
+        assert box["bwrap"]["version"], name
+        observed = box.get("observed")
+        if observed:  # absent only where the worker died before the parent could look
+            assert observed["seccomp_mode"] == 2, name
+            assert observed["cap_eff"] == "0000000000000000", name
+            assert observed["ns_pid"] == 1, name
+            assert "--unshare-all" in box["command"], name
+
+
+def test_a_hung_candidate_is_ended_by_the_stall_limit(corpus_results):
+    """A thread that keeps the old progress file fresh does not fool the parent, which sees no
+    answer: the worker is ended for a stall, long before the wall-clock limit."""
+    worker = corpus_results["hostile/python/progress_spoof_hang.py"]["worker"]
+    assert worker["killed_for"] == "stall"
+    assert worker["wall_s"] < load_task().data["limits"]["wall_s"] / 2
 
 
 def test_every_diagnosis_has_evidence_and_replay(corpus_results):
@@ -48,8 +127,6 @@ def test_every_diagnosis_has_evidence_and_replay(corpus_results):
 def test_state_reset_diverges_at_a_chunk_boundary(corpus_results, name):
     """A state reset shows first in the frame right after a chunk boundary: distance 0. Checked
     against chunk ends recomputed from the case's chunk sizes, not the judge's own distance."""
-    if name not in corpus_results:
-        pytest.skip("corpus entry missing")
     (diag,) = [d for d in corpus_results[name]["diagnoses"] if d["code"] == "state_reset_at_boundary"]
     assert diag["evidence"]
     for ev in diag["evidence"]:
@@ -71,8 +148,6 @@ def test_state_reset_diverges_at_a_chunk_boundary(corpus_results, name):
     ("python/wrong_coefficients.py", "wrong_coefficients", "band_types", ["lowshelf"]),
 ])
 def test_diagnoses_name_the_format_or_band_type(corpus_results, name, code, key, expected):
-    if name not in corpus_results:
-        pytest.skip("corpus entry missing")
     (diag,) = [d for d in corpus_results[name]["diagnoses"] if d["code"] == code]
     assert diag[key] == expected
 
@@ -89,3 +164,58 @@ def test_c_write_past_the_room_is_a_wrong_length(tmp_path):
     (diag,) = [d for d in result["diagnoses"] if d["code"] == "wrong_length"]
     assert "more bytes than the room" in diag["detail"]
     assert result["verdict"] == "fail"
+
+
+def test_neighbours_and_the_harness_are_untouchable():
+    """Candidates that signal other workers and the harness, scored two at a time beside correct
+    ones: they are stopped by the filter, the correct neighbours still pass, and every result
+    comes back."""
+    hostile = [CORPUS / "hostile" / "c" / "signal_neighbour.c", CORPUS / "hostile" / "c" / "sigint_harness.c"]
+    good = [CORPUS / "c" / "correct.c", CORPUS / "cpp" / "correct.cpp"]
+    results = score_many([hostile[0], good[0], hostile[1], good[1]], jobs=2, with_throughput=False)
+    assert [r["verdict"] for r in results] == ["fail", "pass", "fail", "pass"]
+    assert {d["code"] for r in (results[0], results[2]) for d in r["diagnoses"]} == {"disallowed_import"}
+
+
+def _speedups(result: dict) -> dict:
+    return {row["chunking"]: row["speedup"] for row in result["throughput"]["rows"]}
+
+
+@pytest.mark.parametrize("honest, cheats", [
+    ("python/correct_numpy.py", ["hostile/python/timer_patch.py", "hostile/python/spoof_throughput_lines.py"]),
+    ("c/correct.c", ["hostile/c/spinner_thread.c"]),
+])
+def test_speed_cheats_buy_no_speed(honest, cheats):
+    """A patched timer, forged throughput lines and a spinner thread: each candidate is timed by
+    the parent's clock, in its own sandbox, frozen while the reference runs. Its reported speed-up
+    is within 1.5x of the same code without the cheat (measured in the same run)."""
+    results = score_many([CORPUS / honest] + [CORPUS / c for c in cheats], jobs=1)
+    assert [r["verdict"] for r in results] == ["pass"] * len(results)
+    base = _speedups(results[0])
+    for name, result in zip(cheats, results[1:]):
+        got = _speedups(result)
+        assert set(got) == set(base)
+        for chunking in base:
+            assert got[chunking] <= 1.5 * base[chunking], (name, chunking, got[chunking], base[chunking])
+        assert not result["throughput"]["implausible"]
+
+
+def test_the_harness_memory_stays_bounded_under_an_output_flood(tmp_path):
+    """A candidate that returns 64 MiB per call costs the harness no more than its stated bound
+    (README: 64 MB per candidate above what a correct candidate costs). Measured in a fresh
+    process: its own peak resident memory, without its children's."""
+    script = (
+        "import json, resource, sys\n"
+        "from codegen_eval import score\n"
+        "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "score(sys.argv[1], with_throughput=False)\n"
+        "base = peak()\n"
+        "r = score(sys.argv[2], with_throughput=False)\n"
+        "print(json.dumps({'base_mb': base, 'flood_mb': peak(), 'verdict': r['verdict']}))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(CORPUS / "c" / "correct.c"),
+                          str(CORPUS / "hostile" / "python" / "output_flood.py")],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr[-2000:]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["verdict"] == "fail"
+    assert figures["flood_mb"] - figures["base_mb"] < 64, figures
