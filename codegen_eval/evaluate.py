@@ -30,6 +30,7 @@ import numpy as np
 from . import cases as cases_mod
 from . import diagnosis, sandbox, scoring, throughput
 from .compile import compile_candidate
+from .parallel import score_in_processes
 from .reference import compute_reference
 from .runner import (CLOSE, CREATE, LOAD, OK, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, run_stream,
                      usable_cpus)
@@ -200,11 +201,23 @@ def eq_parent() -> Path:
 
 def reference_binds() -> list[str]:
     """bwrap arguments that give the reference worker the ``eq`` package, read-only, at its own path,
-    with its numba cache folder writable (that worker runs no candidate code)."""
+    with the numba cache the harness itself uses writable (that worker runs no candidate code):
+    the package's ``__pycache__``, or numba's cache folder when the package is read-only."""
     eq_dir = Path(_find("eq"))
+    binds = ["--ro-bind", str(eq_dir), str(eq_dir)]
     cache = eq_dir / "__pycache__"
-    cache.mkdir(exist_ok=True)
-    return ["--ro-bind", str(eq_dir), str(eq_dir), "--bind", str(cache), str(cache)]
+    try:
+        cache.mkdir(exist_ok=True)
+        writable = os.access(cache, os.W_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return binds + ["--bind", str(cache), str(cache)]
+    from numba.core.config import CACHE_DIR
+
+    user_cache = Path(CACHE_DIR or Path.home() / ".cache" / "numba")
+    user_cache.mkdir(parents=True, exist_ok=True)
+    return binds + ["--bind", str(user_cache), str(user_cache), "--setenv", "NUMBA_CACHE_DIR", str(user_cache)]
 
 
 def _configs(task: Task) -> list[dict]:
@@ -583,9 +596,9 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     seed : int
         Seed of the signals and random chunkings.
     jobs : int
-        Candidates scored at the same time. Each is scored by its own process of the harness,
-        pinned to its own CPU with its workers (so that no two drivers share a CPU or an
-        interpreter lock). Throughput is then measured afterwards, one candidate at a time.
+        Candidates scored at the same time, each by its own process of the harness pinned to its
+        own CPU with its workers (:mod:`codegen_eval.parallel`). Throughput is then measured
+        afterwards, one candidate at a time, in this process.
     **kwargs
         Passed to :func:`score`.
 
@@ -597,11 +610,9 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     Notes
     -----
     On Ctrl-C the scoring processes, and with them every worker, are ended before
-    ``KeyboardInterrupt`` propagates.
+    ``KeyboardInterrupt`` propagates. A scoring process that dies costs its candidate a second
+    try; a candidate whose scoring process dies twice gets an ``error`` result (``crash``).
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     task = task or load_task()
     sandbox_record(kwargs.get("unsafe_no_sandbox", False))  # one clear error before any work
     jobs = max(1, min(jobs, len(candidates)))
@@ -609,21 +620,11 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
         prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))
         return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
     with_throughput = kwargs.pop("with_throughput", True)
-    ctx = multiprocessing.get_context("forkserver")
-    cpus = usable_cpus()
-    slots = ctx.Queue()
-    for i in range(jobs):
-        slots.put(cpus[i % len(cpus)])
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_child_init, initargs=(slots,))
-    try:
-        futures = [pool.submit(_child_score, str(c), str(task.folder), seed, kwargs) for c in candidates]
-        results = [f.result() for f in futures]
-    except BaseException:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()  # its workers die with it (bwrap --die-with-parent)
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    requests = [{"candidate": str(c), "task": str(task.folder), "seed": seed,
+                 "kwargs": dict(kwargs, with_throughput=False)} for c in candidates]
+    cpus = [usable_cpus()[i % len(usable_cpus())] for i in range(jobs)]
+    results = score_in_processes(candidates, requests, cpus,
+                                 lambda c: _harness_failure(c, task, seed, kwargs))
     if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
         for candidate, result in zip(candidates, results):
             if result["verdict"] == "pass":
@@ -632,21 +633,18 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     return results
 
 
-_CHILD_CPU: int | None = None
-
-
-def _child_init(slots) -> None:
-    """A scoring process: take a CPU of its own; leave Ctrl-C to the parent, which ends it."""
-    import signal
-
-    global _CHILD_CPU
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _CHILD_CPU = slots.get()
-    os.sched_setaffinity(0, {_CHILD_CPU})
-
-
-def _child_score(candidate: str, task_folder: str, seed: int, kwargs: dict) -> dict:
-    return score(candidate, task=load_task(task_folder), seed=seed, with_throughput=False, cpu=_CHILD_CPU, **kwargs)
+def _harness_failure(candidate, task: Task, seed: int, kwargs: dict) -> dict:
+    """The result of a candidate whose scoring process died twice."""
+    language = language_of(candidate)
+    diag = diagnosis.make("crash", "the harness's process scoring this candidate ended unexpectedly, twice", [])
+    return {"schema": RESULT_SCHEMA, "task": task.name, "candidate": str(candidate), "language": language,
+            "sha256": hashlib.sha256(Path(candidate).read_bytes()).hexdigest(), "verdict": "error",
+            "diagnoses": diagnosis.with_replay([diag], _replay_target(candidate, task, seed, False,
+                                                                      kwargs.get("unsafe_no_sandbox", False))),
+            "properties": {"runs": 0, "runs_ok": 0, "configs": 0, "configs_ok": 0}, "configs": [], "cases": [],
+            "failing_runs": [], "violations": [], "throughput": None, "worker": {"finished": False},
+            "replay_worker": None, "sandbox": sandbox_record(kwargs.get("unsafe_no_sandbox", False)),
+            "environment": environment(task, seed, None), "timing_s": {}, "plots": []}
 
 
 def _add_throughput(result: dict, candidate, task: Task, seed: int, reference: bool, unsafe: bool) -> None:

@@ -562,7 +562,7 @@ def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], extr
     extra = extra_per_channel * channels
     kind, reply = worker.request_json(CREATE, config, allowance="load")
     if kind != OK:
-        res.create_error = reply
+        res.create_error = _as_error(reply)
         return res
     outputs = []
     total = 0

@@ -235,7 +235,7 @@ def python_root(packages: list[str], hide: list[str]) -> tuple[str, list[str]]:
         args += ["--ro-bind", executable, executable]
     for folder in sorted(_site_dirs() | {_real(h) for h in hide if os.path.isdir(h)}):
         if _inside(folder, bound):
-            args += ["--tmpfs", folder]
+            args += ["--tmpfs", folder, "--remount-ro", folder]
     pkg_args, missing = package_binds(packages)
     if missing:
         raise SandboxUnavailable(f"the packages {missing!r} that candidates may import are not installed")
@@ -282,7 +282,10 @@ def command(bwrap: Bwrap, spec: Spec, status_fd: int | None = None) -> list[str]
         args += ["--ro-bind", host, inside]
     for key, value in spec.env.items():
         args += ["--setenv", key, str(value)]
-    args += ["--chdir", WORKDIR]
+    # the root and /dev are tmpfs of bwrap's with no size limit: read-only once everything is in
+    # place (writing to the device nodes in /dev still works), so that only /job and /tmp, both
+    # size-limited, can hold what a candidate writes
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR]
     if status_fd is not None:
         args += ["--json-status-fd", str(status_fd)]
     return args + ["--", *spec.argv]

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codegen_eval import cases as cases_mod
 from codegen_eval import cli, diagnosis, pcm, report, report_html, scoring
@@ -319,3 +321,35 @@ def test_parallel_scoring_measures_speed_afterwards_for_correct_candidates_only(
     assert {row["chunking"] for row in rows} >= {"whole"}
     assert all(row["speedup"] > 0 for row in rows)
     assert results[1]["throughput"] is None
+
+
+def _run(ok: bool, case_id: str = "c", chunking: str = "whole") -> scoring.RunResult:
+    return scoring.RunResult(case_id=case_id, chunking=chunking, boundary_kind="whole", repeat=False, completed=True,
+                             error=None, error_call=None, create_error=None, expected_bytes=8, got_bytes=8,
+                             within_tolerance=ok, max_abs=0.0 if ok else 9.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=20),
+       st.lists(st.tuples(st.sampled_from(["valid", "invalid"]), st.booleans()), max_size=6))
+def test_pass_exactly_when_every_run_and_check_is_right(run_ok, configs):
+    """Whatever the diagnosis rules recognise, the verdict is pass only when every run and every
+    configuration check is right: a failure no rule explains is ``unexplained_failure``."""
+    results = [_run(ok, f"c{i}") for i, ok in enumerate(run_ok)]
+    checks = [{"kind": kind, "why": f"w{i}", "accepted": accepted} for i, (kind, accepted) in enumerate(configs)]
+    diags = diagnosis.unexplained(results, checks, [])
+    verdict = scoring.verdict(diags, scoring.properties(results, checks))
+    all_right = all(run_ok) and all((kind == "valid") == accepted for kind, accepted in configs)
+    assert (verdict == "pass") == all_right
+    assert bool(diags) == (not all_right)
+    if diags:
+        assert diags[0]["code"] == "unexplained_failure" and diags[0]["evidence"]
+
+
+def test_a_run_that_differs_from_its_replay_is_not_right():
+    """Chunk invariance is part of a run being right: within tolerance but not the same bytes as
+    the same input fed whole in the other process is a failure."""
+    r = _run(True)
+    assert r.ok
+    r.identical_to_whole = False
+    assert not r.ok

@@ -89,6 +89,7 @@ def test_nothing_outside_the_sandbox_changed(corpus_run):
         assert after[root] == before[root], root
     roots = [CANARY, *project_folders()]
     assert not [p for root in roots for p in root.rglob(POISON)]
+    assert not [e["forbidden_path"] for e in MANIFEST if "forbidden_path" in e and os.path.exists(e["forbidden_path"])]
 
 
 def test_every_candidate_ran_in_the_sandbox(corpus_results):
@@ -219,3 +220,58 @@ def test_the_harness_memory_stays_bounded_under_an_output_flood(tmp_path):
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert figures["verdict"] == "fail"
     assert figures["flood_mb"] - figures["base_mb"] < 64, figures
+
+
+def _scoring_processes() -> list[int]:
+    """Pids of this process's children that score candidates (:mod:`codegen_eval.parallel`)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rpartition(")")[2].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+        except (OSError, ValueError):
+            continue
+        if ppid == os.getpid() and b"codegen_eval.parallel" in cmd:
+            out.append(int(pid))
+    return out
+
+
+def test_a_scoring_process_that_dies_costs_only_a_rescore():
+    """If the harness's process scoring one candidate is killed (by the machine, never by a
+    candidate), the batch goes on: that candidate is scored again and every result comes back."""
+    import signal
+    import threading
+    import time
+
+    paths = [CORPUS / "c" / "correct.c", CORPUS / "python" / "correct_numpy.py", CORPUS / "c" / "crash.c"]
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(results=score_many(paths, jobs=2, with_throughput=False)))
+    thread.start()
+    deadline = time.monotonic() + 60
+    killed = None
+    while killed is None and time.monotonic() < deadline:
+        children = _scoring_processes()
+        if children:
+            time.sleep(2.0)  # let it start scoring
+            killed = children[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    thread.join(timeout=600)
+    assert killed is not None
+    assert [r["verdict"] for r in out["results"]] == ["pass", "pass", "error"]
+
+
+def test_parallel_scoring_works_from_any_main_module(tmp_path):
+    """score_many with several jobs from a script without a ``__main__`` guard, and from standard
+    input: the scoring processes never run the caller's main module again."""
+    code = ("from codegen_eval import score_many\n"
+            f"rs = score_many([{str(CORPUS / 'c' / 'correct.c')!r}, {str(CORPUS / 'c' / 'crash.c')!r}], jobs=2, "
+            "with_throughput=False, case_ids=['ch-2'])\n"
+            "print([r['verdict'] for r in rs])\n")
+    (tmp_path / "unguarded.py").write_text(code)
+    for argv, stdin in (([sys.executable, str(tmp_path / "unguarded.py")], None), ([sys.executable, "-"], code)):
+        out = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip().splitlines() == ["['pass', 'error']"], out.stdout
