@@ -180,10 +180,13 @@ def build_case(task_data: dict, case_data: dict, seed: int) -> Case:
     case = Case(id=case_data["id"], config=config, spec=spec, input_bytes=input_bytes, x=x,
                 family=case_data.get("family", ""))
     only = case_data.get("chunkings")
+    paired = {cid for pair in task_data.get("interleaved_pairs", []) for cid in pair}
     for rule in task_data["chunkings"]:
         name = rule["name"]
         if only is not None and name not in only and rule["kind"] != "whole":
             continue
+        if rule.get("interleaved") and case_data["id"] not in paired:
+            continue  # fed in turns with another case's stream: only the cases of a pair
         chunk_rng = _rng(seed, case_data["id"], name)
         case.chunkings[name] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, spec["bytes"], chunk_rng)
         case.inputs[name] = input_bytes if rule["kind"] == "whole" else make_input(_rng(seed, case_data["id"],
@@ -224,7 +227,8 @@ def config_for_language(config: dict, spec_formats: dict, band_types: list[str])
     """Return a config dict as given to the worker (keeps names and codes; unknown names -> code -1)."""
     fmt = config["format"]
     out = dict(config)
-    out["format_code"] = spec_formats[fmt]["code"] if fmt in spec_formats else 99
-    out["bands"] = [dict(b, type_code=band_types.index(b["type"]) if b["type"] in band_types else 99)
-                    for b in normalise_bands(config["bands"])]
+    # an unknown name is code 99 unless the task data gives the code (e.g. -1)
+    out["format_code"] = spec_formats[fmt]["code"] if fmt in spec_formats else config.get("format_code", 99)
+    out["bands"] = [dict(b, type_code=band_types.index(b["type"]) if b["type"] in band_types
+                         else b.get("type_code", 99)) for b in normalise_bands(config["bands"])]
     return out

@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
     sc.add_argument("--reference", action="store_true",
                     help="also score eq.StreamingEqualizer through the Python contract")
-    sc.add_argument("--seed", type=int, default=0,
-                    help="seed of the input signals and random chunkings (default: %(default)s)")
+    sc.add_argument("--seed", type=int, default=None,
+                    help="seed of the input signals and random chunkings (default: a fresh one, which the "
+                         "results and replay commands name)")
     sc.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                     help="candidates scored at the same time, each in its own worker (default: %(default)s)")
     sc.add_argument("--case", action="append", dest="cases", metavar="ID",
@@ -171,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             _check_score_args(args, task)
             kw = dict(case_ids=args.cases, chunkings=args.chunkings, with_throughput=not args.no_throughput,
                       unsafe_no_sandbox=args.unsafe_no_sandbox)
+            if args.seed is None:
+                from .evaluate import fresh_seed
+
+                args.seed = fresh_seed()  # one seed for the whole run, so that results compare
             results = []
             if args.reference:
                 results.append(score(None, task=task, seed=args.seed, reference=True, **kw))

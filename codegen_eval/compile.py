@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox
+from .runner import printable
 
 OUTPUT_TAIL_CHARS = 4000
-DEFAULT_LIMITS = {"wall_s": 120, "cpu_s": 60, "memory_mb": 4096, "output_mb": 64, "tmp_mb": 256}
+DEFAULT_LIMITS = {"wall_s": 120, "cpu_s": 60, "memory_mb": 4096, "output_mb": 64, "tmp_mb": 256, "processes": 32}
 
 
 @dataclass
@@ -73,8 +74,10 @@ def _limited(argv: list[str], limits: dict) -> list[str]:
     # the hard CPU limit a little above the soft one, so that the compiler gets SIGXCPU (and says
     # so) rather than SIGKILL, which would read like running out of memory
     cpu = int(limits["cpu_s"])
+    # processes: dash's ulimit calls it -p, bash's -u (its -p is the pipe size, which it refuses)
     script = (f"ulimit -c 0 && ulimit -S -t {cpu} && ulimit -H -t {cpu + 2} && "
               f"ulimit -v {int(limits['memory_mb']) * 1024} && ulimit -f {int(limits['output_mb']) * 2048} && "
+              f"{{ ulimit -p {int(limits['processes'])} 2>/dev/null || ulimit -u {int(limits['processes'])}; }} && "
               "exec \"$@\"")
     return ["/bin/sh", "-c", script, "sh", *argv]
 
@@ -142,7 +145,8 @@ def compile_candidate(source: str | Path, language: str, out_dir: str | Path, se
         The build folder: the only host folder the compiler can write.
     settings : dict
         ``{"compiler": "gcc", "flags": [...], "limits": {...}}``; ``-l`` flags are placed after the
-        source file. Limits: ``wall_s``, ``cpu_s``, ``memory_mb``, ``output_mb``, ``tmp_mb``.
+        source file. Limits: ``wall_s``, ``cpu_s``, ``memory_mb``, ``output_mb``, ``tmp_mb``,
+        ``processes`` (counted in the sandbox's own user namespace).
     limits : dict, optional
         Overrides of the settings' limits.
     unsafe : bool
@@ -175,6 +179,8 @@ def compile_candidate(source: str | Path, language: str, out_dir: str | Path, se
         full, cwd = sandbox.command(sandbox.find_bwrap(), spec), None
     t0 = time.perf_counter()
     code, output, timed_out = _run_bounded(full, cwd, float(lim["wall_s"]))
+    # the compiler quotes the candidate's text: no control character reaches a terminal
+    output = "\n".join(printable(line, OUTPUT_TAIL_CHARS) for line in output.split("\n"))
     elapsed = time.perf_counter() - t0
     ok = code == 0 and os.path.isfile(library)
     limit = None if ok else _which_limit(output, timed_out)

@@ -20,7 +20,7 @@ VOCABULARY = (
     "rejects_valid_config", "accepts_invalid_config", "wrong_coefficients", "channel_crosstalk",
     "state_reset_at_boundary", "partial_frame_mishandled", "added_latency", "no_saturation",
     "rounding_bias", "precision_loss", "format_error", "wrong_length", "nondeterministic",
-    "long_input_error", "unexplained_failure",
+    "long_input_error", "shared_state", "unexplained_failure",
 )
 MAX_EVIDENCE = 3
 # a failing run whose error is this small relative to the signal is a precision problem
@@ -131,6 +131,9 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
                         "was stopped", ev_running))
     elif killed_for == "protocol":
         out.append(make("crash", "the worker's replies broke the message protocol", ev_running))
+    elif killed_for == "not_stopped":
+        out.append(make("disallowed_import", "it ran while it was stopped for the reference's turn (something "
+                        "resumed it)", ev_running))
     elif killed_for in ("stall", "timeout"):
         why = ("no answer within the stall limit (CPU time, or wall-clock time without any)"
                if killed_for == "stall" else "the wall-clock limit was reached")
@@ -218,6 +221,14 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
             f"returned up to {longest} bytes from one call, more than the input allows")
         out.append(make("wrong_length", detail, [_err_ev(r) for r in overrun]))
 
+    # ------------------------------------------------------ instances in turns
+    shared = _shared_state(first, results)
+    if shared:
+        out.append(make("shared_state", "wrong only while a second instance is alive and fed in turns: "
+                        "the instances affect each other", [_len_ev(r) if r.got_bytes != r.expected_bytes
+                                                            else _ev(r) for r in shared]))
+        first = [r for r in first if r not in shared]
+
     # ------------------------------------------------------ lengths and latency
     length_codes = _diagnose_lengths(whole, first)
     out += length_codes
@@ -260,6 +271,13 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     if not nondet:  # chunk invariance means nothing when a second identical run differs already
         out += _diagnose_chunking(cases, whole, first, replay, latency_cases)
     return out
+
+
+def _shared_state(first: list[RunResult], results: list[RunResult]) -> list[RunResult]:
+    """Runs fed in turns with a second live instance that are wrong (in length or content), in
+    cases whose every run alone is right: the instances share state."""
+    alone_bad = {r.case_id for r in results if r.chunking != "interleaved" and not r.ok}
+    return [r for r in first if r.chunking == "interleaved" and not r.ok and r.case_id not in alone_bad]
 
 
 def _bad_content(r: RunResult) -> bool:

@@ -32,8 +32,8 @@ from . import diagnosis, sandbox, scoring, throughput
 from .compile import compile_candidate
 from .parallel import score_in_processes
 from .reference import compute_reference
-from .runner import (CLOSE, CREATE, LOAD, OK, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, run_stream,
-                     usable_cpus)
+from .runner import (CLOSE, CREATE, LOAD, OK, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, _as_error,
+                     run_interleaved, run_stream, usable_cpus)
 from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
 RESULT_SCHEMA = "codegen_eval.result/2"
@@ -101,17 +101,24 @@ class WorkerReport:
     sandbox: dict = field(default_factory=dict)
 
 
-def run_plan(built: list) -> tuple[list, list]:
+def run_plan(built: list, pairs: list) -> tuple[list, list]:
     """The runs of the stream worker and of the replay worker.
 
     Returns
     -------
     (stream, replay)
-        Lists of ``(case, chunking, input name)``: every chunking of every case on its own input;
-        then every input of every case again, whole.
+        Lists of steps; a step is a list of ``(case, chunking, input name)``: one run, or two run
+        in turns by two instances alive at once (the task's ``interleaved_pairs``). The stream
+        worker gets every chunking of every case on its own input; the replay worker every input of
+        every case again, whole, one at a time.
     """
-    stream = [(case, name, name) for case in built for name in case.chunkings]
-    replay = [(case, "whole", name) for case in built for name in case.inputs]
+    by_id = {c.id: c for c in built}
+    interleaved = {name for c in built for name in c.chunkings if name == "interleaved"}
+    stream = [[(case, name, name)] for case in built for name in case.chunkings if name not in interleaved]
+    for a, b in pairs:
+        if a in by_id and b in by_id and "interleaved" in by_id[a].chunkings and "interleaved" in by_id[b].chunkings:
+            stream.append([(by_id[a], "interleaved", "interleaved"), (by_id[b], "interleaved", "interleaved")])
+    replay = [[(case, "whole", name)] for case in built for name in case.inputs]
     return stream, replay
 
 
@@ -252,18 +259,17 @@ def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) ->
 
 
 def _error_payload(payload: bytes) -> dict:
-    from .runner import _as_error
-
     return _as_error(payload)
 
 
 def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) -> WorkerReport:
     """Run the configuration checks and every run of the plan in two fresh workers."""
-    stream_plan, replay_plan = run_plan(built)
+    stream_plan, replay_plan = run_plan(built, task.data.get("interleaved_pairs", []))
     configs = _configs(task)
     report = WorkerReport(
-        raws=[scoring.RawRun(case_id=c.id, chunking=k, input_name=i) for c, k, i in stream_plan]
-        + [scoring.RawRun(case_id=c.id, chunking=k, input_name=i, repeat=True) for c, k, i in replay_plan],
+        raws=[scoring.RawRun(case_id=c.id, chunking=k, input_name=i) for step in stream_plan for c, k, i in step]
+        + [scoring.RawRun(case_id=c.id, chunking=k, input_name=i, repeat=True)
+           for step in replay_plan for c, k, i in step],
         configs=[{"kind": c["kind"], "why": c["why"], "accepted": None} for c in configs])
     iface = task.data["interface"]
     extra = iface["c"].get("out_extra_bytes_per_channel", 4)
@@ -278,19 +284,25 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
             worker, job = start_worker(task, staged, cpu)
             kind, reply = load(worker, job)
             if check_configs:
-                report.sandbox = {"applied": reply.get("applied", {}), "observed": worker.observed(),
-                                  "command": worker.command}
+                applied = reply.get("applied") if isinstance(reply.get("applied"), dict) else {}
+                report.sandbox = {"applied": {str(k)[:40]: v for k, v in applied.items() if isinstance(v, bool)},
+                                  "observed": worker.observed(), "command": worker.command}
             if kind != OK:
-                report.load = {"ok": False, "error": reply.get("error", reply)}
+                report.load = {"ok": False, "error": _as_error(reply.get("error", reply))}
                 break
             report.load = {"ok": True}
             if check_configs:
                 _check_configs(worker, configs, report)
-            for j, (case, chunking, input_name) in enumerate(plan):
-                position = (case.id, chunking)
-                got = run_stream(worker, conf[case.id], case.inputs[input_name], case.chunkings[chunking],
-                                 extra, has_flush)
-                report.raws[offset + j].fill(got)
+            j = offset
+            for step in plan:
+                position = (step[0][0].id, step[0][1])
+                runs = [(conf[case.id], case.inputs[input_name], case.chunkings[chunking])
+                        for case, chunking, input_name in step]
+                got = (run_interleaved(worker, runs, extra, has_flush) if len(runs) == 2
+                       else [run_stream(worker, *runs[0], extra, has_flush)])
+                for res in got:
+                    report.raws[j].fill(res)
+                    j += 1
             position = None
         except WorkerGone:
             gone = True
@@ -313,7 +325,7 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
             if position is not None:
                 report.running = {"case": position[0], "chunking": position[1]}
             return report
-        offset += len(plan)
+        offset += sum(len(step) for step in plan)
     else:
         report.finished = True
     return report
@@ -374,7 +386,16 @@ def pinned(cpu: int | None):
         os.sched_setaffinity(0, before)
 
 
-def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0, case_ids=None, chunkings=None,
+def fresh_seed() -> int:
+    """A seed nobody can know in advance: a candidate cannot carry the expected outputs of inputs
+    it cannot predict. Results record it, and replay commands name it."""
+    import secrets
+
+    return secrets.randbits(31)
+
+
+def score(candidate: str | Path | None, task: Task | None = None, seed: int | None = None, case_ids=None,
+          chunkings=None,
           with_throughput: bool = True, keep_job_dir: bool = False, reference: bool = False,
           unsafe_no_sandbox: bool = False, cpu: int | None = None) -> dict:
     """Score one candidate file and return its result.
@@ -385,8 +406,8 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0,
         A ``.py``, ``.c`` or ``.cpp`` file (``.cc``/``.cxx`` count as C++).
     task : Task, optional
         The task (default: ``streaming_eq``).
-    seed : int
-        Seed of the input signals and random chunkings.
+    seed : int, optional
+        Seed of the input signals and random chunkings; default a fresh one (:func:`fresh_seed`).
     case_ids, chunkings : list of str, optional
         Run only these cases / chunkings (``whole`` is always run). Throughput is then skipped.
     with_throughput : bool
@@ -423,6 +444,7 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int = 0,
     ('fail', ['channel_crosstalk'])
     """
     task = task or load_task()
+    seed = fresh_seed() if seed is None else seed
     t_start = time.perf_counter()
     if reference:
         language, cand_name = "python", REFERENCE_CANDIDATE
@@ -584,7 +606,8 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
     return plots
 
 
-def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: int = 1, **kwargs) -> list[dict]:
+def score_many(candidates: list, task: Task | None = None, seed: int | None = None, jobs: int = 1,
+               **kwargs) -> list[dict]:
     """Score several candidates, `jobs` at a time; results in input order.
 
     Parameters
@@ -593,8 +616,8 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
         Candidate files.
     task : Task, optional
         The task (default: ``streaming_eq``).
-    seed : int
-        Seed of the signals and random chunkings.
+    seed : int, optional
+        Seed of the signals and random chunkings, the same for every candidate; default a fresh one.
     jobs : int
         Candidates scored at the same time, each by its own process of the harness pinned to its
         own CPU with its workers (:mod:`codegen_eval.parallel`). Throughput is then measured
@@ -614,6 +637,7 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     try; a candidate whose scoring process dies twice gets an ``error`` result (``crash``).
     """
     task = task or load_task()
+    seed = fresh_seed() if seed is None else seed
     sandbox_record(kwargs.get("unsafe_no_sandbox", False))  # one clear error before any work
     jobs = max(1, min(jobs, len(candidates)))
     if jobs == 1:
@@ -628,8 +652,11 @@ def score_many(candidates: list, task: Task | None = None, seed: int = 0, jobs: 
     if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
         for candidate, result in zip(candidates, results):
             if result["verdict"] == "pass":
-                _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
-                                kwargs.get("unsafe_no_sandbox", False))
+                try:
+                    _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
+                                    kwargs.get("unsafe_no_sandbox", False))
+                except (OSError, RuntimeError, ValueError) as exc:  # the harness's own failure: keep the rest
+                    result["throughput"] = {"error": f"not measured: {exc}", "rows": []}
     return results
 
 

@@ -54,10 +54,11 @@ class _Child:
         return reply["result"]
 
     def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # its workers die with it (bwrap --die-with-parent)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.proc.returncode is None:  # not reaped yet: its group id cannot be anyone else's
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its workers die with it (bwrap --die-with-parent)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout):
             try:

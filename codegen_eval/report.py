@@ -90,8 +90,8 @@ def markdown_table(results: list[dict]) -> str:
         sp = best_speedup(r)
         verdict = r["verdict"] + (" (no sandbox)" if (r.get("sandbox") or {}).get("mode") == "unsafe-no-sandbox"
                                   else "")
-        lines.append(f"| {r['candidate']} | {r['language']} | {verdict} | {codes} | "
-                     f"{props.get('runs_ok', 0)}/{props.get('runs', 0)} | {'-' if sp is None else f'{sp:.2f}x'} |")
+        lines.append(_clean(f"| {r['candidate']} | {r['language']} | {verdict} | {codes} | "
+                            f"{props.get('runs_ok', 0)}/{props.get('runs', 0)} | {'-' if sp is None else f'{sp:.2f}x'} |"))
     return "\n".join(lines) + "\n"
 
 
@@ -190,14 +190,27 @@ def text_summary(results: list[dict]) -> str:
     if any((r.get("sandbox") or {}).get("mode") == "unsafe-no-sandbox" for r in results):
         lines.append("WARNING: scored with --unsafe-no-sandbox: the candidates ran without a sandbox")
     for r in results:
-        lines.append(f"{r['candidate']} ({r['language']}): {r['verdict']}")
-        for d in r["diagnoses"]:
-            lines.append(f"  {_code_label(d)}: {d['detail']}")
-            if d["evidence"]:
-                ev = d["evidence"][0]
-                more = len(d["evidence"]) - 1
-                lines.append("    " + describe_evidence(ev, ev.get("error_unit") or _error_unit(r, ev.get("case")))
-                             + (f" (+{more} more in the report)" if more > 0 else ""))
-            lines.append(f"    replay: {d['replay']}")
-        lines += ["  " + line for line in describe_throughput(r.get("throughput"))]
-    return "\n".join(lines) + "\n"
+        lines += _candidate_lines(r)
+    # a result file is data: whatever it holds, no control character reaches the terminal
+    return "\n".join(_clean(line) for line in lines) + "\n"
+
+
+def _clean(text) -> str:
+    from .runner import printable
+
+    return printable(text, 100_000)
+
+
+def _candidate_lines(r: dict) -> list[str]:
+    """The lines of one candidate: verdict, diagnoses with their first evidence and replay, throughput."""
+    lines = [f"{r['candidate']} ({r['language']}): {r['verdict']}"]
+    for d in r["diagnoses"]:
+        lines.append(f"  {_code_label(d)}: {d['detail']}")
+        if d["evidence"]:
+            ev = d["evidence"][0]
+            more = len(d["evidence"]) - 1
+            lines.append("    " + describe_evidence(ev, ev.get("error_unit") or _error_unit(r, ev.get("case")))
+                         + (f" (+{more} more in the report)" if more > 0 else ""))
+        lines.append(f"    replay: {d['replay']}")
+    lines += ["  " + line for line in describe_throughput(r.get("throughput"))]
+    return lines

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import sandbox
-from .worker import CLOSE, CREATE, DONE, ERROR, FLUSH, HEADER, LOAD, OK, OUTPUT, PROCESS, QUIT, TIMED, VIOLATION
+from .worker import (CLOSE, CREATE, DONE, ERROR, FLUSH, HEADER, LOAD, OK, OUTPUT, PROCESS, QUIT, SELECT, TIMED,
+                     VIOLATION)
 
 _TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 # a reply longer than allowed is read and thrown away up to this size; beyond it the worker is ended
@@ -97,6 +98,9 @@ class Limits:
         The same CPU allowance while the candidate loads (imports, JIT compilation).
     cpu_s, memory_mb, file_size_mb : float
         ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_FSIZE``.
+    tasks : int
+        ``RLIMIT_NPROC``: threads of the worker (it may create no process), counted in its own
+        user namespace; without it, threads would take the host's process ids.
     tmp_mb, workdir_mb : int
         Sizes of the sandbox's ``/tmp`` and ``/job``.
     """
@@ -110,6 +114,7 @@ class Limits:
     file_size_mb: float = 256.0
     tmp_mb: int = 64
     workdir_mb: int = 64
+    tasks: int = 32
 
     @classmethod
     def from_task(cls, limits: dict) -> "Limits":
@@ -177,6 +182,14 @@ class Worker:
         self._seq = 0
         self._allowance = "run"
         self.pid = self.proc.pid if unsafe is not None else self._child_pid()
+        self._pidfd = self._procdir = None
+        if self.pid is not None:
+            try:
+                # bound to this process, not to its number: a pid can be reused once it has ended
+                self._pidfd = os.pidfd_open(self.pid)
+                self._procdir = os.open(f"/proc/{self.pid}", os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                self.pid = None
         if self.pid is not None:
             self._confine(cpu)
         self._watchdog = threading.Thread(target=self._watch, name="codegen-eval-watchdog", daemon=True)
@@ -192,7 +205,7 @@ class Worker:
             return int(json.loads(line)["child-pid"])
         except (ValueError, KeyError, TypeError):
             self._finish()
-            self.outcome.stderr_tail = self._stderr.decode(errors="replace")[-STDERR_TAIL_BYTES:]
+            self.outcome.stderr_tail = printable(self._stderr.decode(errors="replace"), STDERR_TAIL_BYTES)
             return None
 
     def _confine(self, cpu: int | None) -> None:
@@ -204,22 +217,49 @@ class Worker:
             for res, value in ((resource.RLIMIT_CPU, int(lim.cpu_s)),
                                (resource.RLIMIT_AS, int(lim.memory_mb * (1 << 20))),
                                (resource.RLIMIT_FSIZE, int(lim.file_size_mb * (1 << 20))),
+                               # counted per user namespace: the sandbox's threads, not the host's
+                               (resource.RLIMIT_NPROC, int(lim.tasks)),
+                               # queued signals and message queues are counted per user, and the
+                               # sandbox's user is the harness's outside: none of those for it
+                               (resource.RLIMIT_SIGPENDING, 64), (resource.RLIMIT_MSGQUEUE, 0),
                                (resource.RLIMIT_CORE, 0)):
                 resource.prlimit(self.pid, res, (value, value))
         except (ProcessLookupError, PermissionError, OSError):
             pass  # it is already gone; the first request will say so
 
+    def _proc(self, name: str) -> bytes:
+        """A file of the worker's ``/proc`` folder (opened through a descriptor of the folder, so it
+        can never be another process's; ``ProcessLookupError`` once the worker has ended)."""
+        if self._procdir is None:
+            raise ProcessLookupError("no worker")
+        fd = os.open(name, os.O_RDONLY, dir_fd=self._procdir)
+        try:
+            return os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+
+    def _tasks(self) -> list[str]:
+        fd = os.open("task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=self._procdir)
+        try:
+            return os.listdir(fd)
+        finally:
+            os.close(fd)
+
+    def _signal(self, sig: int) -> None:
+        if self._pidfd is not None:
+            signal.pidfd_send_signal(self._pidfd, sig)
+
     def observed(self) -> dict:
         """What the kernel says of the worker now: seccomp mode, limits, uid (for the report)."""
         out: dict = {}
         try:
-            status = open(f"/proc/{self.pid}/status").read()
+            status = self._proc("status").decode()
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
             out["seccomp_mode"] = int(fields.get("Seccomp", "0").strip())
             out["no_new_privs"] = fields.get("NoNewPrivs", "0").strip() == "1"
             out["cap_eff"] = fields.get("CapEff", "").strip()
             out["ns_pid"] = fields.get("NSpid", "").split()[-1:] and int(fields["NSpid"].split()[-1])
-            limits = open(f"/proc/{self.pid}/limits").read().splitlines()[1:]
+            limits = self._proc("limits").decode().splitlines()[1:]
             out["limits"] = {" ".join(line[:26].split()): line[26:47].strip() for line in limits}
         except (OSError, ValueError, KeyError):
             pass
@@ -281,11 +321,7 @@ class Worker:
     def request_json(self, kind: bytes, obj, allowance: str = "run") -> tuple[bytes, dict]:
         """:meth:`request` with a JSON payload; the reply's payload parsed as JSON (or ``{}``)."""
         rkind, payload = self.request(kind, json.dumps(obj).encode(), allowance=allowance)
-        try:
-            data = json.loads(payload) if payload else {}
-        except ValueError:
-            data = {"type": "ProtocolError", "message": "the reply was not JSON"}
-        return rkind, data if isinstance(data, dict) else {"value": data}
+        return rkind, parse_reply(payload)
 
     def _read_more(self) -> None:
         chunk = os.read(self._reply_r, 1 << 20)
@@ -332,11 +368,8 @@ class Worker:
                 self._read_more()
 
     def _note_violation(self, payload: bytes) -> None:
-        try:
-            entry = json.loads(payload)
-            entry = {"kind": str(entry.get("kind"))[:40], "detail": str(entry.get("detail"))[:300]}
-        except (ValueError, AttributeError):
-            entry = {"kind": "unknown", "detail": payload[:100].decode(errors="replace")}
+        data = parse_reply(payload)
+        entry = {"kind": printable(data.get("kind", "unknown"), 40), "detail": printable(data.get("detail", ""), 300)}
         if entry not in self.violations and len(self.violations) < 50:
             self.violations.append(entry)
 
@@ -388,8 +421,7 @@ class Worker:
     def _cpu_s(self) -> float:
         """CPU time (user + system, every thread) of the worker so far."""
         try:
-            with open(f"/proc/{self.pid}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
+            fields = self._proc("stat").rpartition(b")")[2].split()
             cpu = (int(fields[11]) + int(fields[12])) * _TICK_S
         except (OSError, ValueError, IndexError, TypeError):
             return self.outcome.cpu_s
@@ -398,34 +430,52 @@ class Worker:
 
     def _sample_memory(self) -> None:
         try:
-            with open(f"/proc/{self.pid}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"VmHWM:"):
-                        self.outcome.max_rss_mb = max(self.outcome.max_rss_mb, int(line.split()[1]) / 1024)
-                        break
+            for line in self._proc("status").splitlines():
+                if line.startswith(b"VmHWM:"):
+                    self.outcome.max_rss_mb = max(self.outcome.max_rss_mb, int(line.split()[1]) / 1024)
+                    break
         except (OSError, ValueError, TypeError):
             pass
 
-    def freeze(self) -> None:
-        """Stop every thread of the worker (SIGSTOP) and wait until the kernel says they are stopped."""
-        os.kill(self.pid, signal.SIGSTOP)
-        deadline = time.monotonic() + 5.0
+    def freeze(self, timeout_s: float = 5.0) -> None:
+        """Stop every thread of the worker (SIGSTOP) and wait until the kernel says they are stopped.
+
+        Raises
+        ------
+        WorkerGone
+            The worker did not stay stopped (something resumed it); it is ended.
+        """
+        try:
+            self._signal(signal.SIGSTOP)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            states = []
             try:
-                for tid in os.listdir(f"/proc/{self.pid}/task"):
-                    with open(f"/proc/{self.pid}/task/{tid}/stat", "rb") as f:
-                        states.append(f.read().rpartition(b")")[2].split()[0])
+                states = [self._proc(f"task/{tid}/stat").rpartition(b")")[2].split()[0] for tid in self._tasks()]
             except OSError:
                 return
             if all(s in (b"T", b"t", b"Z", b"X") for s in states):
                 return
             time.sleep(0.0005)
+        self._kill("not_stopped")
+        raise WorkerGone("the worker did not stay stopped")
+
+    def run_time_ns(self) -> int:
+        """Time every live thread of the worker has run, in nanoseconds (``/proc/<pid>/task/*/schedstat``),
+        to check that a stopped worker stays stopped."""
+        total = 0
+        try:
+            for tid in self._tasks():
+                total += int(self._proc(f"task/{tid}/schedstat").split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+        return total
 
     def thaw(self) -> None:
         """Let the worker run again (SIGCONT)."""
         try:
-            os.kill(self.pid, signal.SIGCONT)
+            self._signal(signal.SIGCONT)
         except ProcessLookupError:
             pass
 
@@ -435,16 +485,15 @@ class Worker:
 
     def _kill(self, why: str) -> None:
         self.outcome.killed_for = self.outcome.killed_for or why
-        for target in (self.pid,):
-            try:
-                if target:
-                    os.kill(target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self._signal(signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.proc.returncode is None:  # not reaped yet: its group id cannot be anyone else's
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self._finish()
 
     def _finish(self) -> None:
@@ -486,7 +535,8 @@ class Worker:
                 break
             self._stderr += chunk
             del self._stderr[:-STDERR_TAIL_BYTES]
-        self.outcome.stderr_tail = self._stderr.decode(errors="replace")[-STDERR_TAIL_BYTES:]
+        tail = self._stderr.decode(errors="replace")[-STDERR_TAIL_BYTES:]
+        self.outcome.stderr_tail = "\n".join(printable(line, STDERR_TAIL_BYTES) for line in tail.split("\n"))
         self.outcome.wall_s = time.monotonic() - self._t0
 
     def close(self) -> Outcome:
@@ -508,6 +558,10 @@ class Worker:
             except OSError:
                 pass
         self._status.close()
+        for fd in (self._pidfd, self._procdir):
+            if fd is not None:
+                os.close(fd)
+        self._pidfd = self._procdir = None
         self.outcome.wall_s = time.monotonic() - self._t0
         return self.outcome
 
@@ -544,6 +598,85 @@ class CallResult:
     completed: bool = False
 
 
+class _Stream:
+    """One instance being fed its chunks, one call at a time, and what came back."""
+
+    def __init__(self, worker: Worker, config: dict, data: bytes, sizes: list[int], extra_per_channel: int):
+        self.worker = worker
+        self.config = config
+        self.data = data
+        self.sizes = sizes
+        channels = config.get("channels", 1)
+        self.channels = max(1, channels) if isinstance(channels, int) and not isinstance(channels, bool) else 1
+        self.extra = extra_per_channel * self.channels
+        self.res = CallResult()
+        self.outputs: list[bytes] = []
+        self.total = 0
+        self.pos = 0
+        self.open = False
+
+    def create(self) -> bool:
+        kind, reply = self.worker.request_json(CREATE, self.config, allowance="load")
+        if kind != OK:
+            self.res.create_error = _as_error(reply)
+            return False
+        self.open = True
+        return True
+
+    @property
+    def more(self) -> bool:
+        return self.open and self.res.error is None and self.res.calls < len(self.sizes)
+
+    def call(self) -> None:
+        """Send the next chunk and take its output (or the error that ends this stream)."""
+        res = self.res
+        i = res.calls
+        size = self.sizes[i]
+        try:
+            kind, out = self.worker.request(PROCESS, self.data[self.pos:self.pos + size], max_reply=size + self.extra)
+        except ReplyTooLong as exc:
+            self._too_long(i, exc)
+            return
+        self.pos += size
+        if kind != OUTPUT:
+            res.error = _as_error(out)
+            res.error_call = i
+            return
+        self.outputs.append(out)
+        self.total += len(out)
+        res.lengths.append(self.total)
+        res.calls += 1
+
+    def _too_long(self, call: int, exc: ReplyTooLong) -> None:
+        self.res.too_long = {"call": call, "got_bytes": exc.got_bytes, "allowed_bytes": exc.allowed_bytes}
+        self.res.error = {"type": "OutputTooLong", "message": str(exc), "where": []}
+        self.res.error_call = call
+
+    def finish(self, has_flush: bool) -> CallResult:
+        """Flush (Python), close, and return the run."""
+        res = self.res
+        if not self.open:
+            return res
+        if res.error is None and has_flush:
+            try:
+                kind, out = self.worker.request(FLUSH, max_reply=self.extra + 64 * self.channels)
+                if kind == OUTPUT:
+                    self.outputs.append(out)
+                    res.flush_bytes = len(out)
+                else:
+                    res.error = _as_error(out)
+                    res.error_call = res.calls
+            except ReplyTooLong as exc:
+                self._too_long(res.calls, exc)
+        kind, reply = self.worker.request(CLOSE)
+        if kind != OK and res.error is None:
+            res.error = _as_error(reply)
+            res.error_call = res.calls
+        res.output = b"".join(self.outputs)
+        res.completed = True
+        return res
+
+
 def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], extra_per_channel: int,
                has_flush: bool) -> CallResult:
     """Feed `data` to a new instance in chunks of `sizes`, one call at a time, and collect it.
@@ -557,53 +690,65 @@ def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], extr
     WorkerGone
         The worker ended during the run (the result so far is lost with it).
     """
-    res = CallResult()
-    channels = max(1, int(config.get("channels", 1))) if isinstance(config.get("channels"), int) else 1
-    extra = extra_per_channel * channels
-    kind, reply = worker.request_json(CREATE, config, allowance="load")
-    if kind != OK:
-        res.create_error = _as_error(reply)
-        return res
-    outputs = []
-    total = 0
-    pos = 0
-    for i, size in enumerate(sizes):
-        try:
-            kind, out = worker.request(PROCESS, data[pos:pos + size], max_reply=size + extra)
-        except ReplyTooLong as exc:
-            res.too_long = {"call": i, "got_bytes": exc.got_bytes, "allowed_bytes": exc.allowed_bytes}
-            res.error = {"type": "OutputTooLong", "message": str(exc), "where": []}
-            res.error_call = i
-            break
-        pos += size
-        if kind != OUTPUT:
-            res.error = _as_error(out)
-            res.error_call = i
-            break
-        outputs.append(out)
-        total += len(out)
-        res.lengths.append(total)
-        res.calls += 1
-    if res.error is None and has_flush:
-        try:
-            kind, out = worker.request(FLUSH, max_reply=extra + 64 * channels)
-            if kind == OUTPUT:
-                outputs.append(out)
-                res.flush_bytes = len(out)
-            else:
-                res.error = _as_error(out)
-                res.error_call = res.calls
-        except ReplyTooLong as exc:
-            res.too_long = {"call": res.calls, "got_bytes": exc.got_bytes, "allowed_bytes": exc.allowed_bytes}
-            res.error = {"type": "OutputTooLong", "message": str(exc), "where": []}
-            res.error_call = res.calls
-    kind, reply = worker.request(CLOSE)
-    if kind != OK and res.error is None:
-        res.error = _as_error(reply)
-        res.error_call = res.calls
-    res.output = b"".join(outputs)
-    res.completed = True
-    return res
+    stream = _Stream(worker, config, data, sizes, extra_per_channel)
+    if stream.create():
+        while stream.more:
+            stream.call()
+    return stream.finish(has_flush)
+
+
+def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int,
+                    has_flush: bool) -> list[CallResult]:
+    """Two instances alive at once, fed in turns: the second is created after the first has had a
+    chunk, then one chunk each, in turn, until both are done.
+
+    Parameters
+    ----------
+    runs : list of tuple
+        Two ``(config, data, sizes)``.
+
+    Returns
+    -------
+    list of CallResult
+        One per run, each to be judged like a run of its own.
+    """
+    streams = [_Stream(worker, c, d, s, extra_per_channel) for c, d, s in runs]
+
+    def on(slot: int) -> _Stream:
+        worker.request(SELECT, bytes([slot]))
+        return streams[slot]
+
+    if on(0).create() and streams[0].more:
+        streams[0].call()
+    on(1).create()
+    while streams[0].more or streams[1].more:
+        for slot in (1, 0):
+            if streams[slot].more:
+                on(slot).call()
+    return [on(slot).finish(has_flush) for slot in (0, 1)]
+
+
+def parse_reply(payload) -> dict:
+    """A JSON object from the worker, or a protocol error: anything else it sends (not JSON, not an
+    object, nested past the parser's depth) is data about the candidate, never an exception here."""
+    try:
+        data = json.loads(payload) if payload else {}
+    except (ValueError, RecursionError, TypeError):
+        return {"type": "ProtocolError", "message": "the worker's reply could not be read", "where": []}
+    if not isinstance(data, dict):
+        return {"type": "ProtocolError", "message": "the worker's reply was not an object", "where": []}
+    return data
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if c not in (9,)}
+_CONTROL[127] = "\\x7f"
+
+
+def printable(text, limit: int = 500) -> str:
+    """`text` (from the candidate's process) cut to `limit` characters, with every control
+    character but tab written as an escape, so that no report line can be moved, erased or
+    forged on a terminal."""
+    return str(text)[:limit].translate(_CONTROL)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -615,18 +760,13 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _as_error(payload) -> dict:
-    if isinstance(payload, dict):
-        return payload
-    try:
-        data = json.loads(payload)
-        if isinstance(data, dict):
-            return {"type": str(data.get("type"))[:80], "message": str(data.get("message"))[:500],
-                    "where": [str(w)[:200] for w in data.get("where", [])][:4],
-                    **{k: True for k in ("memory", "overrun", "sandbox") if data.get(k)}}
-    except (ValueError, TypeError, AttributeError):
-        pass
-    return {"type": "ProtocolError", "message": "the worker's error report could not be read", "where": []}
+    """An error the worker reported (the candidate's exception, as data), cleaned for reports."""
+    data = payload if isinstance(payload, dict) else parse_reply(payload)
+    where = data.get("where")
+    return {"type": printable(data.get("type"), 80), "message": printable(data.get("message")),
+            "where": [printable(w, 200) for w in where[:4]] if isinstance(where, list) else [],
+            **{k: True for k in ("memory", "overrun", "sandbox") if data.get(k) is True}}
 
 
-__all__ = ["Worker", "Limits", "Outcome", "CallResult", "WorkerGone", "ReplyTooLong", "run_stream",
+__all__ = ["Worker", "Limits", "Outcome", "CallResult", "WorkerGone", "ReplyTooLong", "run_stream", "run_interleaved",
            "usable_cpus", "LOAD", "TIMED", "DONE", "OK", "ERROR"]

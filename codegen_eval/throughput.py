@@ -16,6 +16,7 @@ it; the whole-input figure cannot be helped by it (see the threat model in the R
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -26,11 +27,13 @@ import scipy.signal
 from . import cases as cases_mod
 from . import pcm, scoring
 from .reference import Reference, compute_reference, design
-from .runner import CLOSE, CREATE, DONE, OK, TIMED, Worker, WorkerGone
+from .runner import CLOSE, CREATE, DONE, OK, TIMED, Worker, WorkerGone, _as_error, parse_reply
 from .worker import LENGTH_BYTES
 
 # a speed-up above this many times the reference is flagged in every report
 PLAUSIBLE_SPEEDUP = 30.0
+# a stopped worker runs for no time at all; allow a little for the stop itself to land
+IDLE_RUN_NS = 2_000_000
 
 
 def summarise(times_s: list[float], samples: int) -> dict:
@@ -76,30 +79,63 @@ def _memfds(in_bytes: int, out_bytes: int) -> tuple[int, int]:
 
 
 def _turn(side: _Side, config: dict, data: bytes, chunk_bytes: int, room: int) -> tuple[float, float, dict]:
-    """One timed run: returns (wall seconds, worker CPU seconds, the DONE reply)."""
+    """One timed run of a stopped worker; returns (wall seconds, worker CPU seconds, the DONE reply).
+
+    The worker makes its instance first; then it is stopped again while the input is put in its
+    shared memory, and the clock starts before it may run: nothing of the input can be seen, let
+    alone worked on, outside the timed interval. It is stopped again when its answer comes.
+    """
     w = side.worker
-    os.pwrite(side.in_fd, data, 0)
     w.thaw()
     try:
         if side.has_instance:
             w.request(CLOSE)
         kind, reply = w.request_json(CREATE, config)
         if kind != OK:
-            raise WorkerGone(f"the timed instance was refused: {reply}")
+            raise WorkerGone(f"the timed instance was refused: {_error_text(reply)}")
         side.has_instance = True
-        message = json.dumps({"chunk_bytes": chunk_bytes, "total_bytes": len(data), "output_room": room}).encode()
-        cpu0 = w._cpu_s()
-        t0 = time.perf_counter()
+    finally:
+        w.freeze()
+    os.pwrite(side.in_fd, data, 0)
+    message = json.dumps({"chunk_bytes": chunk_bytes, "total_bytes": len(data), "output_room": room}).encode()
+    cpu0 = w._cpu_s()
+    t0 = time.perf_counter()
+    w.thaw()
+    try:
         kind, payload = w.request(TIMED, message)
         elapsed = time.perf_counter() - t0
     finally:
         w.freeze()
     cpu = w._cpu_s() - cpu0
-    try:
-        reply = json.loads(payload) if kind == DONE else {"error": json.loads(payload)}
-    except ValueError:
-        reply = {"error": {"type": "ProtocolError", "message": "unreadable reply"}}
+    reply = parse_reply(payload)
+    if kind != DONE:
+        reply = {"error": _as_error(reply)}
+    elif not isinstance(reply.get("output_bytes"), int) or isinstance(reply.get("output_bytes"), bool):
+        reply = {"error": {"type": "ProtocolError", "message": "the timed run's answer is not what the protocol says"}}
     return elapsed, cpu, reply
+
+
+class _Failed(Exception):
+    """One side of the comparison failed; `side` says which (only the candidate's is its fault)."""
+
+    def __init__(self, side: str, message: str):
+        super().__init__(f"{side}: {message}")
+        self.side = side
+        self.message = message
+
+
+@contextlib.contextmanager
+def _blame(side: str):
+    """A worker that ends inside the block is `side`'s failure."""
+    try:
+        yield
+    except WorkerGone as exc:
+        raise _Failed(side, str(exc)) from None
+
+
+def _error_text(reply: dict) -> str:
+    err = _as_error(reply)
+    return f"{err['type']}: {err['message']}"
 
 
 def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], name: str) -> scoring.RunResult:
@@ -192,15 +228,17 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                 worker, job = start_worker(task, st, cpu, pass_fds=(in_fd, out_fd),
                                            extra_job={"timed_in_fd": in_fd, "timed_out_fd": out_fd})
                 side = sides[label] = _Side(worker, in_fd, out_fd, room)
-                kind, reply = load(worker, job)
-                if kind != OK:
-                    raise WorkerGone(f"the {label} did not load: {reply}")
-                worker.freeze()
+                with _blame(label):
+                    kind, reply = load(worker, job)
+                    if kind != OK:
+                        raise _Failed(label, f"it did not load: {_error_text(reply.get('error', reply))}")
+                    worker.freeze()
             for name, step, sizes in chunkings:
                 times = {"candidate": [], "reference": []}
                 cpus = {"candidate": [], "reference": []}
                 for label in ("candidate", "reference"):  # warm-up: JIT compilation and caches
-                    _turn(sides[label], config, first.input_bytes, step, room)
+                    with _blame(label):
+                        _turn(sides[label], config, first.input_bytes, step, room)
                 started = time.perf_counter()
                 rounds = 0
                 while rounds < spec_tp["max_rounds"]:
@@ -209,13 +247,19 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                     ref = _reference_for(case, base.tolerance, sos)
                     ref.float32_rms = base.float32_rms
                     for label in ("candidate", "reference"):
-                        elapsed, cpu_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
+                        other = "reference" if label == "candidate" else "candidate"
+                        idle_ns = sides[other].worker.run_time_ns()
+                        with _blame(label):
+                            elapsed, cpu_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
+                        if sides[other].worker.run_time_ns() - idle_ns > IDLE_RUN_NS:
+                            sides[other].worker.kill("not_stopped")
+                            raise _Failed(other, "it ran while it was stopped for the other's turn")
                         if "error" in reply:
-                            raise WorkerGone(f"the {label}'s timed run failed: {reply['error']}")
+                            raise _Failed(label, f"its timed run failed: {_error_text(reply['error'])}")
                         checked = _check(sides[label], case, ref, sizes, name)
                         if not checked.ok:
                             if label == "reference":
-                                raise RuntimeError(f"the reference's timed output differs from eq's: {checked}")
+                                raise _Failed(label, "its timed output differs from eq's in this process")
                             out["failures"].append(_failure(checked, turn))
                         times[label].append(elapsed)
                         cpus[label].append(cpu_s)
@@ -233,14 +277,14 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                 speedup = cand["median_msamples_per_s"] / refr["median_msamples_per_s"]
                 out["rows"].append({"chunking": name, "candidate": cand, "reference": refr, "speedup": speedup})
                 out["implausible"] = out["implausible"] or speedup > PLAUSIBLE_SPEEDUP
-        except WorkerGone as exc:
-            out["error"] = str(exc)
+        except _Failed as exc:
+            out["error"] = f"the {exc.side}'s worker: {exc.message}"
+            out["error_side"] = exc.side
         finally:
             for label, side in sides.items():
                 side.worker.thaw()
                 outcome = side.close()
-                if label == "candidate" and (outcome.killed_for or (outcome.returncode or 0) < 0
-                                             or "error" in out):
+                if label == "candidate" and out.get("error_side") == "candidate":
                     out["outcome"] = outcome.as_dict()
     if out["implausible"]:
         out["plausible_limit"] = PLAUSIBLE_SPEEDUP
@@ -255,7 +299,8 @@ def _failure(r: scoring.RunResult, turn: int) -> dict:
 
 
 def diagnose(tp: dict | None) -> list[dict]:
-    """Diagnoses from the timed runs: a wrong output (``long_input_error``) or a worker that ended."""
+    """Diagnoses from the timed runs: a wrong output (``long_input_error``), or the candidate's
+    worker ending or failing (a failure on the reference's side is the harness's, not its)."""
     from . import diagnosis
 
     if not tp:
@@ -266,10 +311,12 @@ def diagnose(tp: dict | None) -> list[dict]:
         out.append(diagnosis.make(
             "long_input_error", f"every correctness case passes, but a timed run of {tp['frames']} frames "
             f"({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
-    if "outcome" in tp:
-        outcome = dict(tp["outcome"], finished=False)
-        found = diagnosis.diagnose_infrastructure(None, {"ok": True}, outcome, [], None)
+    if tp.get("error_side") != "candidate":
+        return out
+    outcome = tp.get("outcome") or {}
+    if outcome.get("killed_for") or (outcome.get("returncode") or 0) < 0:
+        found = diagnosis.diagnose_infrastructure(None, {"ok": True}, dict(outcome, finished=False), [], None)
         out += [dict(d, detail=d["detail"] + " (during the timed runs)") for d in found]
-    elif tp.get("error") and not tp.get("rows"):
+    else:
         out.append(diagnosis.make("crash", f"the timed runs failed: {tp['error'][:200]}", []))
     return out

@@ -13,6 +13,8 @@ the bytes of each reply:
 - ``C`` create (JSON configuration) -> ``K`` or ``E`` (the candidate refused it, or crashed);
 - ``P`` process (the chunk's bytes) -> ``O`` (the output bytes of that call) or ``E``;
 - ``F`` flush -> ``O``; ``X`` close -> ``K``; ``Q`` quit (the worker exits);
+- ``S`` select (one byte: an instance slot, 0 or 1) -> ``K``: the messages above go to that
+  slot's instance from then on, so that two instances can be alive and fed in turns;
 - ``T`` timed run (JSON chunk sizes; the input lies in a shared memory file) -> ``D`` once every
   call is done, its outputs written to the second shared memory file.
 
@@ -20,8 +22,9 @@ A ``V`` message (JSON) reports a forbidden act the Python guards saw; it may com
 A message is one type byte, an 8-byte little-endian payload length, then the payload.
 
 The worker confines itself before loading the candidate (a seccomp filter on x86-64 Linux:
-processes, sockets, signals to anything but itself, scheduling, tracing, namespaces and the other
-system calls listed in :data:`SECCOMP_KILL` kill it), and for Python candidates installs the task's
+processes, sockets, signals to anything but itself, scheduling, tracing, namespaces, timers that
+could resume it, and the other system calls listed in :data:`SECCOMP_KILL` kill it; starting a
+thread fails with EAGAIN), and for Python candidates installs the task's
 import policy and an audit hook. Those guards run inside the candidate's own process, so they are a
 rule of the task, not the security boundary: the sandbox around the process is.
 """
@@ -36,7 +39,7 @@ import traceback
 
 HEADER = struct.Struct("<cQ")
 # parent -> worker
-LOAD, CREATE, PROCESS, FLUSH, CLOSE, TIMED, QUIT = b"L", b"C", b"P", b"F", b"X", b"T", b"Q"
+LOAD, CREATE, PROCESS, FLUSH, CLOSE, TIMED, QUIT, SELECT = b"L", b"C", b"P", b"F", b"X", b"T", b"Q", b"S"
 # worker -> parent
 OK, OUTPUT, ERROR, VIOLATION, DONE = b"K", b"O", b"E", b"V", b"D"
 # bytes of the int64 per-call output lengths that follow the outputs in the timed output file
@@ -131,6 +134,12 @@ SECCOMP_KILL = {
     227: "clock_settime", 305: "clock_adjtime", 159: "adjtimex", 172: "iopl", 173: "ioperm",
     103: "syslog", 153: "vhangup", 134: "uselib", 179: "quotactl", 212: "lookup_dcookie",
     256: "migrate_pages", 279: "move_pages",
+    # a timer or a message queue can send any signal, SIGCONT included: the worker could resume
+    # itself while the parent has it stopped for the reference's turn
+    222: "timer_create", 244: "mq_notify",
+    # counted per user outside the sandbox, where its user is the harness's: inotify instances and
+    # POSIX message queues could be used up for every other process of that user
+    253: "inotify_init", 294: "inotify_init1", 240: "mq_open",
 }
 # signals only to itself: kill(pid), tkill(tid == pid), tgkill(tgid == pid, ...)
 SECCOMP_OWN_PID = {62: "kill", 200: "tkill", 234: "tgkill"}
@@ -146,16 +155,20 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
         The worker's pid as it sees itself (the only target it may signal).
     """
     LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
-    KILL, ALLOW, ENOSYS = 0x80000000, 0x7FFF0000, 0x00050000 | 38
+    KILL, ALLOW, ENOSYS, EAGAIN = 0x80000000, 0x7FFF0000, 0x00050000 | 38, 0x00050000 | 11
     AUDIT_ARCH_X86_64, CLONE_THREAD = 0xC000003E, 0x00010000
     prog = [(LD, 0, 0, 4), (JEQ, 1, 0, AUDIT_ARCH_X86_64), (RET, 0, 0, KILL), (LD, 0, 0, 0),
             # the x32 ABI reaches the same kernel code under other numbers
             (JSET, 0, 1, _X32_BIT), (RET, 0, 0, KILL)]
     # clone3 hides its flags in memory: ENOSYS makes the C library fall back to clone
     prog += [(JEQ, 0, 1, 435), (RET, 0, 0, ENOSYS)]
-    # threads yes, new processes no
-    prog += [(JEQ, 0, 4, 56), (LD, 0, 0, 16), (JSET, 0, 1, CLONE_THREAD), (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
-    # prlimit64 may read limits (thread creation asks for the stack size), never set them
+    # no new process (killed), no new thread either (refused with EAGAIN, as when a limit is
+    # reached): a worker is one thread, so that it cannot spend the host's process ids, and so
+    # that stopping it stops everything it runs
+    prog += [(JEQ, 0, 4, 56), (LD, 0, 0, 16), (JSET, 0, 1, CLONE_THREAD), (RET, 0, 0, EAGAIN), (RET, 0, 0, KILL)]
+    # fcntl may not choose the signal of I/O events (F_SETSIG), which could be SIGCONT
+    prog += [(JEQ, 0, 4, 72), (LD, 0, 0, 24), (JEQ, 0, 1, 10), (RET, 0, 0, KILL), (LD, 0, 0, 0)]
+    # prlimit64 may read limits, never set them
     prog += [(LD, 0, 0, 0), (JEQ, 0, 6, 302), (LD, 0, 0, 32), (JEQ, 0, 3, 0), (LD, 0, 0, 36), (JEQ, 0, 1, 0),
              (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
     prog += [(LD, 0, 0, 0)]
@@ -257,10 +270,20 @@ class Policy:
             kind = self._kind(frame)
             if kind != "stdlib":
                 return kind == "candidate"
-            if frame.f_code.co_name == "<module>":
+            if frame.f_code.co_name == "<module>" and _being_imported(frame):
                 return False  # a standard module importing its own needs as it is imported
             frame = frame.f_back
         return False
+
+
+def _being_imported(frame) -> bool:
+    """Is `frame` the top level of a module that the import system is executing now? (Code that
+    merely names a standard file, ``compile(src, os.__file__, "exec")``, is not.)"""
+    name = frame.f_globals.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    spec = getattr(module, "__spec__", None)
+    return (module is not None and module.__dict__ is frame.f_globals and spec is not None
+            and getattr(spec, "_initializing", False) is True and spec.origin == frame.f_code.co_filename)
 
 
 _FORBIDDEN_EVENTS = {
@@ -528,7 +551,8 @@ class Timed:
 
 def serve(chan: Channel, cand, timed: Timed | None) -> None:
     """Answer the parent's messages until it says quit or closes the pipe."""
-    inst = None
+    insts: list = [None, None]
+    slot = 0
     while True:
         try:
             kind, payload = chan.recv()
@@ -538,20 +562,23 @@ def serve(chan: Channel, cand, timed: Timed | None) -> None:
             return
         try:
             if kind == PROCESS:
-                chan.send(OUTPUT, inst.process(payload))
+                chan.send(OUTPUT, insts[slot].process(payload))
             elif kind == CREATE:
-                inst = None
-                inst = cand.create(json.loads(payload))
+                insts[slot] = None
+                insts[slot] = cand.create(json.loads(payload))
                 chan.send(OK)
             elif kind == FLUSH:
-                chan.send(OUTPUT, inst.flush())
+                chan.send(OUTPUT, insts[slot].flush())
             elif kind == CLOSE:
-                if inst is not None:
-                    inst.close()
-                inst = None
+                if insts[slot] is not None:
+                    insts[slot].close()
+                insts[slot] = None
+                chan.send(OK)
+            elif kind == SELECT:
+                slot = payload[0] if payload and payload[0] < len(insts) else 0
                 chan.send(OK)
             elif kind == TIMED:
-                chan.send_json(DONE, timed.run(inst, json.loads(payload)))
+                chan.send_json(DONE, timed.run(insts[slot], json.loads(payload)))
             else:
                 raise ValueError(f"unknown message {kind!r}")
         except Exception as exc:  # the candidate's own error, reported as data

@@ -22,6 +22,9 @@ from codegen_eval.task import load_task
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
+# attacks on the timed runs get their verdict only with throughput measured; the rest without
+PLAIN = [e for e in MANIFEST if not e.get("needs_throughput")]
+TIMED = [e for e in MANIFEST if e.get("needs_throughput")]
 # the host folder the hostile candidates try to write into (their source names it)
 CANARY = Path("/tmp/codegen_eval_canary")
 POISON = "_poisoned_by_candidate"
@@ -47,10 +50,11 @@ def corpus_run():
     CANARY.mkdir(exist_ok=True)
     (CANARY / "keep.txt").write_text("the hostile corpus must leave this folder as it is\n")
     before = {str(root): tree_digest(root) for root in _watched()}
-    paths = [str(CORPUS / entry["file"]) for entry in MANIFEST]
-    results = score_many(paths, jobs=2, with_throughput=False)
+    paths = [str(CORPUS / entry["file"]) for entry in PLAIN]
+    results = score_many(paths, jobs=2, with_throughput=False, seed=0)
+    timed = score_many([str(CORPUS / entry["file"]) for entry in TIMED], jobs=2, seed=0)
     after = {str(root): tree_digest(root) for root in _watched()}
-    return {entry["file"]: result for entry, result in zip(MANIFEST, results)}, before, after
+    return {entry["file"]: result for entry, result in zip(PLAIN + TIMED, results + timed)}, before, after
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,8 @@ def corpus_results(corpus_run):
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=[e["file"] for e in MANIFEST])
 def test_corpus_verdict_and_diagnoses(entry, corpus_results):
+    """Every candidate gets the verdict it deserves, with its expected diagnoses and no others
+    (the attacks on timed runs scored with throughput, the rest without)."""
     result = corpus_results[entry["file"]]
     codes = {d["code"] for d in result["diagnoses"]}
     summary = [(d["code"], d["detail"]) for d in result["diagnoses"]]
@@ -74,8 +80,11 @@ def test_verdict_is_pass_exactly_when_every_run_and_check_is_right(corpus_result
     for name, result in corpus_results.items():
         p = result["properties"]
         killed = result["worker"].get("returncode") not in (0, None)
+        timed_wrong = bool((result.get("throughput") or {}).get("failures")
+                           or (result.get("throughput") or {}).get("error_side") == "candidate")
         all_right = (p["runs"] > 0 and p["runs_ok"] == p["runs"] and p["configs_ok"] == p["configs"]
-                     and result["worker"]["finished"] and not result["violations"] and not killed)
+                     and result["worker"]["finished"] and not result["violations"] and not killed
+                     and not timed_wrong)
         assert (result["verdict"] == "pass") == all_right, name
         if result["verdict"] != "pass":
             assert result["diagnoses"], name
@@ -105,6 +114,17 @@ def test_every_candidate_ran_in_the_sandbox(corpus_results):
             assert observed["cap_eff"] == "0000000000000000", name
             assert observed["ns_pid"] == 1, name
             assert "--unshare-all" in box["command"], name
+
+
+def test_no_report_line_can_be_forged_on_a_terminal(corpus_results):
+    """Control characters from a candidate's process (its exception messages, its stderr) are
+    escaped in every report, so none can move or redraw a line on a terminal."""
+    from codegen_eval import report
+
+    result = corpus_results["hostile/python/terminal_escape_forged_verdict.py"]
+    text = report.text_summary([result]) + report.markdown_table([result]) + json.dumps(result)
+    assert "\x1b" not in text and "\r" not in text
+    assert "\\x1b" in report.text_summary([result])
 
 
 def test_a_hung_candidate_is_ended_by_the_stall_limit(corpus_results):
@@ -209,9 +229,9 @@ def test_the_harness_memory_stays_bounded_under_an_output_flood(tmp_path):
         "import json, resource, sys\n"
         "from codegen_eval import score\n"
         "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "score(sys.argv[1], with_throughput=False)\n"
+        "score(sys.argv[1], with_throughput=False, seed=0)\n"
         "base = peak()\n"
-        "r = score(sys.argv[2], with_throughput=False)\n"
+        "r = score(sys.argv[2], with_throughput=False, seed=0)\n"
         "print(json.dumps({'base_mb': base, 'flood_mb': peak(), 'verdict': r['verdict']}))\n")
     out = subprocess.run([sys.executable, "-c", script, str(CORPUS / "c" / "correct.c"),
                           str(CORPUS / "hostile" / "python" / "output_flood.py")],
