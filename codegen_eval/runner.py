@@ -99,8 +99,9 @@ class Limits:
     cpu_s, memory_mb, file_size_mb : float
         ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_FSIZE``.
     tasks : int
-        ``RLIMIT_NPROC``: threads of the worker (it may create no process), counted in its own
-        user namespace; without it, threads would take the host's process ids.
+        ``RLIMIT_NPROC``, counted in the sandbox's user namespace. It binds only where the harness
+        is not root (the kernel exempts root's processes); what holds everywhere is the seccomp
+        filter, which refuses new threads and kills on new processes.
     tmp_mb, workdir_mb : int
         Sizes of the sandbox's ``/tmp`` and ``/job``.
     """
@@ -217,7 +218,6 @@ class Worker:
             for res, value in ((resource.RLIMIT_CPU, int(lim.cpu_s)),
                                (resource.RLIMIT_AS, int(lim.memory_mb * (1 << 20))),
                                (resource.RLIMIT_FSIZE, int(lim.file_size_mb * (1 << 20))),
-                               # counted per user namespace: the sandbox's threads, not the host's
                                (resource.RLIMIT_NPROC, int(lim.tasks)),
                                # queued signals and message queues are counted per user, and the
                                # sandbox's user is the harness's outside: none of those for it

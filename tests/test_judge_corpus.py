@@ -295,3 +295,61 @@ def test_parallel_scoring_works_from_any_main_module(tmp_path):
         out = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=300, cwd=tmp_path)
         assert out.returncode == 0, out.stderr[-2000:]
         assert out.stdout.strip().splitlines() == ["['pass', 'error']"], out.stdout
+
+
+def _descendants(root: int) -> set[int]:
+    """Pids of every living descendant of `root` (scoring processes, bwrap, workers)."""
+    parent = {}
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parent[int(pid)] = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):
+            continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"/opt/codegen_eval/worker.py" in f.read()
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_ends_the_whole_batch(jobs):
+    """Ctrl-C while candidates are being scored: the harness exits 130 at once, and no scoring
+    process or sandboxed worker is left behind."""
+    import signal
+    import time
+
+    paths = [CORPUS / "python" / "infinite_loop.py", CORPUS / "python" / "correct_numpy.py"]
+    proc = subprocess.Popen([sys.executable, "-m", "codegen_eval", "score", *map(str, paths), "--jobs", str(jobs),
+                             "--no-throughput"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen: set = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(_is_worker(pid) for pid in seen):
+        seen |= _descendants(proc.pid)
+        time.sleep(0.05)
+    time.sleep(1.0)  # in the middle of the runs
+    seen |= _descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err
+    time.sleep(1.0)
+    assert len(seen) >= 2  # at least a bwrap and its worker were seen
+    assert not [pid for pid in seen if _alive(pid)]
