@@ -180,18 +180,34 @@ def build_case(task_data: dict, case_data: dict, seed: int) -> Case:
     case = Case(id=case_data["id"], config=config, spec=spec, input_bytes=input_bytes, x=x,
                 family=case_data.get("family", ""))
     only = case_data.get("chunkings")
-    paired = {cid for pair in task_data.get("interleaved_pairs", []) for cid in pair}
+    pairs = task_data.get("interleaved_pairs", [])
+    paired = {cid for pair in pairs for cid in pair}
+    twinned = {a for a, b in pairs if a == b}  # two instances of the same configuration
     for rule in task_data["chunkings"]:
         name = rule["name"]
         if only is not None and name not in only and rule["kind"] != "whole":
             continue
         if rule.get("interleaved") and case_data["id"] not in paired:
             continue  # fed in turns with another case's stream: only the cases of a pair
+        if rule.get("second_instance") and case_data["id"] not in twinned:
+            continue  # the second of two instances with one configuration
         chunk_rng = _rng(seed, case_data["id"], name)
         case.chunkings[name] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, spec["bytes"], chunk_rng)
         case.inputs[name] = input_bytes if rule["kind"] == "whole" else make_input(_rng(seed, case_data["id"],
                                                                                           "input", name))
     return case
+
+
+def check_selection(task_data: dict, case_ids: list[str] | None, chunking_names: list[str] | None) -> None:
+    """Raise ValueError for a case id or chunking name the task does not have."""
+    known = [c["id"] for c in task_data["cases"]]
+    unknown = sorted(set(case_ids or []) - set(known))
+    if unknown:
+        raise ValueError(f"unknown case ids {unknown!r}; known: {known!r}")
+    known_chunkings = [r["name"] for r in task_data["chunkings"]]
+    unknown = sorted(set(chunking_names or []) - set(known_chunkings))
+    if unknown:
+        raise ValueError(f"unknown chunkings {unknown!r}; known: {known_chunkings!r}")
 
 
 def build_cases(task_data: dict, seed: int, case_ids: list[str] | None = None,
@@ -201,16 +217,7 @@ def build_cases(task_data: dict, seed: int, case_ids: list[str] | None = None,
     The ``whole`` chunking is always kept: it is the baseline every other chunking is compared to.
     A case may name the chunkings it uses (``"chunkings"`` in the task data; ``whole`` always).
     """
-    known = [c["id"] for c in task_data["cases"]]
-    if case_ids:
-        unknown = sorted(set(case_ids) - set(known))
-        if unknown:
-            raise ValueError(f"unknown case ids {unknown!r}; known: {known!r}")
-    if chunking_names:
-        known_chunkings = [r["name"] for r in task_data["chunkings"]]
-        unknown = sorted(set(chunking_names) - set(known_chunkings))
-        if unknown:
-            raise ValueError(f"unknown chunkings {unknown!r}; known: {known_chunkings!r}")
+    check_selection(task_data, case_ids, chunking_names)
     out = []
     for case_data in task_data["cases"]:
         if case_ids and case_data["id"] not in case_ids:

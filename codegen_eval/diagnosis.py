@@ -276,8 +276,8 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
 def _shared_state(first: list[RunResult], results: list[RunResult]) -> list[RunResult]:
     """Runs fed in turns with a second live instance that are wrong (in length or content), in
     cases whose every run alone is right: the instances share state."""
-    alone_bad = {r.case_id for r in results if r.chunking != "interleaved" and not r.ok}
-    return [r for r in first if r.chunking == "interleaved" and not r.ok and r.case_id not in alone_bad]
+    alone_bad = {r.case_id for r in results if not r.chunking.startswith("interleaved") and not r.ok}
+    return [r for r in first if r.chunking.startswith("interleaved") and not r.ok and r.case_id not in alone_bad]
 
 
 def _bad_content(r: RunResult) -> bool:

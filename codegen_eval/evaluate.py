@@ -108,16 +108,17 @@ def run_plan(built: list, pairs: list) -> tuple[list, list]:
     -------
     (stream, replay)
         Lists of steps; a step is a list of ``(case, chunking, input name)``: one run, or two run
-        in turns by two instances alive at once (the task's ``interleaved_pairs``). The stream
+        in turns by two instances alive at once (the task's ``interleaved_pairs``; a pair of one
+        case twice is two instances of the same configuration, on two inputs). The stream
         worker gets every chunking of every case on its own input; the replay worker every input of
         every case again, whole, one at a time.
     """
     by_id = {c.id: c for c in built}
-    interleaved = {name for c in built for name in c.chunkings if name == "interleaved"}
-    stream = [[(case, name, name)] for case in built for name in case.chunkings if name not in interleaved]
+    stream = [[(case, name, name)] for case in built for name in case.chunkings if not name.startswith("interleaved")]
     for a, b in pairs:
-        if a in by_id and b in by_id and "interleaved" in by_id[a].chunkings and "interleaved" in by_id[b].chunkings:
-            stream.append([(by_id[a], "interleaved", "interleaved"), (by_id[b], "interleaved", "interleaved")])
+        second = "interleaved-2" if a == b else "interleaved"
+        if a in by_id and b in by_id and "interleaved" in by_id[a].chunkings and second in by_id[b].chunkings:
+            stream.append([(by_id[a], "interleaved", "interleaved"), (by_id[b], second, second)])
     replay = [[(case, "whole", name)] for case in built for name in case.inputs]
     return stream, replay
 
@@ -242,7 +243,7 @@ def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) ->
     for entry, record in zip(configs, report.configs):
         kind, reply = worker.request_json(CREATE, entry["config"], allowance="load")
         if kind != OK:
-            record.update(accepted=False, error=reply)
+            record.update(accepted=False, error=_as_error(reply))
             continue
         record["accepted"] = True
         try:
@@ -294,11 +295,12 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
             if check_configs:
                 _check_configs(worker, configs, report)
             j = offset
-            for step in plan:
+            for n_step, step in enumerate(plan):
                 position = (step[0][0].id, step[0][1])
                 runs = [(conf[case.id], case.inputs[input_name], case.chunkings[chunking])
                         for case, chunking, input_name in step]
-                got = (run_interleaved(worker, runs, extra, has_flush) if len(runs) == 2
+                # pairs close in turn first-in first-out and last-in first-out
+                got = (run_interleaved(worker, runs, extra, has_flush, lifo=n_step % 2 == 1) if len(runs) == 2
                        else [run_stream(worker, *runs[0], extra, has_flush)])
                 for res in got:
                     report.raws[j].fill(res)
@@ -387,11 +389,12 @@ def pinned(cpu: int | None):
 
 
 def fresh_seed() -> int:
-    """A seed nobody can know in advance: a candidate cannot carry the expected outputs of inputs
-    it cannot predict. Results record it, and replay commands name it."""
+    """A 128-bit seed nobody can know in advance or search for: a candidate can neither carry the
+    expected outputs nor recover the seed from the first input it sees and predict the others.
+    Results record it, and replay commands name it."""
     import secrets
 
-    return secrets.randbits(31)
+    return secrets.randbits(128)
 
 
 def score(candidate: str | Path | None, task: Task | None = None, seed: int | None = None, case_ids=None,
@@ -641,31 +644,53 @@ def score_many(candidates: list, task: Task | None = None, seed: int | None = No
     sandbox_record(kwargs.get("unsafe_no_sandbox", False))  # one clear error before any work
     jobs = max(1, min(jobs, len(candidates)))
     if jobs == 1:
-        prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))
-        return [score(c, task=task, seed=seed, **kwargs) for c in candidates]
+        prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # bad case ids raise here
+        return [_score_or_failure(c, task, seed, kwargs) for c in candidates]
+    cases_mod.check_selection(task.data, kwargs.get("case_ids"), kwargs.get("chunkings"))
     with_throughput = kwargs.pop("with_throughput", True)
     requests = [{"candidate": str(c), "task": str(task.folder), "seed": seed,
                  "kwargs": dict(kwargs, with_throughput=False)} for c in candidates]
     cpus = [usable_cpus()[i % len(usable_cpus())] for i in range(jobs)]
     results = score_in_processes(candidates, requests, cpus,
-                                 lambda c: _harness_failure(c, task, seed, kwargs))
+                                 lambda c, why: _harness_failure(c, task, seed, kwargs, why))
     if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
         for candidate, result in zip(candidates, results):
             if result["verdict"] == "pass":
                 try:
                     _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
                                     kwargs.get("unsafe_no_sandbox", False))
-                except (OSError, RuntimeError, ValueError) as exc:  # the harness's own failure: keep the rest
-                    result["throughput"] = {"error": f"not measured: {exc}", "rows": []}
+                except Exception as exc:  # keep the other results; an unchecked candidate does not pass
+                    result["throughput"] = {"error": f"not measured: {type(exc).__name__}: {exc}", "rows": []}
+                    diag = diagnosis.make("crash", "the timed runs could not be completed: its timed runs are "
+                                          "unchecked, so it cannot pass", [])
+                    result["diagnoses"] = diagnosis.merge(result["diagnoses"] + [dict(diag, replay="")])
+                    result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
     return results
 
 
-def _harness_failure(candidate, task: Task, seed: int, kwargs: dict) -> dict:
-    """The result of a candidate whose scoring process died twice."""
-    language = language_of(candidate)
-    diag = diagnosis.make("crash", "the harness's process scoring this candidate ended unexpectedly, twice", [])
+def _sha256_of(candidate) -> str:
+    try:
+        return hashlib.sha256(Path(candidate).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        return ""
+
+
+def _score_or_failure(candidate, task: Task, seed: int, kwargs: dict) -> dict:
+    """:func:`score`, with the harness's own failure on one candidate kept to that candidate."""
+    try:
+        return score(candidate, task=task, seed=seed, **kwargs)
+    except sandbox.SandboxUnavailable:
+        raise
+    except Exception as exc:
+        return _harness_failure(candidate, task, seed, kwargs, f"{type(exc).__name__}: {exc}")
+
+
+def _harness_failure(candidate, task: Task, seed: int, kwargs: dict, why: str) -> dict:
+    """The result of a candidate the harness could not score (`why`): an error, never a pass."""
+    language = language_of(candidate) if not kwargs.get("reference") else "python"
+    diag = diagnosis.make("crash", f"the harness could not score this candidate: {why}"[:400], [])
     return {"schema": RESULT_SCHEMA, "task": task.name, "candidate": str(candidate), "language": language,
-            "sha256": hashlib.sha256(Path(candidate).read_bytes()).hexdigest(), "verdict": "error",
+            "sha256": _sha256_of(candidate), "verdict": "error",
             "diagnoses": diagnosis.with_replay([diag], _replay_target(candidate, task, seed, False,
                                                                       kwargs.get("unsafe_no_sandbox", False))),
             "properties": {"runs": 0, "runs_ok": 0, "configs": 0, "configs_ok": 0}, "configs": [], "cases": [],

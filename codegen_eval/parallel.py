@@ -46,9 +46,10 @@ class _Child:
             line = self.proc.stdout.readline()
         except (BrokenPipeError, OSError):
             return None
-        if not line:
-            return None
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            return None  # cut off: the process died while writing
         if "exception" in reply:
             raise _ChildError(reply["exception"], reply["type"])
         return reply["result"]
@@ -88,12 +89,13 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
     cpus : list of int
         One scoring process per CPU.
     failure : callable
-        ``failure(candidate) -> dict``: the result of a candidate whose scoring process died twice.
+        ``failure(candidate, why) -> dict``: the result of a candidate the harness could not score
+        (its scoring process died twice, or scoring it raised).
 
     Raises
     ------
-    ValueError, RuntimeError, OSError
-        What :func:`~codegen_eval.evaluate.score` raised for a candidate (the first one).
+    RuntimeError
+        No sandbox can start (the first candidate's scoring says so).
     """
     todo: queue.Queue = queue.Queue()
     for i in range(len(requests)):
@@ -115,7 +117,13 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
                     child = _Child(cpu)
                     with lock:
                         children.append(child)
-                result = child.score(requests[i])
+                try:
+                    result = child.score(requests[i])
+                except _ChildError as exc:
+                    if exc.kind == "SandboxUnavailable":
+                        raise
+                    results[i] = failure(candidates[i], f"{exc.kind}: {exc}")
+                    continue
                 if result is not None:
                     results[i] = result
                     continue
@@ -124,7 +132,7 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
                 if attempt == 0:
                     todo.put((i, 1))
                 else:
-                    results[i] = failure(candidates[i])
+                    results[i] = failure(candidates[i], "its scoring process ended unexpectedly, twice")
         except _ChildError as exc:
             errors.append(exc)
         finally:
@@ -145,8 +153,7 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
                 child.stop()
         raise
     if errors:
-        exc = errors[0]
-        raise {"ValueError": ValueError, "OSError": OSError}.get(exc.kind, RuntimeError)(str(exc))
+        raise RuntimeError(str(errors[0]))
     return results
 
 

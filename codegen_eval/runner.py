@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -222,6 +223,7 @@ class Worker:
                                # queued signals and message queues are counted per user, and the
                                # sandbox's user is the harness's outside: none of those for it
                                (resource.RLIMIT_SIGPENDING, 64), (resource.RLIMIT_MSGQUEUE, 0),
+                               (resource.RLIMIT_NOFILE, 256),
                                (resource.RLIMIT_CORE, 0)):
                 resource.prlimit(self.pid, res, (value, value))
         except (ProcessLookupError, PermissionError, OSError):
@@ -313,6 +315,11 @@ class Worker:
                 self._buf += data
             return self._reply(max_reply)
         except OSError:
+            self._gone()
+        except ReplyTooLong:
+            if kind in (PROCESS, FLUSH):
+                raise
+            self._kill("protocol")  # nothing but an output may be long, and only after a chunk
             self._gone()
         finally:
             self._waiting = False
@@ -697,8 +704,8 @@ def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], extr
     return stream.finish(has_flush)
 
 
-def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int,
-                    has_flush: bool) -> list[CallResult]:
+def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int, has_flush: bool,
+                    lifo: bool = False) -> list[CallResult]:
     """Two instances alive at once, fed in turns: the second is created after the first has had a
     chunk, then one chunk each, in turn, until both are done.
 
@@ -706,6 +713,8 @@ def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int,
     ----------
     runs : list of tuple
         Two ``(config, data, sizes)``.
+    lifo : bool
+        Close the second instance first (else the first).
 
     Returns
     -------
@@ -725,7 +734,9 @@ def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int,
         for slot in (1, 0):
             if streams[slot].more:
                 on(slot).call()
-    return [on(slot).finish(has_flush) for slot in (0, 1)]
+    order = (1, 0) if lifo else (0, 1)
+    done = {slot: on(slot).finish(has_flush) for slot in order}
+    return [done[0], done[1]]
 
 
 def parse_reply(payload) -> dict:
@@ -740,15 +751,23 @@ def parse_reply(payload) -> dict:
     return data
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in range(32) if c not in (9,)}
-_CONTROL[127] = "\\x7f"
+def _escape(match) -> str:
+    c = ord(match.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}"
+
+
+# controls (C0, DEL, C1), format characters (bidi overrides among them), lone surrogates,
+# private use, and the line and paragraph separators
+_NON_PRINTING = re.compile("[^\t\x20-\x7e\xa0-\uffff]|[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e"
+                           "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\uf8ff\ufeff\ufff0-\ufffb]")
 
 
 def printable(text, limit: int = 500) -> str:
-    """`text` (from the candidate's process) cut to `limit` characters, with every control
-    character but tab written as an escape, so that no report line can be moved, erased or
-    forged on a terminal."""
-    return str(text)[:limit].translate(_CONTROL)
+    """`text` (from the candidate's process) cut to `limit` characters, with every character that
+    does not print (controls, bidirectional overrides, lone surrogates, ...) but tab written as an
+    escape: no report line can be moved, erased, reordered or made unwritable on a terminal or in
+    a file."""
+    return _NON_PRINTING.sub(_escape, str(text)[:limit])
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -71,11 +71,16 @@ class _Side:
 
 
 def _memfds(in_bytes: int, out_bytes: int) -> tuple[int, int]:
-    in_fd = os.memfd_create("codegen_eval_in")
-    out_fd = os.memfd_create("codegen_eval_out")
-    os.ftruncate(in_fd, in_bytes)
-    os.ftruncate(out_fd, out_bytes)
-    return in_fd, out_fd
+    """The shared memory of a timed worker, sealed at its size (no one may shrink or grow it)."""
+    import fcntl
+
+    fds = []
+    for name, size in (("codegen_eval_in", in_bytes), ("codegen_eval_out", out_bytes)):
+        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        os.ftruncate(fd, size)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+        fds.append(fd)
+    return fds[0], fds[1]
 
 
 def _turn(side: _Side, config: dict, data: bytes, chunk_bytes: int, room: int) -> tuple[float, float, dict]:
@@ -142,6 +147,8 @@ def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], 
     """Compare what the worker left in its output memory with the reference, as a correctness run."""
     calls = len(sizes)
     lengths_blob = os.pread(side.out_fd, LENGTH_BYTES * calls, side.room)
+    if len(lengths_blob) != LENGTH_BYTES * calls:
+        raise _Failed("candidate", "its shared memory is not the size it was given")
     lengths = np.frombuffer(lengths_blob, dtype="<i8").astype(np.int64)
     total = int(lengths[-1]) if lengths.size else 0
     total = max(0, min(total, side.room))
@@ -280,6 +287,10 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
         except _Failed as exc:
             out["error"] = f"the {exc.side}'s worker: {exc.message}"
             out["error_side"] = exc.side
+        except (OSError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as exc:
+            # the harness could not finish: the timed runs stay unchecked, which is no pass
+            out["error"] = f"the timed runs could not be completed ({type(exc).__name__}: {exc})"
+            out["error_side"] = "harness"
         finally:
             for label, side in sides.items():
                 side.worker.thaw()
@@ -311,6 +322,12 @@ def diagnose(tp: dict | None) -> list[dict]:
         out.append(diagnosis.make(
             "long_input_error", f"every correctness case passes, but a timed run of {tp['frames']} frames "
             f"({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
+    if tp.get("error_side") == "reference":
+        return out  # the reference's own worker failed: nothing of the candidate is in question
+    if tp.get("error_side") == "harness":
+        out.append(diagnosis.make("crash", f"{tp['error'][:300]}: its timed runs are unchecked, so it cannot "
+                                  "pass", []))
+        return out
     if tp.get("error_side") != "candidate":
         return out
     outcome = tp.get("outcome") or {}

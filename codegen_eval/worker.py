@@ -140,6 +140,8 @@ SECCOMP_KILL = {
     # counted per user outside the sandbox, where its user is the harness's: inotify instances and
     # POSIX message queues could be used up for every other process of that user
     253: "inotify_init", 294: "inotify_init1", 240: "mq_open",
+    # memory that is no process's and outside every limit: memory files and System V segments
+    319: "memfd_create", 447: "memfd_secret", 29: "shmget",
 }
 # signals only to itself: kill(pid), tkill(tid == pid), tgkill(tgid == pid, ...)
 SECCOMP_OWN_PID = {62: "kill", 200: "tkill", 234: "tgkill"}

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from codegen_eval import score, score_many
+from codegen_eval.evaluate import fresh_seed
 from codegen_eval.cases import build_cases
 from codegen_eval.sandbox import project_folders
 from codegen_eval.task import load_task
@@ -50,9 +51,12 @@ def corpus_run():
     CANARY.mkdir(exist_ok=True)
     (CANARY / "keep.txt").write_text("the hostile corpus must leave this folder as it is\n")
     before = {str(root): tree_digest(root) for root in _watched()}
+    # a fresh seed, as in real use (a small fixed one could be searched for: seed_predicts_every_input.c);
+    # every result names it, and so does every failure message below
+    seed = fresh_seed()
     paths = [str(CORPUS / entry["file"]) for entry in PLAIN]
-    results = score_many(paths, jobs=2, with_throughput=False, seed=0)
-    timed = score_many([str(CORPUS / entry["file"]) for entry in TIMED], jobs=2, seed=0)
+    results = score_many(paths, jobs=2, with_throughput=False, seed=seed)
+    timed = score_many([str(CORPUS / entry["file"]) for entry in TIMED], jobs=2, seed=seed)
     after = {str(root): tree_digest(root) for root in _watched()}
     return {entry["file"]: result for entry, result in zip(PLAIN + TIMED, results + timed)}, before, after
 
@@ -68,7 +72,7 @@ def test_corpus_verdict_and_diagnoses(entry, corpus_results):
     (the attacks on timed runs scored with throughput, the rest without)."""
     result = corpus_results[entry["file"]]
     codes = {d["code"] for d in result["diagnoses"]}
-    summary = [(d["code"], d["detail"]) for d in result["diagnoses"]]
+    summary = [("seed", result["environment"]["seed"])] + [(d["code"], d["detail"]) for d in result["diagnoses"]]
     assert result["verdict"] == entry["expected_verdict"], summary
     assert set(entry["expected_diagnoses"]) <= codes, summary
     assert codes <= set(entry["expected_diagnoses"]) | set(entry.get("allowed_extra_diagnoses", [])), summary
@@ -152,14 +156,16 @@ def test_state_reset_diverges_at_a_chunk_boundary(corpus_results, name):
     assert diag["evidence"]
     for ev in diag["evidence"]:
         assert ev["boundary_distance_frames"] == 0, ev
-        (case,) = build_cases(load_task().data, 0, [ev["case"]])
+        (case,) = build_cases(load_task().data, corpus_results[name]["environment"]["seed"], [ev["case"]])
         ends_bytes = np.cumsum(case.chunkings[ev["chunking"]])[:-1]
         # the first wrong frame is the one a chunk ends in (completed by the next call), or the
         # first frame of the next chunk when the chunk ends on a frame boundary
         assert ev["frame"] in set((ends_bytes // case.frame_bytes).tolist()), ev
         assert ev["frame"] > 0
     ev = diag["evidence"][0]
-    assert diag["replay"] == f"codegen-eval score {CORPUS / name} --case {ev['case']} --chunking {ev['chunking']}"
+    seed = corpus_results[name]["environment"]["seed"]
+    assert diag["replay"] == (f"codegen-eval score {CORPUS / name} --seed {seed} --case {ev['case']} "
+                              f"--chunking {ev['chunking']}")
 
 
 @pytest.mark.parametrize("name, code, key, expected", [
