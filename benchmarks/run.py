@@ -62,7 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--seconds", type=float, default=None,
                    help="duration of the input in seconds (default 10, --quick 2)")
     p.add_argument("--quick", action="store_true",
-                   help="fewer repeats and calls, shorter inputs: a rough run in seconds")
+                   help="fewer repeats and calls, shorter inputs: a rough run in seconds "
+                        "that prints the figures but judges no target")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results",
                    help="directory for results.json and throughput.png "
                         "(default benchmarks/results)")
@@ -188,6 +189,7 @@ def run(args):
             "batch_seconds": args.batch_seconds,
             "batch_files": BATCH_FILES,
             "seed": args.seed,
+            "quick": bool(args.quick),
         },
     }
     log("in-process peers by chunk size")

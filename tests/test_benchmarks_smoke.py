@@ -89,6 +89,30 @@ def test_printed_table_and_plot(suite_run):
     assert (out / "throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_quick_mode_prints_figures_but_no_verdict(suite_run):
+    stdout, data, _ = suite_run
+    assert data["config"]["quick"] is True
+    assert data["targets"], "the figures are still listed"
+    assert all(t["met"] is None for t in data["targets"])
+    targets = stdout[stdout.index("Targets:"):]
+    assert "not judged in quick mode" in targets
+    for verdict in ("MISSED", "| met", "| n/a"):
+        assert verdict not in targets
+    for t in data["targets"]:
+        assert t["measured"] in targets
+
+
+def test_a_full_run_is_judged(suite_run):
+    # The same figures without the quick flag get verdicts from the targets.
+    _, data, _ = suite_run
+    full = dict(data, config=dict(data["config"], quick=False))
+    targets = report.check_targets(full)
+    assert [t["target"] for t in targets] == [t["target"] for t in data["targets"]]
+    assert any(t["met"] is not None for t in targets)
+    printed = report.format_report(dict(full, targets=targets))
+    assert "not judged" not in printed and "| verdict |" in printed
+
+
 def test_startup_and_per_call_rows(suite_run):
     _, data, _ = suite_run
     assert {r["key"] for r in data["startup"]} == {"python_bare", "python_import_eq", "eq_stream"}
