@@ -74,6 +74,7 @@ class RunResult:
     mismatch_fraction: float = 0.0
     mean_diff: float = 0.0
     mean_signed_diff: float = 0.0
+    rounding_rule: str | None = None
     relative_rms: float = 0.0
     first_frame: int | None = None
     first_channel: int | None = None
@@ -120,6 +121,36 @@ def _finite(v: float) -> float | str:
 def expected_lengths(sizes: list[int], frame_bytes: int) -> np.ndarray:
     """Output bytes the contract requires after every call (complete frames so far)."""
     return np.cumsum(sizes, dtype=np.int64) // frame_bytes * frame_bytes
+
+
+# Rounding rules other than round-to-nearest that candidates use by mistake.
+_ROUNDING_RULES = {
+    "toward zero (truncation)": np.trunc,
+    "down (floor)": np.floor,
+    "up (ceiling)": np.ceil,
+    "half away from zero": lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5),
+    "half up": lambda v: np.floor(v + 0.5),
+}
+_RULE_MATCH_FRACTION = 0.999
+"""Share of samples that a rounding rule must reproduce to be named as the cause."""
+
+
+def _rounding_rule(y: np.ndarray, spec: dict, got: np.ndarray) -> str | None:
+    """Name the rounding rule that turns the exact output `y` into the candidate's values `got`,
+    when one rule reproduces them (nearly) everywhere and round-to-nearest does not.
+
+    Single-precision arithmetic also puts 1-LSB errors into the output, but at random places:
+    no single rule reproduces them, so they are not mistaken for a rounding rule."""
+    lo = spec["min"] - spec.get("offset", 0)
+    hi = spec["max"] - spec.get("offset", 0)
+    scaled = np.asarray(y, dtype=np.float64) * spec["scale"]
+    nearest = np.mean(np.clip(np.rint(scaled), lo, hi) == got)
+    best, best_match = None, nearest
+    for name, rule in _ROUNDING_RULES.items():
+        match = float(np.mean(np.clip(rule(scaled), lo, hi) == got))
+        if match > best_match:
+            best, best_match = name, match
+    return best if best_match >= _RULE_MATCH_FRACTION else None
 
 
 def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
@@ -178,6 +209,8 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
         sign = np.sign(exp[:n])
         signed = (diff * sign)[finite & (sign != 0)]
         res.mean_signed_diff = float(signed.mean()) if signed.size else 0.0
+        if spec["kind"] != "float" and 0 < res.max_abs <= 2 and got.shape == exp.shape:
+            res.rounding_rule = _rounding_rule(ref.y, spec, got)
         scale = spec["scale"] if spec["kind"] != "float" else 1.0
         ref_rms = float(np.sqrt(np.mean((exp[:n] / scale) ** 2))) or 1.0
         err_rms = float(np.sqrt(np.mean(np.where(finite, diff / scale, 1e6) ** 2)))

@@ -127,6 +127,33 @@ def test_truncation_is_diagnosed_as_rounding_bias(prepared):
     assert codes == {"rounding_bias"}
 
 
+def test_rounding_rule_is_named_and_single_precision_is_not_mistaken_for_one(prepared):
+    """Each wrong rounding rule applied to the exact output is recognised by name; single-precision
+    filtering (scipy in float32, then rounded to nearest) is never taken for a rounding rule, even
+    in the low-frequency cases where its errors lean to one side."""
+    built, refs = prepared
+    rules = {"toward zero (truncation)": np.trunc, "down (floor)": np.floor, "up (ceiling)": np.ceil}
+    int_cases = [cid for cid, c in built.items() if c.spec["kind"] != "float"]
+    for cid in ("fmt-s16le-1ch", "fmt-s24le-1ch", "ch-1"):
+        case = built[cid]
+        lo, hi = case.spec["min"] - case.spec.get("offset", 0), case.spec["max"] - case.spec.get("offset", 0)
+        for name, rule in rules.items():
+            values = np.clip(rule(refs[cid].y * case.spec["scale"]), lo, hi).astype(np.int64)
+            result = scoring.measure(case, refs[cid], _raw_from_values(case, values))
+            assert not result.ok and result.rounding_rule == name, (cid, name, result.rounding_rule)
+    named = []
+    for cid in int_cases:
+        result = scoring.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
+        if not result.ok:
+            named.append((cid, result.rounding_rule))
+            assert result.rounding_rule is None, (cid, result.rounding_rule)
+    assert named, "single precision should fail some integer case"
+    f32_results = [scoring.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
+                   for cid in int_cases]
+    codes = {d["code"] for d in diagnosis.diagnose_runs(built, f32_results, [])}
+    assert "rounding_bias" not in codes, codes
+
+
 def test_delayed_output_is_diagnosed_as_added_latency(prepared):
     built, refs = prepared
     case = built["ch-2"]
