@@ -26,12 +26,22 @@ from .errors import (
     InvalidTypeError,
     PresetError,
 )
-from .formats import HARNESS_FORMAT_CODES, SAMPLE_FORMATS, SampleFormat
+from .formats import SAMPLE_FORMATS, SampleFormat
 from .files import FileReport, equalize_file, equalize_files
 from .presets import Preset, list_presets, load_preset
 from .streaming import BlockEqualizer, StreamingEqualizer
 
-__version__ = "0.1.0"
+def _installed_version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eq-stream")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
+"""The installed version (``pyproject.toml`` is its one source)."""
 
 __all__ = [
     "AudioFileError",
@@ -45,7 +55,6 @@ __all__ = [
     "Band",
     "BlockEqualizer",
     "EqError",
-    "HARNESS_FORMAT_CODES",
     "IncompleteFrameError",
     "InvalidParameterError",
     "InvalidTypeError",

@@ -22,6 +22,7 @@ __all__ = [
     "Band",
     "as_bands",
     "design_sos",
+    "bands_below_nyquist",
     "frequency_response_db",
     "parse_band",
 ]
@@ -36,22 +37,33 @@ BAND_TYPES = (
     "notch",
     "allpass",
 )
-"""Band types; the position of a name is its integer code in the task contract."""
+"""Band types, by their canonical names."""
 
 GAIN_BAND_TYPES = frozenset({"peaking", "lowshelf", "highshelf"})
 """Band types whose response depends on ``gain_db``."""
 
-# Names are compared without case, "-" or "_" (low-shelf, low_shelf, LowShelf).
+# Names are compared without case, "-" or "_" (low-shelf, low_shelf, LowShelf). The short
+# names are those of Equalizer APO, sox and ffmpeg; "band" alone is not one, as it is ambiguous.
 _TYPE_ALIASES = {
-    "peak": "peaking",
-    "bell": "peaking",
-    "equalizer": "peaking",
-    "lpf": "lowpass",
-    "hpf": "highpass",
-    "bpf": "bandpass",
-    "band": "bandpass",
-    "apf": "allpass",
+    "peak": "peaking", "pk": "peaking", "peq": "peaking", "bell": "peaking", "equalizer": "peaking",
+    "ls": "lowshelf", "lsc": "lowshelf", "lowshelving": "lowshelf", "bass": "lowshelf",
+    "hs": "highshelf", "hsc": "highshelf", "highshelving": "highshelf", "treble": "highshelf",
+    "lp": "lowpass", "lpf": "lowpass", "lpq": "lowpass",
+    "hp": "highpass", "hpf": "highpass", "hpq": "highpass",
+    "bp": "bandpass", "bpf": "bandpass",
+    "no": "notch", "bandstop": "notch", "bandreject": "notch", "bs": "notch", "br": "notch",
+    "ap": "allpass", "apf": "allpass",
 }
+
+
+def _aliases_text():
+    """``peaking (peak, pk, ...), lowshelf (...)``: every accepted name, for error messages."""
+    groups = {name: [] for name in BAND_TYPES}
+    for alias, name in _TYPE_ALIASES.items():
+        groups[name].append(alias)
+    return "; ".join(f"{name} ({', '.join(groups[name])})" if groups[name] else name
+                     for name in BAND_TYPES)
+
 
 MAX_ABS_GAIN_DB = 200.0
 """Largest gain magnitude a band accepts (beyond it the coefficients overflow)."""
@@ -77,7 +89,7 @@ def _band_type(value):
     key = _TYPE_ALIASES.get(key, key)
     if key not in BAND_TYPES:
         raise InvalidParameterError(
-            f"unknown band type {value!r}; expected one of {', '.join(BAND_TYPES)}"
+            f"unknown band type {value!r}; expected one of: {_aliases_text()}"
         )
     return key
 
@@ -134,11 +146,11 @@ class Band:
 
     @classmethod
     def from_dict(cls, mapping):
-        """Build a band from a mapping ``{"type", "freq", "q", "gain_db"}``.
+        """Build a band from a mapping ``{"type", "freq_hz", "q", "gain_db"}``.
 
-        ``freq_hz`` may stand for ``freq`` and ``gain`` for ``gain_db``; ``q``
-        and the gain are optional. Unknown keys are rejected, so a typo does
-        not silently fall back to a default.
+        The keys are the attribute names; the short forms ``freq`` and
+        ``gain`` are accepted too. ``q`` and the gain are optional. Unknown
+        keys are rejected, so a typo does not silently fall back to a default.
         """
         if not hasattr(mapping, "keys"):
             raise InvalidTypeError(f"a band must be a Band or a mapping, got {mapping!r}")
@@ -149,7 +161,7 @@ class Band:
             if key not in keys:
                 raise InvalidParameterError(
                     f"unknown band key {key!r} in {dict(mapping)!r}; "
-                    "expected type, freq, q, gain_db"
+                    "expected type, freq_hz (or freq), q, gain_db (or gain)"
                 )
             if keys[key] in kwargs:
                 raise InvalidParameterError(f"band {dict(mapping)!r} gives {keys[key]} twice")
@@ -160,8 +172,8 @@ class Band:
         return cls(**kwargs)
 
     def to_dict(self):
-        """Return the band as ``{"type", "freq", "q", "gain_db"}``."""
-        return {"type": self.type, "freq": self.freq_hz, "q": self.q, "gain_db": self.gain_db}
+        """Return the band as ``{"type", "freq_hz", "q", "gain_db"}`` (what :meth:`from_dict` reads)."""
+        return {"type": self.type, "freq_hz": self.freq_hz, "q": self.q, "gain_db": self.gain_db}
 
     def check_rate(self, sample_rate):
         """Raise unless the band's frequency is below Nyquist at `sample_rate`."""
@@ -219,6 +231,36 @@ def as_bands(bands):
     except TypeError:
         raise InvalidTypeError(f"bands must be a list of bands, got {bands!r}") from None
     return tuple(b if isinstance(b, Band) else Band.from_dict(b) for b in items)
+
+
+def bands_below_nyquist(bands, sample_rate):
+    """Split `bands` into those below Nyquist at `sample_rate` and those at or above it.
+
+    A band at or above Nyquist cannot be designed (the cookbook's ``w0`` reaches pi). Presets
+    meant for many rates drop such bands: a 10 kHz shelf has nothing to act on in an 8 kHz file.
+
+    Parameters
+    ----------
+    bands : iterable of Band or dict
+    sample_rate : int
+        In Hz.
+
+    Returns
+    -------
+    kept, dropped : tuple of Band
+        In their original order.
+
+    Examples
+    --------
+    >>> kept, dropped = bands_below_nyquist([parse_band("peaking:1k"), parse_band("highshelf:10k")], 8000)
+    >>> [b.freq_hz for b in kept], [b.freq_hz for b in dropped]
+    ([1000.0], [10000.0])
+    """
+    bands = as_bands(bands)
+    nyquist_hz = check_sample_rate(sample_rate) / 2.0
+    kept = tuple(b for b in bands if b.freq_hz < nyquist_hz)
+    dropped = tuple(b for b in bands if not b.freq_hz < nyquist_hz)
+    return kept, dropped
 
 
 def _cookbook_section(band_type, freq_hz, q, gain_db, sample_rate):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .errors import InvalidParameterError, InvalidTypeError
 
-__all__ = ["SampleFormat", "SAMPLE_FORMATS", "HARNESS_FORMAT_CODES", "get_format"]
+__all__ = ["SampleFormat", "SAMPLE_FORMATS", "get_format"]
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,6 @@ class SampleFormat:
     ----------
     name : str
         The ffmpeg-style name, for example ``"s16le"``.
-    code : int
-        Small integer the compiled kernels dispatch on.
     bytes_per_sample : int
         Size of one sample of one channel.
     is_float : bool
@@ -33,7 +31,6 @@ class SampleFormat:
     """
 
     name: str
-    code: int
     bytes_per_sample: int
     is_float: bool
     signed: bool
@@ -60,27 +57,23 @@ class SampleFormat:
         return 2 ** (self.bits - 1) - 1
 
 
-# Codes are what the kernels switch on; keep them in sync with eq/_kernels.py.
 _FORMATS = [
-    SampleFormat("u8", 0, 1, False, False, False),
-    SampleFormat("s8", 1, 1, False, True, False),
-    SampleFormat("s16le", 2, 2, False, True, False),
-    SampleFormat("s16be", 3, 2, False, True, True),
-    SampleFormat("s24le", 4, 3, False, True, False),
-    SampleFormat("s24be", 5, 3, False, True, True),
-    SampleFormat("s32le", 6, 4, False, True, False),
-    SampleFormat("s32be", 7, 4, False, True, True),
-    SampleFormat("f32le", 8, 4, True, True, False),
-    SampleFormat("f32be", 9, 4, True, True, True),
-    SampleFormat("f64le", 10, 8, True, True, False),
-    SampleFormat("f64be", 11, 8, True, True, True),
+    SampleFormat("u8", 1, False, False, False),
+    SampleFormat("s8", 1, False, True, False),
+    SampleFormat("s16le", 2, False, True, False),
+    SampleFormat("s16be", 2, False, True, True),
+    SampleFormat("s24le", 3, False, True, False),
+    SampleFormat("s24be", 3, False, True, True),
+    SampleFormat("s32le", 4, False, True, False),
+    SampleFormat("s32be", 4, False, True, True),
+    SampleFormat("f32le", 4, True, True, False),
+    SampleFormat("f32be", 4, True, True, True),
+    SampleFormat("f64le", 8, True, True, False),
+    SampleFormat("f64be", 8, True, True, True),
 ]
 
 SAMPLE_FORMATS = {f.name: f for f in _FORMATS}
 """All supported formats, by name."""
-
-HARNESS_FORMAT_CODES = {"u8": 0, "s16le": 1, "s24le": 2, "s32le": 3, "f32le": 4}
-"""Integer codes of the formats in the code-generation task contract."""
 
 
 def get_format(sample_format):

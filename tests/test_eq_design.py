@@ -67,12 +67,53 @@ def test_band_defaults_and_round_trips():
     assert eq.parse_band("bandpass:2.5k:q=3").freq_hz == 2500.0
 
 
+def test_dict_form_uses_the_attribute_names():
+    band = eq.Band("lowshelf", 120.5, 0.8, 4.25)
+    assert band.to_dict() == {"type": "lowshelf", "freq_hz": 120.5, "q": 0.8, "gain_db": 4.25}
+
+
+@pytest.mark.parametrize("alias, name", [
+    ("peak", "peaking"), ("PK", "peaking"), ("bell", "peaking"), ("peq", "peaking"),
+    ("ls", "lowshelf"), ("low-shelf", "lowshelf"), ("LSC", "lowshelf"),
+    ("hs", "highshelf"), ("High_Shelf", "highshelf"), ("hsc", "highshelf"),
+    ("lp", "lowpass"), ("lpf", "lowpass"), ("hp", "highpass"), ("hpf", "highpass"),
+    ("bp", "bandpass"), ("bpf", "bandpass"), ("no", "notch"), ("bandstop", "notch"),
+    ("ap", "allpass"), ("apf", "allpass"),
+])
+def test_short_type_names_of_other_tools_are_accepted(alias, name):
+    assert eq.parse_band(f"{alias}:1k").type == name
+    assert eq.Band(alias, 1000.0).type == name
+
+
+def test_an_unknown_type_lists_every_accepted_name_and_band_alone_is_ambiguous():
+    with pytest.raises(eq.InvalidParameterError) as err:
+        eq.parse_band("band:1k")
+    message = str(err.value)
+    assert "'band'" in message
+    for name in eq.BAND_TYPES:
+        assert name in message
+    for alias in ("pk", "ls", "hs", "hp", "lp", "bp", "ap"):
+        assert f"{alias}," in message or f"{alias})" in message
+
+
+@pytest.mark.parametrize("fs", [8000, 11025, 16000, 44100, 48000])
+def test_bands_below_nyquist_keeps_exactly_the_designable_bands(fs):
+    bands = [eq.Band("peaking", f) for f in (100.0, fs / 2 - 1, fs / 2, fs / 2 + 1, 20000.0)]
+    kept, dropped = eq.design.bands_below_nyquist(bands, fs)
+    assert kept + dropped == tuple(sorted(bands, key=lambda b: b.freq_hz >= fs / 2))
+    assert all(b.freq_hz < fs / 2 for b in kept) and all(b.freq_hz >= fs / 2 for b in dropped)
+    eq.design_sos(kept, fs)  # every kept band can be designed
+    for band in dropped:
+        with pytest.raises(eq.InvalidParameterError, match="Nyquist"):
+            eq.design_sos([band], fs)
+
+
 def test_empty_band_list_is_the_identity():
     assert eq.design_sos([], 44100).shape == (0, 6)
     np.testing.assert_array_equal(eq.frequency_response_db([], 44100, [0, 1000, 22050]), 0.0)
 
 
-def test_band_types_tuple_is_the_contract():
+def test_band_types_are_the_eight_cookbook_filters():
     assert eq.BAND_TYPES == BAND_TYPE_NAMES
 
 
