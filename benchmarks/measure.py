@@ -685,8 +685,8 @@ def measure_parallel(samples, sample_rate, bands, n_files, repeats, workdir):
         pairs.append((str(src), str(workdir / f"batch_{i}_eq.wav")))
 
     def run_files(n, keep=False):
-        reports = eq.equalize_files(pairs, bands, jobs=n)
-        bad = [r for r in reports if isinstance(r, Exception)]
+        outcomes = eq.equalize_files(pairs, bands, jobs=n)
+        bad = [o.error for o in outcomes if not o.ok]
         if bad:
             raise bad[0]
         return [Path(out).read_bytes() for _, out in pairs] if keep else None

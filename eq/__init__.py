@@ -25,9 +25,10 @@ from .errors import (
     InvalidParameterError,
     InvalidTypeError,
     PresetError,
+    TruncatedInputError,
 )
 from .formats import SAMPLE_FORMATS, SampleFormat
-from .files import FileReport, equalize_file, equalize_files
+from .files import FileOutcome, FileReport, equalize_file, equalize_files
 from .presets import Preset, list_presets, load_preset
 from .streaming import BlockEqualizer, StreamingEqualizer
 
@@ -45,6 +46,7 @@ __version__ = _installed_version()
 
 __all__ = [
     "AudioFileError",
+    "FileOutcome",
     "FileReport",
     "Preset",
     "equalize_file",
@@ -59,6 +61,7 @@ __all__ = [
     "InvalidParameterError",
     "InvalidTypeError",
     "PresetError",
+    "TruncatedInputError",
     "SAMPLE_FORMATS",
     "SampleFormat",
     "StreamingEqualizer",

@@ -21,7 +21,9 @@
  *             that owns the kernel's code); the type does not take part in
  *             garbage collection.
  *
- * Chunks.process(data) -> bytes, Chunks.n_pending (int, read and write).
+ * Chunks.process(data) -> bytes, Chunks._n_pending (int, read and write).
+ * eq.streaming.StreamingEqualizer derives from Chunks, so that process() is
+ * this C method itself, with no Python frame around it.
  *
  * Whole frames are read where they lie, at any byte offset: the kernel's
  * typed loads must tolerate unaligned addresses, as on x86-64 and aarch64.
@@ -279,16 +281,23 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
 static PyMethodDef Chunks_methods[] = {
     {"process", (PyCFunction)Chunks_process, METH_O,
      "process($self, data, /)\n--\n\n"
-     "Equalize the next chunk of the stream (StreamingEqualizer.process, in C).\n\n"
-     "data: bytes, bytearray or memoryview, any length, split anywhere.\n"
-     "Returns the bytes of every complete frame this chunk completes, equalized;\n"
-     "a partial frame at the end is held for the next call. Raises the\n"
-     "equalizer's InvalidTypeError for anything but bytes-like data."},
+     "Equalize the next chunk of the stream.\n\n"
+     "Parameters\n----------\n"
+     "data : bytes, bytearray or memoryview\n"
+     "    The next bytes of the stream, of any length (0 included), split\n"
+     "    anywhere (mid-sample or mid-frame).\n\n"
+     "Returns\n-------\n"
+     "bytes\n"
+     "    Every complete frame that this chunk completes, equalized. A\n"
+     "    partial frame at the end is held for the next call.\n\n"
+     "Raises\n------\n"
+     "InvalidTypeError\n"
+     "    If `data` is not bytes-like (a ``str``, for example).\n"},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef Chunks_getset[] = {
-    {"n_pending", (getter)Chunks_get_n_pending, (setter)Chunks_set_n_pending,
+    {"_n_pending", (getter)Chunks_get_n_pending, (setter)Chunks_set_n_pending,
      "Bytes of an incomplete frame held in the buffer.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
@@ -298,7 +307,7 @@ static PyTypeObject ChunksType = {
     .tp_name = "eq._chunks.Chunks",
     .tp_doc = "Raw PCM bytes split anywhere, equalized by a compiled kernel.",
     .tp_basicsize = sizeof(Chunks),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,  /* StreamingEqualizer derives from it */
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Chunks_init,
     .tp_dealloc = (destructor)Chunks_dealloc,

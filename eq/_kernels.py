@@ -68,6 +68,24 @@ def engine_size(n_sections, channels):
     return HEADER_SIZE + 6 * n_sections + 2 * n_sections * channels + 2 * tile_samples(channels)
 
 
+def engine_views(engine, n_sections, channels):
+    """Fill the layout slots of a zeroed `engine` array; return its ``(header, sos, zi)`` views.
+
+    ``sos`` is ``(n_sections, 6)`` and ``zi`` ``(n_sections, channels, 2)``; the
+    tile and the scratch area follow them (see :func:`engine_size`).
+    """
+    header = engine[:HEADER_SIZE]
+    header[H_SIZE] = engine.size
+    header[H_SECTIONS] = n_sections
+    header[H_CHANNELS] = channels
+    header[H_TILE] = tile_samples(channels)
+    p = HEADER_SIZE
+    sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
+    p += 6 * n_sections
+    zi = engine[p:p + 2 * n_sections * channels].reshape(n_sections, channels, 2)
+    return header, sos, zi
+
+
 def tile_samples(channels):
     """Samples in a tile: whole frames, at least one."""
     return max(1, TILE_SAMPLES // channels) * channels

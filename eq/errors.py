@@ -42,3 +42,17 @@ class PresetError(EqError, ValueError):
 
 class AudioFileError(EqError, OSError):
     """An audio file cannot be read or written."""
+
+
+class TruncatedInputError(AudioFileError):
+    """An input file ended before the length its header promises.
+
+    Attributes
+    ----------
+    frames_read, frames_expected : int
+    """
+
+    def __init__(self, message, frames_read, frames_expected):
+        super().__init__(message)
+        self.frames_read = int(frames_read)
+        self.frames_expected = int(frames_expected)

@@ -19,9 +19,10 @@ def test_parallel_batch_equals_one_file_at_a_time(tmp_path):
     preset = eq.load_preset(PRESET)
     pairs = [(str(FIXTURES / name), str(tmp_path / "par" / name)) for name in INPUTS]
     (tmp_path / "par").mkdir()
-    reports = eq.equalize_files(pairs, preset.bands, preset.preamp_db, jobs=2)
-    for (src, out), report in zip(pairs, reports):
-        assert isinstance(report, eq.FileReport), report
+    outcomes = eq.equalize_files(pairs, preset.bands, preset.preamp_db, jobs=2)
+    for (src, out), outcome in zip(pairs, outcomes):
+        assert outcome.ok and (outcome.in_path, outcome.out_path) == (src, out), outcome
+        report = outcome.report
         single = tmp_path / ("single_" + Path(src).name)
         eq.equalize_file(src, single, preset.bands, preset.preamp_db)
         a, rate_a = sf.read(out, dtype="int32" if "FLOAT" not in report.subtype else "float64")

@@ -282,7 +282,12 @@ def test_reading_and_writing_in_a_second_thread_gives_the_same_file(tmp_path, rn
     assert all(thread is threading.current_thread() for thread in calls[False])
     assert (tmp_path / f"outFalse.{ext}").read_bytes() == (tmp_path / f"outTrue.{ext}").read_bytes()
     assert reports[False].frames == reports[True].frames == len(x)
-    assert reports[False].clipped_samples == reports[True].clipped_samples == n_clipped > 0
+    if out_bits:
+        assert reports[False].clipped_samples == reports[True].clipped_samples == n_clipped > 0
+    else:  # float output is not clipped: the samples beyond full scale are counted as such
+        assert reports[False].clipped_samples == reports[True].clipped_samples == 0
+        assert reports[False].over_full_scale_samples == reports[True].over_full_scale_samples
+        assert reports[True].over_full_scale_samples == n_clipped > 0
     assert reports[False].peak_dbfs == reports[True].peak_dbfs
 
 
@@ -325,15 +330,17 @@ def test_a_failed_write_names_the_file_and_removes_the_output(tmp_path, rng, mon
     written.clear()
     other = tmp_path / "other.wav"
     reports = eq.equalize_files([(src, dst), (src, other)], BANDS, jobs=1, block_frames=1000)
-    assert isinstance(reports[0], eq.AudioFileError) and not dst.exists()
-    assert reports[1].frames == 5000 and sf.info(other).frames == 5000
+    assert isinstance(reports[0].error, eq.AudioFileError) and not reports[0].ok and not dst.exists()
+    assert reports[0].report is None
+    assert reports[1].ok and reports[1].report.frames == 5000 and sf.info(other).frames == 5000
+    assert not list(tmp_path.glob(".*.part"))  # no temporary file is left either
 
 
 def test_an_unexpected_error_mid_file_removes_the_output(tmp_path, rng, monkeypatch):
     container, subtype, bits, ext = KINDS[0]
     src = tmp_path / "in.wav"
     write_input(src, rng, container, subtype, bits, 48000, 2, frames=5000)
-    real = eq.files._FrameEqualizer._process_frames_into
+    real = eq._engine.Engine.process_frames_into
     blocks = []
 
     def fail_on_the_third(self, a, b):
@@ -342,7 +349,130 @@ def test_an_unexpected_error_mid_file_removes_the_output(tmp_path, rng, monkeypa
             raise RuntimeError("boom")
         return real(self, a, b)
 
-    monkeypatch.setattr(eq.files._FrameEqualizer, "_process_frames_into", fail_on_the_third)
+    monkeypatch.setattr(eq._engine.Engine, "process_frames_into", fail_on_the_third)
     with pytest.raises(RuntimeError, match="boom"):
         eq.equalize_file(src, tmp_path / "out.wav", BANDS, block_frames=1000, io_thread=True)
     assert not (tmp_path / "out.wav").exists()
+
+
+# ------------------------------------------------------- first contact: files
+def _wav(path, rng, seconds=1.0, fs=48000, channels=2, subtype="PCM_16", amplitude=0.5):
+    x = amplitude * rng.uniform(-1.0, 1.0, (int(seconds * fs), channels))
+    sf.write(path, x, fs, subtype=subtype)
+    return x
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_a_killed_run_leaves_nothing_under_the_output_name(tmp_path, rng, signal_name):
+    """The output is written under a temporary name and renamed when complete: a run killed
+    half way leaves no file that could pass for the equalized audio."""
+    import signal
+    import subprocess
+    import sys
+
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    _wav(src, rng, seconds=4.0)
+    script = (
+        "import sys, time, eq, eq._engine as e\n"
+        "real = e.Engine.process_frames_into\n"
+        "calls = []\n"
+        "def slow(self, a, b):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 3:\n"
+        "        print('half way', flush=True); time.sleep(60)\n"
+        "    return real(self, a, b)\n"
+        "e.Engine.process_frames_into = slow\n"
+        "eq.equalize_file(sys.argv[1], sys.argv[2], [eq.parse_band('peaking:1k:gain=6')],\n"
+        "                 block_frames=4800, io_thread=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(src), str(dst)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "half way"
+        proc.send_signal(getattr(signal, signal_name))
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert not dst.exists()
+    assert [p.name.startswith(".out.wav.") and p.suffix == ".part"
+            for p in tmp_path.iterdir() if p.name != "in.wav"] in ([], [True])
+
+
+def test_a_wav_cut_short_is_an_error_unless_allowed(tmp_path, rng):
+    """As sox warns of a premature end: the header promises 2 s, the file holds about 1 s."""
+    full, cut = tmp_path / "full.wav", tmp_path / "cut.wav"
+    _wav(full, rng, seconds=2.0, channels=1)
+    cut.write_bytes(full.read_bytes()[:100_000])
+    held = (100_000 - 44) // 2  # frames of 2 bytes after a 44-byte header
+    with pytest.raises(eq.TruncatedInputError) as info:
+        eq.equalize_file(cut, tmp_path / "out.wav", BANDS)
+    assert (info.value.frames_read, info.value.frames_expected) == (held, 96000)
+    assert "cut.wav" in str(info.value) and "96000" in str(info.value)
+    assert isinstance(info.value, eq.AudioFileError)
+    assert not (tmp_path / "out.wav").exists() and not list(tmp_path.glob(".*.part"))
+    report = eq.equalize_file(cut, tmp_path / "out.wav", BANDS, allow_truncated=True)
+    assert report.truncated and report.frames == held and report.frames_expected == 96000
+    assert sf.info(tmp_path / "out.wav").frames == held
+    whole = eq.equalize_file(full, tmp_path / "whole.wav", BANDS)
+    assert not whole.truncated and whole.frames == whole.frames_expected == 96000
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+def test_an_aiff_cut_short_is_an_error(tmp_path, rng, subtype):
+    full, cut = tmp_path / "full.aiff", tmp_path / "cut.aiff"
+    _wav(full, rng, seconds=1.0, channels=2, subtype=subtype)
+    cut.write_bytes(full.read_bytes()[:len(full.read_bytes()) // 2])
+    with pytest.raises(eq.TruncatedInputError):
+        eq.equalize_file(cut, tmp_path / "out.aiff", BANDS)
+
+
+def test_float_output_counts_samples_beyond_full_scale_and_clips_none(tmp_path):
+    """+6 dB on a -0.5 dBFS sine into float: values near 1.88 are stored as they are."""
+    fs = 48000
+    t = np.arange(fs) / fs
+    x = 10 ** (-0.5 / 20) * np.sin(2 * np.pi * 1000 * t)
+    sf.write(tmp_path / "in.wav", x, fs, subtype="FLOAT")
+    report = eq.equalize_file(tmp_path / "in.wav", tmp_path / "out.wav", [], preamp_db=6.0)
+    y, _ = sf.read(tmp_path / "out.wav", dtype="float64")
+    expected = x * 10 ** (6 / 20)
+    np.testing.assert_allclose(y, expected.astype(np.float32), rtol=1e-6)
+    assert report.clipped_samples == 0
+    assert report.over_full_scale_samples == np.count_nonzero(np.abs(expected.astype(np.float32)) > 1.0) > 0
+    assert y.max() > 1.8
+    # into 16-bit the same samples are saturated, and counted as clipped
+    report16 = eq.equalize_file(tmp_path / "in.wav", tmp_path / "out16.wav", [], preamp_db=6.0,
+                                subtype="PCM_16")
+    assert report16.clipped_samples > 0 and report16.over_full_scale_samples == 0
+
+
+def test_file_errors_name_the_path_and_the_reason(tmp_path, rng):
+    src = tmp_path / "in.wav"
+    _wav(src, rng, seconds=0.1)
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "text.wav").write_text("not audio")
+    cases = [
+        (tmp_path / "missing.wav", tmp_path / "o.wav", r"'.*missing\.wav': no such file"),
+        (tmp_path, tmp_path / "o.wav", r"it is a folder"),
+        (tmp_path / "text.wav", tmp_path / "o.wav", r"text\.wav'.*not an audio file"),
+        (src, tmp_path / "nowhere" / "o.wav", r"the folder '.*nowhere' does not exist"),
+        (src, tmp_path / "a_file" / "o.wav", r"the folder '.*a_file' is a file"),
+        (src, tmp_path, r"it is a folder"),
+    ]
+    for in_path, out_path, pattern in cases:
+        with pytest.raises(eq.AudioFileError, match=pattern) as info:
+            eq.equalize_file(in_path, out_path, BANDS)
+        assert "System error" not in str(info.value)
+
+
+@pytest.mark.parametrize("fs", [8000, 11025, 16000])
+def test_bands_above_nyquist_are_dropped_on_request_and_refused_otherwise(tmp_path, rng, fs):
+    src = tmp_path / "in.wav"
+    x = _wav(src, rng, seconds=0.2, fs=fs, channels=1)
+    bands = [eq.Band("peaking", 1000.0, 1.0, 4.0), eq.Band("highshelf", 10000.0, 0.7, 3.0)]
+    with pytest.raises(eq.InvalidParameterError, match="Nyquist"):
+        eq.equalize_file(src, tmp_path / "out.wav", bands)
+    report = eq.equalize_file(src, tmp_path / "out.wav", bands, nyquist="drop")
+    assert report.dropped_bands == (bands[1],)
+    got, _ = sf.read(tmp_path / "out.wav", dtype="int16", always_2d=True)
+    x16 = sf.read(src, dtype="int16", always_2d=True)[0] / 32768.0  # what the input file holds
+    expected, _ = oracle_file(x16, 16, fs, [{"type": "peaking", "freq": 1000.0, "q": 1.0, "gain_db": 4.0}])
+    assert np.max(np.abs(got.astype(np.int64) - expected)) <= 1

@@ -278,24 +278,27 @@ def test_get_state_set_state_round_trip(rng, name):
 
 
 def test_state_is_scipy_zf_and_set_state_is_scipy_zi(rng):
+    """get_state() is the zf of scipy's sosfilt over (frames, channels) input, in scipy's own
+    layout (sections, 2, channels); set_state() takes scipy's zi as it is."""
     fs, channels = 48000, 3
     sos = oracle_sos(CASCADE, fs)
     x = rng.uniform(-1, 1, (900, channels))
     stream = eq.StreamingEqualizer(fs, channels, "f64le", CASCADE)
     stream.process(encode(x, "f64le"))
     _, zf = signal.sosfilt(sos, x, axis=0, zi=np.zeros((len(sos), 2, channels)))
-    np.testing.assert_allclose(stream.get_state(), zf.transpose(0, 2, 1), rtol=1e-9, atol=1e-12)
+    assert stream.get_state().shape == zf.shape
+    np.testing.assert_allclose(stream.get_state(), zf, rtol=1e-9, atol=1e-12)
 
-    zi = rng.uniform(-0.5, 0.5, (len(sos), channels, 2))
+    zi = rng.uniform(-0.5, 0.5, (len(sos), 2, channels))
     stream.set_state(zi)
-    y_expected, _ = signal.sosfilt(sos, x, axis=0, zi=zi.transpose(0, 2, 1))
+    y_expected, _ = signal.sosfilt(sos, x, axis=0, zi=zi)
     y = decode(stream.process(encode(x, "f64le")), "f64le", channels)
     np.testing.assert_allclose(y, y_expected, rtol=1e-9, atol=1e-12)
 
 
 def test_set_state_rejects_a_wrong_shape_or_non_finite_state():
     stream = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE[:2])
-    with pytest.raises(eq.InvalidParameterError, match=r"\(2, 2, 2\)"):
+    with pytest.raises(eq.InvalidParameterError, match=r"\(2, 2, 2\) \(sections, 2, channels\)"):
         stream.set_state(np.zeros((2, 2)))
     with pytest.raises(eq.InvalidParameterError):
         stream.set_state(np.full((2, 2, 2), np.nan))
@@ -323,25 +326,68 @@ def test_block_equalizer_any_blocking_equals_sosfilt(channels, frames, cuts, see
                                rtol=1e-9, atol=1e-12)
 
 
-def test_block_equalizer_preamp_reset_state_and_mono(rng):
+def test_block_equalizer_applies_the_preamp_before_the_bands(rng):
     bands = CASCADE[:4]
-    x = rng.uniform(-1, 1, 1000)
-    beq = eq.BlockEqualizer(22050, 1, bands, preamp_db=-3.0)
-    y = beq.process(x)  # 1-D mono is taken as (frames, 1)
-    expected = oracle_filter(oracle_sos(bands, 22050), x[:, None] * 10 ** (-3 / 20))
+    x = rng.uniform(-1, 1, (1000, 1))
+    y = eq.BlockEqualizer(22050, 1, bands, preamp_db=-3.0).process(x)
+    expected = oracle_filter(oracle_sos(bands, 22050), x * 10 ** (-3 / 20))
     np.testing.assert_allclose(y, expected, rtol=1e-9, atol=1e-12)
-    state = beq.get_state()
+
+
+def test_block_equalizer_keeps_the_dimensions_of_its_input(rng):
+    """As scipy.signal.sosfilt along axis 0: (n,) in gives (n,) out, (n, 1) gives (n, 1)."""
+    x = rng.uniform(-1, 1, 500)
+    flat = eq.BlockEqualizer(22050, 1, CASCADE[:4]).process(x)
+    column = eq.BlockEqualizer(22050, 1, CASCADE[:4]).process(x[:, None])
+    assert flat.shape == (500,) and column.shape == (500, 1)
+    np.testing.assert_array_equal(flat, column[:, 0])
+    np.testing.assert_allclose(flat, signal.sosfilt(oracle_sos(CASCADE[:4], 22050), x), rtol=1e-9, atol=1e-12)
+    assert (x - flat).shape == (500,)
+    with pytest.raises(eq.InvalidParameterError, match=r"\(frames, 2\)"):
+        eq.BlockEqualizer(22050, 2, CASCADE[:4]).process(x)
+
+
+def test_block_equalizer_reset_clears_the_state_and_keeps_the_bands(rng):
+    x = rng.uniform(-1, 1, (1000, 1))
+    beq = eq.BlockEqualizer(22050, 1, CASCADE[:4])
+    y = beq.process(x)
     beq.reset()
     np.testing.assert_array_equal(beq.get_state(), 0.0)
-    np.testing.assert_array_equal(beq.process(x[:, None]), y)
-    other = eq.BlockEqualizer(22050, 1, bands, preamp_db=-3.0)
-    other.set_state(state)
+    np.testing.assert_array_equal(beq.process(x), y)
+
+
+def test_block_equalizer_state_moves_to_another_equalizer(rng):
+    x = rng.uniform(-1, 1, (1000, 1))
+    beq = eq.BlockEqualizer(22050, 1, CASCADE[:4])
+    beq.process(x)
+    other = eq.BlockEqualizer(22050, 1, CASCADE[:4])
+    other.set_state(beq.get_state())
     np.testing.assert_array_equal(other.process(x), beq.process(x))
-    # Integer arrays are accepted as numbers; `out` receives the result.
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "uint8", "bool", "complex128"])
+def test_block_equalizer_refuses_samples_that_are_not_floats(dtype):
+    """Integers are not silently taken as raw numbers: the error says how to scale them."""
+    beq = eq.BlockEqualizer(22050, 1, [])
+    with pytest.raises(eq.InvalidTypeError, match=f"dtype {dtype}") as err:
+        beq.process(np.ones((10, 1), dtype=dtype))
+    assert isinstance(err.value, TypeError)
+    if dtype.startswith(("int", "uint")):
+        assert "divide by the full scale" in str(err.value)
+
+
+def test_block_equalizer_writes_into_out_and_checks_it(rng):
+    x = rng.uniform(-1, 1, (10, 1))
+    beq = eq.BlockEqualizer(22050, 1, [])
     out = np.empty((10, 1))
-    res = eq.BlockEqualizer(22050, 1, []).process(np.arange(10)[:, None], out=out)
-    assert res is out
-    np.testing.assert_array_equal(out[:, 0], np.arange(10) * 1.0)
+    assert beq.process(x, out=out) is out
+    np.testing.assert_array_equal(out, x)
+    with pytest.raises(eq.InvalidTypeError, match="float64"):
+        beq.process(x, out=np.empty((10, 1), dtype=np.float32))  # wrong dtype: a TypeError
+    with pytest.raises(eq.InvalidTypeError, match="list"):
+        beq.process(x, out=[0.0] * 10)
+    with pytest.raises(eq.InvalidParameterError, match=r"\(10, 1\)"):
+        beq.process(x, out=np.empty((9, 1)))  # wrong shape: a ValueError
 
 
 def test_block_equalizer_rejects_a_wrong_shape():

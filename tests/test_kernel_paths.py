@@ -21,7 +21,7 @@ import pytest
 from scipy.signal import sosfilt
 
 import eq
-from eq import _kernels, streaming
+from eq import _engine, _kernels, streaming
 from eq_oracle import oracle_filter, oracle_sos
 
 BANDS = [
@@ -58,7 +58,7 @@ def _need_the_c_bookkeeping():
 def bookkeeping(request, monkeypatch):
     """Run the test with the C bookkeeping of ``process`` (built), then the Python one."""
     if request.param == "python":
-        monkeypatch.setattr(streaming, "_chunks", None)
+        monkeypatch.setattr(eq, "StreamingEqualizer", streaming._PythonStreamingEqualizer)
     else:
         _need_the_c_bookkeeping()
     return request.param
@@ -72,8 +72,8 @@ def test_the_c_bookkeeping_is_built_and_in_use_where_there_is_a_compiler():
             "reinstall with pip install -e . and read the build output")
         return
     stream = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)
-    assert isinstance(stream._chunks, streaming._chunks.Chunks)
-    assert stream.process == stream._chunks.process  # the C method, no Python frame
+    assert isinstance(stream, streaming._chunks.Chunks)
+    assert type(stream).process is streaming._chunks.Chunks.process  # the C method, no Python frame
 
 
 @pytest.mark.parametrize("channels", [2, 3, 6])
@@ -102,7 +102,6 @@ def test_long_chunk_equals_short_chunks(rng, bookkeeping, name, channels):
 @pytest.mark.parametrize("name", list(eq.SAMPLE_FORMATS))
 def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, monkeypatch, name,
                                                                     channels):
-    monkeypatch.setattr(streaming, "_chunks", None)  # the Python bookkeeping's two entries
     fmt = eq.SAMPLE_FORMATS[name]
     frame_bytes = fmt.bytes_per_sample * channels
     raw = _raw(fmt, rng.uniform(-1.0, 1.0, (3000, channels)))
@@ -111,10 +110,10 @@ def test_the_gil_holding_entry_gives_the_bytes_of_the_releasing_one(rng, monkeyp
 
     outputs, states = [], []
     for step in (short_step, long_step):
-        stream = eq.StreamingEqualizer(48000, channels, name, BANDS)
+        stream = streaming._PythonStreamingEqualizer(48000, channels, name, BANDS)  # both entries
         if step == short_step:
             # Only the GIL-holding entry may run: a call of the other one fails the test.
-            stream._chunks._kernel = None
+            stream._kernel = None
         outputs.append(b"".join(stream.process(raw[i:i + step])
                                 for i in range(0, len(raw), step)))
         states.append((stream.get_state(), stream.clipped_samples))
@@ -162,14 +161,14 @@ def test_a_channel_gets_the_same_samples_alone_or_in_a_simd_group(rng, name, cha
 def test_streaming_calls_the_compiled_byte_kernel_without_the_dispatcher(monkeypatch):
     # The per-call shortcut past numba's type dispatch must be in use (it
     # falls back to the dispatcher silently if numba's internals change).
-    monkeypatch.setattr(streaming, "_chunks", None)
-    chunks = eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._chunks
+    make = streaming._PythonStreamingEqualizer
+    chunks = make(48000, 2, "s16le", BANDS)
     assert isinstance(chunks, streaming._PyChunks)
     assert chunks._kernel is not _kernels.process_bytes
     assert chunks._kernel_short is not _kernels.process_bytes_holding_gil
     assert chunks._kernel_short is not chunks._kernel
-    assert chunks._kernel is eq.StreamingEqualizer(44100, 3, "s24be", BANDS)._chunks._kernel
-    assert chunks._kernel is not eq.StreamingEqualizer(44100, 6, "s24be", BANDS)._chunks._kernel
+    assert chunks._kernel is make(44100, 3, "s24be", BANDS)._kernel
+    assert chunks._kernel is not make(44100, 6, "s24be", BANDS)._kernel
 
 
 @pytest.mark.parametrize("n_frames", [100, streaming.BUFFER_BYTES])  # short and long route
@@ -185,19 +184,19 @@ def test_the_byte_kernel_leaves_its_input_alone(rng, bookkeeping, n_frames):
 
 
 def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng, bookkeeping):
-    # eq.files filters its read buffer in place through _process_frames_into.
+    # eq.files filters its read buffer in place through Engine.process_frames_into.
     src = np.rint(rng.uniform(-0.9, 0.9, (3000, 2)) * 32767).astype("<i2")
     expected = eq.StreamingEqualizer(48000, 2, "s16le", BANDS).process(src.tobytes())
     dst = np.zeros_like(src)
-    eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(src, dst)
+    _engine.Engine(48000, 2, BANDS, 0.0, "s16le").process_frames_into(src, dst)
     assert dst.tobytes() == expected
     in_place = src.copy()
-    eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(in_place, in_place)
+    _engine.Engine(48000, 2, BANDS, 0.0, "s16le").process_frames_into(in_place, in_place)
     assert in_place.tobytes() == expected
     read_only = np.zeros_like(src)
     read_only.flags.writeable = False
     with pytest.raises(eq.InvalidParameterError, match="writeable"):
-        eq.StreamingEqualizer(48000, 2, "s16le", BANDS)._process_frames_into(src, read_only)
+        _engine.Engine(48000, 2, BANDS, 0.0, "s16le").process_frames_into(src, read_only)
 
 
 @pytest.mark.parametrize("name,bits", [("s32le", 24), ("s16le", 8), ("s32le", 20)])
@@ -209,9 +208,9 @@ def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bi
     scale = 2.0 ** (bits - 1)
     x = np.clip(np.rint(rng.uniform(-1.0, 1.0, (4000, 2)) * scale), -scale, scale - 1)
     held = (x.astype(np.int64) << shift).astype(f"<i{fmt.bytes_per_sample}")
-    stream = streaming._FrameEqualizer(48000, 2, name, BANDS, preamp_db=2.0, held_bits=bits)
+    stream = _engine.Engine(48000, 2, BANDS, 2.0, name, held_bits=bits)
     out = np.empty_like(held)
-    stream._process_frames_into(held, out)
+    stream.process_frames_into(held, out)
 
     r = np.rint(oracle_filter(oracle_sos(BANDS, 48000), x / scale * 10 ** (2.0 / 20)) * scale)
     expected = np.clip(r, -scale, scale - 1).astype(np.int64) << shift
@@ -226,15 +225,13 @@ def test_left_aligned_samples_round_and_saturate_at_their_own_bits(rng, name, bi
                                        ("s16be", 8), ("s32le", 1)])
 def test_left_aligned_samples_need_a_native_signed_integer_format(name, bits):
     with pytest.raises(eq.InvalidParameterError, match=name):
-        streaming._FrameEqualizer(48000, 2, name, BANDS, held_bits=bits)
+        _engine.Engine(48000, 2, BANDS, 0.0, name, held_bits=bits)
 
 
 def _python_bookkeeping(monkeypatch, *args):
-    """A StreamingEqualizer made without eq._chunks: it keeps the Python bookkeeping."""
-    with monkeypatch.context() as patch:
-        patch.setattr(streaming, "_chunks", None)
-        stream = eq.StreamingEqualizer(*args)
-    assert isinstance(stream._chunks, streaming._PyChunks)
+    """A StreamingEqualizer that keeps the Python bookkeeping (as without eq._chunks)."""
+    stream = streaming._PythonStreamingEqualizer(*args)
+    assert isinstance(stream, streaming._PyChunks)
     return stream
 
 
@@ -257,7 +254,7 @@ def test_c_and_python_bookkeeping_agree_call_by_call(rng, monkeypatch, name, cha
 
     c_stream = eq.StreamingEqualizer(48000, channels, name, BANDS, 3.0)
     py_stream = _python_bookkeeping(monkeypatch, 48000, channels, name, BANDS, 3.0)
-    assert isinstance(c_stream._chunks, streaming._chunks.Chunks)
+    assert isinstance(c_stream, streaming._chunks.Chunks)
     start = 0
     outputs = []
     for i, size in enumerate(sizes):
@@ -362,7 +359,7 @@ def test_the_c_bookkeeping_refuses_bad_set_ups():
     _need_the_c_bookkeeping()
     chunks = streaming._chunks
     buffer, engine = np.zeros(64, np.uint8), np.zeros(32)
-    kernel = streaming._load_kernel(("c-bytes", None), lambda: streaming._c_entry(None))
+    kernel = _engine.Engine(48000, 2, BANDS, 0.0, "s16le").c_kernel()
 
     def make(*args):
         return chunks.Chunks(*args, eq.InvalidTypeError, kernel)
@@ -389,6 +386,6 @@ def test_the_c_bookkeeping_refuses_bad_set_ups():
     with pytest.raises(RuntimeError, match="already"):
         ready.__init__(buffer, engine, 4, kernel.address, 1024, eq.InvalidTypeError, kernel)
     with pytest.raises(ValueError, match="between 0 and 3"):
-        ready.n_pending = 4
-    ready.n_pending = np.int64(2)
-    assert ready.n_pending == 2
+        ready._n_pending = 4
+    ready._n_pending = np.int64(2)
+    assert ready._n_pending == 2
