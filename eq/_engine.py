@@ -58,7 +58,7 @@ def load_kernel(key, load):
 def compiled_entry(dispatcher, args):
     """The compiled version of `dispatcher` for the types of `args`, to call directly.
 
-    Calling a numba dispatcher costs about 200-250 ns before any work: it
+    Calling a numba dispatcher costs time before any work: it
     works out the numba type of every argument to pick the compiled version.
     The byte kernel is always called with the same types (four ints and
     `wide`), so its entry point is looked up once, which halves the cost of

@@ -3,9 +3,9 @@
 A recursive filter fed digital silence after a sound lets its state decay
 into the subnormal range (below 2.2e-308), where it can stay for good in a
 limit cycle of the smallest subnormals. x86 cores take a microcode assist on
-every subnormal operand or result, about a hundred times the cost of a normal
-operation: measured here, a stereo 5-band stream fell from about 250 to 2 M
-samples per second on the silence after one click.
+every subnormal operand or result, on the order of a hundred times the cost of
+a normal operation, so a stream slows by that much on the silence after a
+click (``benchmarks/`` measures it).
 
 :func:`flush_subnormals` sets the MXCSR flags FTZ (subnormal results become
 zero) and DAZ (subnormal inputs read as zero) and returns the previous control

@@ -365,8 +365,8 @@ def process_bytes_holding_gil(src_address, n_frames, engine_address, dst_address
                               wide):  # pragma: no cover
     """:func:`process_bytes` without releasing the GIL, for short chunks.
 
-    Releasing the GIL and taking it back costs about 60-150 ns per call here,
-    as much as filtering a few frames, so chunks of a few frames are filtered
+    Releasing the GIL and taking it back costs as much as filtering a few
+    frames, so chunks of a few frames are filtered
     holding it. Same arguments and results as :func:`process_bytes`.
     """
     process_bytes(src_address, n_frames, engine_address, dst_address, wide)

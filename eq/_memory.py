@@ -1,6 +1,6 @@
 """Arrays over raw memory addresses, for kernel entry points that take integers.
 
-Passing a numpy array to a numba function costs about 50 ns per array on
+Passing a numpy array to a numba function has a cost per array on
 the way in (numba wraps it in a reference-counted memory record), and every
 view or slice of it inside the kernel updates that count with an atomic
 operation. A kernel called once per few bytes of audio pays this on every

@@ -273,8 +273,8 @@ class _OutputFile:
     """The output SoundFile, written block by block, closed without an fsync.
 
     soundfile's ``close()`` calls ``flush()``, libsndfile's ``sf_write_sync``:
-    an ``fsync`` that took about a quarter of the time of equalizing a 30 s
-    WAV here, and queues at the disk when several files end at once. Like
+    an ``fsync``, which can cost as much as the equalizing itself and queues
+    at the disk when several files end at once. Like
     other audio tools, the output is left to the operating system to write
     back (write errors are still raised by each write and by ``sf_close``);
     the rename at the end makes the finished file appear at once.

@@ -466,7 +466,7 @@ def test_file_errors_name_the_path_and_the_reason(tmp_path, rng):
 @pytest.mark.parametrize("fs", [8000, 11025, 16000])
 def test_bands_above_nyquist_are_dropped_on_request_and_refused_otherwise(tmp_path, rng, fs):
     src = tmp_path / "in.wav"
-    x = _wav(src, rng, seconds=0.2, fs=fs, channels=1)
+    _wav(src, rng, seconds=0.2, fs=fs, channels=1)
     bands = [eq.Band("peaking", 1000.0, 1.0, 4.0), eq.Band("highshelf", 10000.0, 0.7, 3.0)]
     with pytest.raises(eq.InvalidParameterError, match="Nyquist"):
         eq.equalize_file(src, tmp_path / "out.wav", bands)

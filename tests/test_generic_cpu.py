@@ -4,13 +4,12 @@ There the explicit multiply-adds of :mod:`eq._simd` become a multiply then an
 add (``llvm.fmuladd``) instead of a slow software ``fma``. The output must
 still match the float64 oracle, be identical however the stream is split, and
 give a channel the same samples alone or in a SIMD pair. Run in a subprocess
-with its own numba cache (kept in ``.pytest_cache``, so only the first run
-compiles, about a minute).
+with its own numba cache in the test's temporary folder (nothing is written
+into the project; the kernels compile each time, which takes about a minute).
 """
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -41,10 +40,9 @@ print(json.dumps({"fused": eq._simd.FUSED, "whole": whole.hex(), "split": split.
 """
 
 
-def test_kernels_without_hardware_fma_match_the_oracle_and_any_chunking():
-    root = pathlib.Path(__file__).resolve().parent.parent
+def test_kernels_without_hardware_fma_match_the_oracle_and_any_chunking(tmp_path):
     env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CPU_FEATURES="",
-               NUMBA_CACHE_DIR=str(root / ".pytest_cache" / "numba-generic-cpu"))
+               NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(BANDS)], env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
