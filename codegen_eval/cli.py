@@ -14,6 +14,21 @@ from pathlib import Path
 from .task import DEFAULT_TASK, LANGUAGES, language_of, load_task
 
 
+DESCRIPTION = ("Score implementations of a streaming audio equalizer: print the prompt of a task, score "
+               "candidate files (Python, C, C++) in a sandbox against the reference, rebuild the reports "
+               "from saved results, or ask a model for a candidate. Also: python -m codegen_eval.")
+
+
+def package_version() -> str:
+    """The installed version of the ``eq-stream`` package, or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eq-stream")
+    except PackageNotFoundError:
+        return "unknown (eq-stream is not installed as a package)"
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -23,9 +38,11 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``codegen-eval`` (every option has a help string)."""
-    p = argparse.ArgumentParser(prog="codegen-eval", description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="codegen-eval", description=DESCRIPTION,
                                 epilog="Exit status: 0 when the harness worked, whatever the verdicts; "
-                                       "2 for usage errors; 1 for harness errors.")
+                                       "2 for usage errors; 1 for harness errors; 130 on Ctrl-C.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}",
+                   help="print the version of the installed eq-stream package and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pr = sub.add_parser("prompt", help="print the prompt of a task for one language")
@@ -59,12 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "in red)")
     sc.add_argument("--json", metavar="OUT", help="write the versioned JSON result(s) to OUT")
     sc.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
-    sc.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
+    sc.add_argument("--markdown", metavar="OUT", help="write the Markdown report (summary table, then per "
+                    "candidate what happened, every diagnosis with its evidence and replay command) to OUT")
 
     rp = sub.add_parser("report", help="summary (and optional HTML/Markdown) from JSON results")
     rp.add_argument("results", nargs="+", metavar="RESULT", help="JSON file written by 'score --json'")
     rp.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
-    rp.add_argument("--markdown", metavar="OUT", help="write the Markdown summary table to OUT")
+    rp.add_argument("--markdown", metavar="OUT", help="write the Markdown report (summary table, then per "
+                    "candidate what happened, every diagnosis with its evidence and replay command) to OUT")
 
     gn = sub.add_parser("generate", help="ask a model (OpenAI-compatible API) to write a candidate")
     gn.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
@@ -186,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             report.write_json(results, args.json)
             written.append(args.json)
         if args.markdown:
-            Path(args.markdown).write_text(md)
+            Path(args.markdown).write_text(report.markdown_report(results))
             written.append(args.markdown)
         if args.html:
             Path(args.html).write_text(report_html.html_report(results))

@@ -58,6 +58,45 @@ def with_replay(diagnoses: list[dict], target: str) -> list[dict]:
     return out
 
 
+def location(err: dict | None) -> str:
+    """Where an exception was raised, as ``at FILE:LINE FUNCTION``, innermost frame first, with
+    the frames that called it; the harness's own worker frames are left out.
+
+    Parameters
+    ----------
+    err : dict or None
+        An exception as the worker describes it: ``type``, ``message``, ``where`` (up to the last
+        four frames, outermost first, each ``"file.py:LINE function"``).
+
+    Returns
+    -------
+    str
+        For example ``"at candidate.py:160 _encode (called from candidate.py:109 process)"``;
+        empty when no frame outside the worker is known.
+
+    Examples
+    --------
+    >>> location({"where": ["worker.py:388 process", "candidate.py:109 process", "candidate.py:160 _encode"]})
+    'at candidate.py:160 _encode (called from candidate.py:109 process)'
+    """
+    where = (err or {}).get("where")
+    frames = [str(w) for w in where if not str(w).startswith("worker.py:")] if isinstance(where, list) else []
+    if not frames:
+        return ""
+    text = "at " + frames[-1]
+    if len(frames) > 1:
+        text += " (called from " + ", called from ".join(reversed(frames[:-1])) + ")"
+    return text
+
+
+def describe_exception(err: dict | None, max_chars: int = 200) -> str:
+    """``Type: message at FILE:LINE FUNCTION`` for an exception as the worker describes it."""
+    err = err or {}
+    text = f"{err.get('type')}: {str(err.get('message', ''))[:max_chars]}"
+    where = location(err)
+    return f"{text} {where}" if where else text
+
+
 def make(code: str, detail: str, evidence: list[dict], **extra) -> dict:
     """One diagnosis: `code` from :data:`VOCABULARY`, a one-line `detail`, the first
     :data:`MAX_EVIDENCE` items of `evidence`, and `extra` keys (``formats``, ``band_types``)."""
@@ -122,7 +161,7 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
         if not violations:
             err = load.get("error", {})
             code = "compile_error" if err.get("type") in ("SyntaxError", "IndentationError", "TabError") else "load_error"
-            out.append(make(code, f"{err.get('type')}: {err.get('message')}", []))
+            out.append(make(code, describe_exception(err, 500), []))
         return out
     rc = outcome.get("returncode")
     killed_for = outcome.get("killed_for")
@@ -151,15 +190,23 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
             out.append(make("disallowed_import", "killed for a forbidden system call (process, socket, signal "
                             "or mount)", ev_running))
         elif sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL):
-            out.append(make("resource_limit", f"worker killed by {name}", ev_running))
+            out.append(make("resource_limit", f"worker killed by {name} ({_signal_text(sig)})", ev_running))
         elif near_memory_limit or says_memory:
             out.append(make("resource_limit", f"worker killed by {name} after using "
                             f"{outcome.get('max_rss_mb', 0):.0f} MB of its {memory_mb} MB limit", ev_running))
         else:
-            out.append(make("crash", f"worker killed by {name}", ev_running))
+            out.append(make("crash", f"worker killed by {name} ({_signal_text(sig)})", ev_running))
     elif not outcome.get("finished"):
-        out.append(make("crash", f"worker exited with status {rc} before finishing", ev_running))
+        out.append(make("crash", f"worker exited with status {rc} before finishing its runs", ev_running))
     return out
+
+
+def _signal_text(sig: int) -> str:
+    """What a signal means, as the C library says it (``Segmentation fault`` for 11)."""
+    try:
+        return signal.strsignal(sig) or f"signal {sig}"
+    except ValueError:
+        return f"signal {sig}"
 
 
 def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
@@ -190,7 +237,7 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
     if crashed:
         r = crashed[0]
-        out.append(make("crash", f"{r.error['type']}: {r.error['message'][:200]}", [_err_ev(x) for x in crashed]))
+        out.append(make("crash", describe_exception(r.error), [_err_ev(x) for x in crashed]))
     # PermissionError comes from the sandbox blocking the candidate: reported as disallowed_import
     rejected = [r for r in results if r.create_error is not None and not r.repeat and r not in mem
                 and not r.create_error.get("sandbox")]
@@ -352,8 +399,8 @@ def _diagnose_lengths(whole: dict, first: list[RunResult]) -> list[dict]:
         out.append(make("added_latency", "output held back: fewer bytes than complete frames after a call",
                         [_len_ev(r) for r in bad]))
     elif whole_wrong:
-        out.append(make("wrong_length", f"{whole_wrong[0].got_bytes} output bytes, expected "
-                        f"{whole_wrong[0].expected_bytes}", [_len_ev(r) for r in whole_wrong]))
+        out.append(make("wrong_length", f"{whole_wrong[0].got_bytes} bytes out in total at the end of the "
+                        f"stream, expected {whole_wrong[0].expected_bytes}", [_len_ev(r) for r in whole_wrong]))
     elif misaligned_bad:
         out.append(make("partial_frame_mishandled", "output length wrong only when chunks split a frame",
                         [_len_ev(r) for r in misaligned_bad]))
@@ -457,11 +504,22 @@ def _ev(r: RunResult) -> dict:
 
 
 def _err_ev(r: RunResult) -> dict:
+    """An exception item: the call that raised (from 0; ``calls`` when it was the flush or the
+    close), the chunking's number of calls, the exception and where it was raised."""
     err = r.error or r.create_error
-    return {"case": r.case_id, "chunking": r.chunking, "call": r.error_call,
-            "error": f"{err['type']}: {err['message'][:160]}"}
+    out = {"case": r.case_id, "chunking": r.chunking, "call": r.error_call, "calls": r.calls,
+           "error": f"{err['type']}: {err['message'][:160]}"}
+    where = location(err)
+    if where:
+        out["where"] = where
+    return out
 
 
 def _len_ev(r: RunResult) -> dict:
-    return {"case": r.case_id, "chunking": r.chunking, "call": r.first_bad_call,
-            "got_bytes": r.got_bytes, "expected_bytes": r.expected_bytes}
+    """A length item: the first call after which the total output length was wrong (from 0), the
+    totals after that call, and the totals at the end of the stream."""
+    out = {"case": r.case_id, "chunking": r.chunking, "call": r.first_bad_call, "calls": r.calls,
+           "got_bytes": r.got_bytes, "expected_bytes": r.expected_bytes}
+    if r.first_bad_call is not None:
+        out.update(call_got_bytes=r.first_bad_got_bytes, call_expected_bytes=r.first_bad_expected_bytes)
+    return out

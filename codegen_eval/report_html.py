@@ -1,10 +1,12 @@
 """The self-contained HTML report of a run: one section per candidate, plots embedded as PNG.
 
-Each section shows the verdict, the checked properties, every diagnosis with its evidence and
-replay command, the throughput (median and interquartile range) of a correct candidate, the
-environment and the sandbox features applied, and for each failing case a plot of the error
-against the frame index with the chunk boundaries marked. Plots need matplotlib (the ``plot``
-extra); without it the page says so and keeps everything else.
+Each section shows the verdict, the checked properties, what happened to the runs (counts, and
+how the workers ended), every diagnosis with its evidence and replay command, the throughput
+(median and interquartile range) of a correct candidate, the environment and the sandbox
+features applied, and for each failing case with an error to draw a plot of the error against
+the frame index with the chunk boundaries marked; failing runs with no error to draw are said in
+words, with the reason. Plots need matplotlib (the ``plot`` extra); without it the page says so
+and keeps everything else.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import html
 import io
 import shlex
 
-from .report import _code_label, _error_unit, best_speedup, describe_evidence, throughput_warnings
+from .diagnosis import describe_exception
+from .report import (_code_label, _error_unit, best_speedup, describe_evidence, describe_outcome,
+                     throughput_warnings)
 
 _CSS = """
 body{font-family:system-ui,sans-serif;font-size:14px;max-width:1360px;margin:0 auto;padding:0 16px;color:#222}
@@ -35,7 +39,7 @@ figure{margin:0}figcaption{font-size:12px;color:#444}img{max-width:100%}
 .danger{color:#fff;background:#b00;font-weight:bold;padding:2px 6px}
 """
 _PROPERTY_LABELS = {
-    "completed": "ran to the end", "matches_reference": "matches the reference",
+    "completed": "every run finished without an error", "matches_reference": "matches the reference",
     "chunk_invariant": "same bytes for every chunking", "zero_latency": "zero latency",
     "correct_length": "correct length", "deterministic": "deterministic",
     "accepts_valid": "accepts valid configurations", "rejects_invalid": "rejects invalid configurations",
@@ -127,16 +131,14 @@ def _summary_table(results: list[dict]) -> str:
 
 
 def _properties(r: dict) -> str:
+    """The property marks, then what happened to the runs (:func:`codegen_eval.report.describe_outcome`)."""
     props = r.get("properties", {})
-    if not props.get("runs"):
-        return "<p>No run: the candidate did not build or load, so no property was checked.</p>"
+    said = " ".join(html.escape(line) for line in describe_outcome(r))
+    if not props.get("runs") or props.get("runs_not_run") == props["runs"]:
+        return f"<p>{said} No property was checked.</p>"
     chips = [f"<span class='chip {'yes' if props[k] else 'no'}'>{'✓' if props[k] else '✗'} {label}</span>"
              for k, label in _PROPERTY_LABELS.items() if k in props]
-    counts = (f" {props.get('runs_ok', 0)} of {props.get('runs', 0)} runs correct; "
-              f"{props.get('cases_whole_ok', 0)} of {props.get('cases', 0)} cases correct on the whole input.")
-    if r.get("verdict") == "error":
-        counts += " The worker stopped early: the marks cover only the runs that finished."
-    return "<p>" + "".join(chips) + html.escape(counts) + "</p>"
+    return "<p>" + "".join(chips) + "</p><p>" + said + "</p>"
 
 
 def _diagnoses(r: dict) -> str:
@@ -249,11 +251,98 @@ def _environment(r: dict) -> str:
     return "\n".join(out)
 
 
-def _plots(r: dict) -> str:
-    e = html.escape
+def _has_curve(plot: dict) -> bool:
+    """Whether a plot has an error to draw: a sample off the reference, or a non-finite one."""
+    return any(v is None or v > 0 for v in plot.get("error") or [])
+
+
+def _failing_run(r: dict, case: str, chunking: str | None = None) -> dict | None:
+    """The first listed failing run of `case` (and `chunking`), the stream worker's first."""
+    runs = [x for x in r.get("failing_runs", []) if x.get("case") == case
+            and (chunking is None or x.get("chunking") == chunking)]
+    return min(runs, key=lambda x: bool(x.get("repeat")), default=None)
+
+
+def why_no_curve(r: dict, case: str, chunking: str | None, frames: int) -> str:
+    """Plain text saying why a failing run has no error to draw.
+
+    Parameters
+    ----------
+    r : dict
+        The result.
+    case, chunking : str
+        The run (`chunking` None: any failing run of the case).
+    frames : int
+        Frames of output compared with the reference (0: none came back).
+    """
+    run = _failing_run(r, case, chunking) or {}
+    total = next((c.get("frames") for c in r.get("cases", []) if c.get("id") == case), None)
+    of = f" of {total}" if total is not None else ""
+    returned = (f"the {frames}{of} frames it returned match the reference" if frames else "it returned no output")
+    if run.get("exception"):
+        return f"{returned}, then it raised {describe_exception(run['exception'])}"
+    if run.get("create_error"):
+        return f"creating the instance failed: {describe_exception(run['create_error'])}"
+    if run and not run.get("completed"):
+        return f"{returned}: the run was never made or was cut off, because the worker ended first"
+    if run and run.get("got_bytes") != run.get("expected_bytes"):
+        return (f"{returned}, but {run.get('got_bytes')} bytes came out in total where "
+                f"{run.get('expected_bytes')} were expected")
+    if run.get("identical_to_whole") is False:
+        return ("within tolerance, but the second process gave other bytes for the same input" if run.get("repeat")
+                else "within tolerance, but not the same bytes as the same input fed whole")
+    return f"{returned}; what else is wrong with it is in the diagnoses above"
+
+
+def unplotted(r: dict) -> list[str]:
+    """Plain-text lines for the failing runs that have no error to draw, grouped by reason: runs
+    whose output is right as far as it goes (they raised, or stopped short), runs that returned
+    nothing, runs that never started or were never made. Empty when no run was made at all (the
+    account of the result says why)."""
+    props = r.get("properties") or {}
+    not_run, rejected = props.get("runs_not_run", 0), props.get("runs_rejected", 0)
+    if not_run and not_run == props.get("runs"):
+        return []
     plots = r.get("plots") or []
-    if not plots:
-        return ""
+    reasons: dict = {}
+    for p in plots:
+        if not _has_curve(p):
+            why = why_no_curve(r, p["case"], p["chunking"], p.get("frames", 0))
+            reasons.setdefault(why, []).append(f"{p['case']} ({p['chunking']})")
+    plotted = {p["case"] for p in plots}
+    for case in dict.fromkeys(x.get("case") for x in r.get("failing_runs", [])):
+        run = _failing_run(r, case)
+        if (case is None or case in plotted or (rejected and run.get("create_error"))
+                or (not_run and not run.get("completed") and not run.get("create_error"))):
+            continue  # counted below
+        reasons.setdefault(why_no_curve(r, case, run.get("chunking"), 0), []).append(
+            f"{case} ({run.get('chunking')})")
+    lines = [f"{', '.join(cases)}: {why}" for why, cases in reasons.items()]
+    if rejected:
+        first = next((x["create_error"] for x in r.get("failing_runs", []) if x.get("create_error")), None)
+        lines.append(f"{rejected} run(s) never started, because creating the instance failed"
+                     + (f" ({describe_exception(first)})" if first else "") + ": they have no output to plot")
+    if not_run:
+        lines.append(f"{not_run} run(s) were never made or were cut off, because the worker ended first: "
+                     "they have no output to plot")
+    return lines
+
+
+def _plots(r: dict) -> str:
+    """The error plots of the failing runs that have an error to draw; the others in words."""
+    drawn = [p for p in r.get("plots") or [] if _has_curve(p)]
+    words = unplotted(r)
+    out = []
+    if words:
+        out.append("<h3>Failing runs with no error to plot</h3><ul>"
+                   + "".join(f"<li>{html.escape(w)}</li>" for w in words) + "</ul>")
+    if drawn:
+        out.append(_figures(drawn))
+    return "\n".join(out)
+
+
+def _figures(plots: list[dict]) -> str:
+    e = html.escape
     figures = []
     for plot in plots:
         png = plot_png(plot)
@@ -264,7 +353,7 @@ def _plots(r: dict) -> str:
         else:
             figures.append(f"<figure><img alt='error of {e(plot['case'])}, chunking {e(plot['chunking'])}' "
                            f"src='data:image/png;base64,{png}'><figcaption>{e(cited)}</figcaption></figure>")
-    return (f"<h3>Error against frame: one failing run for each of the {len(plots)} failing cases</h3>"
+    return (f"<h3>Error against frame: one failing run for each of {len(plots)} failing case(s)</h3>"
             "<p>Red: largest absolute error per plotted point (log scale; a point covers "
             "<code>frames_per_point</code> frames of long cases); blue: chunk boundaries; dashed: the first "
             "divergent frame; crosses: NaN or infinite output. The run shown is the one a diagnosis cites, "

@@ -55,6 +55,11 @@ class RunResult:
     """Measurements of one run against the reference.
 
     Errors are in LSB of the stored value for integer formats and absolute for ``f32le``.
+    ``calls`` is the number of ``process`` calls of the chunking; ``first_bad_call`` (from 0)
+    is the first call after which the total output length is not the zero-latency count, and
+    ``first_bad_got_bytes``/``first_bad_expected_bytes`` are the totals after that call (all
+    calls so far, not that call alone); ``got_bytes``/``expected_bytes`` are the totals at the
+    end of the stream, flush included.
     """
 
     case_id: str
@@ -67,9 +72,12 @@ class RunResult:
     create_error: dict | None
     expected_bytes: int
     got_bytes: int
+    calls: int = 0
     short_calls: int = 0
     over_calls: int = 0
     first_bad_call: int | None = None
+    first_bad_got_bytes: int | None = None
+    first_bad_expected_bytes: int | None = None
     max_abs: float = 0.0
     mismatch_fraction: float = 0.0
     mean_diff: float = 0.0
@@ -181,7 +189,7 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
                     completed=raw.completed, error=raw.error, error_call=raw.error_call,
                     create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output),
                     error_unit="abs" if spec["kind"] == "float" else "LSB", input_name=raw.input_name,
-                    too_long=raw.too_long)
+                    too_long=raw.too_long, calls=len(sizes))
     ends = np.cumsum(sizes)[:-1]
     res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))] // fb)
     if raw.create_error is not None or not raw.completed:
@@ -191,7 +199,10 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
     over = np.nonzero(raw.lengths > want)[0]
     res.short_calls, res.over_calls = int(short.size), int(over.size)
     bad = np.concatenate([short, over])
-    res.first_bad_call = int(bad.min()) if bad.size else None
+    if bad.size:
+        res.first_bad_call = int(bad.min())
+        res.first_bad_got_bytes = int(raw.lengths[res.first_bad_call])
+        res.first_bad_expected_bytes = int(want[res.first_bad_call])
 
     channels = case.config["channels"]
     got = pcm.stored_values(raw.output, spec, channels).astype(np.float64)
@@ -305,9 +316,12 @@ def properties(results: list[RunResult], config_results: list[dict]) -> dict:
     Returns
     -------
     dict
-        ``runs``, ``runs_ok``, ``cases``, ``cases_whole_ok`` (counts) and booleans
-        ``completed``, ``matches_reference``, ``chunk_invariant``, ``zero_latency``,
-        ``correct_length``, ``deterministic``, ``accepts_valid``, ``rejects_invalid``.
+        ``runs``, ``runs_ok``, ``cases``, ``cases_whole_ok`` (counts); how the runs that are not
+        done ended: ``runs_raised`` (the candidate raised or returned an error during the run),
+        ``runs_rejected`` (creating its instance failed), ``runs_not_run`` (never reached or cut
+        off: the worker ended first); and booleans ``completed``, ``matches_reference``,
+        ``chunk_invariant``, ``zero_latency``, ``correct_length``, ``deterministic``,
+        ``accepts_valid``, ``rejects_invalid``.
     """
     done = [r for r in results if r.completed and r.create_error is None and r.error is None]
     first = [r for r in done if not r.repeat]
@@ -318,6 +332,9 @@ def properties(results: list[RunResult], config_results: list[dict]) -> dict:
     return {
         "runs": len(results),
         "runs_ok": sum(r.ok for r in results),
+        "runs_raised": sum(r.error is not None for r in results),
+        "runs_rejected": sum(r.create_error is not None for r in results),
+        "runs_not_run": sum(not r.completed and r.error is None and r.create_error is None for r in results),
         "completed": len(done) == len(results),
         "matches_reference": bool(first) and all(r.within_tolerance for r in first),
         "chunk_invariant": bool(first) and all(r.identical_to_whole for r in first),

@@ -272,7 +272,8 @@ def test_evidence_reads_as_a_sentence():
         "got 7582), at a chunk boundary; max error 5038 LSB")
     assert "3 frame(s) before" in report.describe_evidence(dict(ev, boundary_distance_frames=-3))
     ev = {"case": "ch-2", "chunking": "bytes-1", "call": 1, "got_bytes": 3496, "expected_bytes": 4096}
-    assert report.describe_evidence(ev) == "case ch-2, chunking bytes-1, call 1: 3496 output bytes, expected 4096"
+    assert report.describe_evidence(ev) == ("case ch-2, chunking bytes-1: total output length first wrong after "
+                                            "call 2; at the end of the stream, 3496 bytes out in total, expected 4096")
     summary = report.text_summary([_fake_result()])
     assert summary.splitlines()[0] == "x.py (python): fail"
     assert "replay: codegen-eval score x.py --case a --chunking whole" in summary
