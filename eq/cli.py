@@ -11,35 +11,111 @@ Examples
     eq response --preset telephone --rate 16000
 """
 
+"""The ``eq`` command line: files, pipes, responses and presets.
+
+Examples
+--------
+::
+
+    eq apply in.wav out.wav --preset vocal-presence --band lowshelf:100:gain=2
+    curl -s https://example.org/in.wav | eq apply - - --band highpass:80 > out.wav
+    ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 2 - \\
+        | eq stream --rate 48000 --channels 2 --format s16le --band peaking:3k:q=1:gain=4 \\
+        | ffplay -f s16le -ar 48000 -ch_layout stereo -
+    eq response --preset telephone --rate 16000 --plot telephone.png
+
+Exit status: 0 on success; 1 when the job failed on its input or output (see
+:func:`exit_status`); 2 when the command line, or a value on it, is invalid.
+"""
+
 import argparse
 import importlib
+import math
 import os
 import sys
 
 import numpy as np
 
-from .design import check_sample_rate, parse_band
-from .errors import EqError
+from .design import GAIN_BAND_TYPES, check_sample_rate, parse_band
+from .errors import AudioFileError, EqError, InvalidParameterError, InvalidTypeError, PresetError
 from .formats import SAMPLE_FORMATS
 from .presets import list_presets, load_preset
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "exit_status"]
 
 BAND_HELP = (
     "a band TYPE:FREQ[:q=Q][:gain=DB], e.g. peaking:1k:q=1.4:gain=-3 or highpass:80 "
-    "(FREQ in Hz, may end in k; q defaults to 0.707, gain to 0 dB; "
+    "(FREQ in Hz, may end in k, below Nyquist; q defaults to 0.707, gain to 0 dB; "
     "types: peaking, lowshelf, highshelf, lowpass, highpass, bandpass, notch, allpass). "
-    "Repeat for more bands, applied in order."
+    "Repeat for more bands, applied in order, after the preset's."
 )
+
+EXIT_STATUS_HELP = """\
+exit status:
+  0  success
+  1  the job failed on its input or output: an audio file that cannot be
+     read or written, a file or stream that ends early, a plot that cannot
+     be saved (eq batch: a file failed, the others went on)
+  2  the command line is invalid: an unknown option, or a bad value on it
+     (a band, also one at or above the file's Nyquist, a preset, a rate,
+     channels, a format, a subtype)
+
+A preset's band at or above Nyquist is dropped, with a notice on standard
+error; a --band at or above Nyquist is an error."""
 
 READ_BYTES = 65536
 """Largest read from standard input; a read returns as soon as any data is there."""
 
+STDIN_NAME = "<stdin>"
+STDOUT_NAME = "<stdout>"
+
+_USAGE_ERRORS = (InvalidParameterError, InvalidTypeError, PresetError)
+
+
+def exit_status(exc):
+    """The exit status of the command that raised `exc`.
+
+    2 for a bad value given on the command line (a band, preset, rate,
+    format, subtype, ...: :class:`~eq.errors.InvalidParameterError`,
+    :class:`~eq.errors.InvalidTypeError`, :class:`~eq.errors.PresetError`),
+    1 for a job that failed on its input or output (any other error, such as
+    :class:`~eq.errors.AudioFileError` or an input that ends inside a frame).
+    """
+    return 2 if isinstance(exc, _USAGE_ERRORS) else 1
+
 
 class _Parser(argparse.ArgumentParser):
+    commands = None
+    """Of the ``eq`` parser: the parser of each command, by name."""
+
+    def parse_args(self, args=None, namespace=None):
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:  # name the command they were given to, as for its other errors
+            parser = (self.commands or {}).get(getattr(args, "command", None), self)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return args
+
     def error(self, message):
         # One line, as for every other error; the usage is a --help away.
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``; the installed version is looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="print the version of eq-stream and exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("eq-stream")
+        except PackageNotFoundError:
+            text = "(not installed)"
+        print(f"eq {text}")
+        parser.exit(0)
 
 
 def _band_arg(text):
@@ -49,27 +125,57 @@ def _band_arg(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _db_arg(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number of dB, got {text!r}")
+    return value
+
+
+def human_number(value, digits=3):
+    """`value` for reading: `digits` significant digits, all of the integer part, no exponent.
+
+    Examples
+    --------
+    >>> human_number(0.7071067811865475), human_number(12345.6), human_number(-2.0)
+    ('0.707', '12346', '-2')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value + 0.0:g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{round(value, decimals):.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def band_text(band):
+    """A band for reading, e.g. ``highshelf 10000 Hz, q 0.707, gain +2 dB``."""
+    text = f"{band.type} {human_number(band.freq_hz)} Hz, q {human_number(band.q)}"
+    if band.type in GAIN_BAND_TYPES:
+        sign = "+" if band.gain_db > 0 else ""
+        text += f", gain {sign}{human_number(band.gain_db)} dB"
+    return text
+
+
 def _add_band_options(parser):
-    group = parser.add_argument_group("bands (give --band one or more times, or --preset)")
-    source = group.add_mutually_exclusive_group(required=True)
-    source.add_argument("--band", "-b", action="append", type=_band_arg, metavar="SPEC",
-                        help=BAND_HELP)
-    source.add_argument("--preset", "-p", metavar="NAME|FILE",
-                        help=f"a bundled preset ({', '.join(list_presets())}) "
-                             "or a .json/.toml preset file")
-    group.add_argument("--preamp", type=float, default=None, metavar="DB",
-                       help="gain before the bands in dB (default: the preset's, else 0)")
+    group = parser.add_argument_group(
+        "bands (--band one or more times, --preset, or both: the preset's bands come first)")
+    group.add_argument("--band", "-b", action="append", type=_band_arg, metavar="SPEC",
+                       help=BAND_HELP)
+    group.add_argument("--preset", "-p", metavar="NAME|FILE",
+                       help=f"a bundled preset ({', '.join(list_presets())}) "
+                            "or a .json/.toml preset file; its bands at or above Nyquist "
+                            "are dropped, with a notice")
+    group.add_argument("--preamp", type=_db_arg, default=0.0, metavar="DB",
+                       help="gain before the bands in dB, added to the preset's preamp "
+                            "(default: 0)")
 
 
-def _bands_and_preamp(args):
-    if args.preset is not None:
-        preset = load_preset(args.preset)
-        bands, preamp_db = preset.bands, preset.preamp_db
-    else:
-        bands, preamp_db = tuple(args.band), 0.0
-    if args.preamp is not None:
-        preamp_db = args.preamp
-    return bands, preamp_db
+def _add_command(sub, name, **kwargs):
+    return sub.add_parser(name, epilog=EXIT_STATUS_HELP,
+                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
 def build_parser():
@@ -78,29 +184,45 @@ def build_parser():
         prog="eq",
         description="Parametric equalizer (Audio EQ Cookbook biquads) for audio files "
                     "and raw PCM pipes.",
-        epilog="Run 'eq COMMAND --help' for the options of a command.",
+        epilog="Run 'eq COMMAND --help' for the options of a command.\n\n" + EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
 
-    p = sub.add_parser("apply", help="equalize an audio file into a new file",
-                       description="Equalize an audio file (WAV, FLAC, AIFF, OGG, ...) into a "
-                                   "new file with the same rate, channels and sample type; "
-                                   "integer samples are rounded to nearest and saturated.")
-    p.add_argument("input", help="input audio file")
-    p.add_argument("output", help="output audio file (its extension picks the container)")
+    p = _add_command(sub, "apply", help="equalize an audio file into a new file",
+                     description="Equalize an audio file (WAV, FLAC, AIFF, OGG, ...) into a "
+                                 "new file with the same rate, channels and sample type; "
+                                 "integer samples are rounded to nearest and saturated, float "
+                                 "samples are kept as they are, also beyond full scale. "
+                                 "'-' as INPUT reads a whole audio file from standard input; "
+                                 "'-' as OUTPUT writes one to standard output (in the "
+                                 "container of --type, by default the input's), and the "
+                                 "summary then goes to standard error.")
+    p.add_argument("input", help="input audio file, or - for standard input")
+    p.add_argument("output", help="output audio file (its extension picks the container), "
+                                  "or - for standard output")
     _add_band_options(p)
+    p.add_argument("--type", "-t", metavar="TYPE",
+                   help="container written to standard output with OUTPUT '-': wav, flac, "
+                        "aiff, ogg, ... (default: the input's)")
     p.add_argument("--subtype", help="output subtype such as PCM_16, PCM_24, FLOAT "
                                      "(default: the input's)")
+    p.add_argument("--allow-truncated", action="store_true",
+                   help="equalize the frames there are when the input ends before its "
+                        "header says (default: an error)")
     p.add_argument("--block-frames", type=int, default=65536, metavar="N",
                    help="frames per block (default: %(default)s)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when standard error is a terminal)")
-    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print nothing on success (no summary, notices or warnings)")
 
-    p = sub.add_parser("batch", help="equalize several files into a folder, in parallel",
-                       description="Equalize several audio files into OUT_DIR (same names), "
-                                   "several at a time.")
+    p = _add_command(sub, "batch", help="equalize several files into a folder, in parallel",
+                     description="Equalize several audio files into OUT_DIR (same names), "
+                                 "several at a time. A file that fails is reported and the "
+                                 "others go on.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="input audio files")
     p.add_argument("--out-dir", "-o", required=True, metavar="DIR",
                    help="folder for the outputs (created if missing)")
@@ -108,12 +230,16 @@ def build_parser():
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="files at a time (default: the CPUs eq may run on)")
     p.add_argument("--subtype", help="output subtype (default: each input's)")
+    p.add_argument("--allow-truncated", action="store_true",
+                   help="equalize the frames there are when an input ends before its "
+                        "header says (default: that file fails)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
 
-    p = sub.add_parser("stream", help="equalize raw PCM from standard input to standard output",
-                       description="Equalize raw interleaved PCM from standard input to "
-                                   "standard output with zero added latency: every complete "
-                                   "frame read is written at once.")
+    p = _add_command(sub, "stream",
+                     help="equalize raw PCM from standard input to standard output",
+                     description="Equalize raw interleaved PCM from standard input to "
+                                 "standard output with zero added latency: every complete "
+                                 "frame read is written at once.")
     p.add_argument("--rate", "-r", type=int, required=True, metavar="HZ", help="sample rate")
     p.add_argument("--channels", "-c", type=int, required=True, metavar="N",
                    help="interleaved channels")
@@ -121,39 +247,166 @@ def build_parser():
                    metavar="FMT", help=f"sample format: {', '.join(SAMPLE_FORMATS)}")
     _add_band_options(p)
     p.add_argument("--quiet", "-q", action="store_true",
-                   help="do not report saturated samples on standard error")
+                   help="print no notices and do not report saturated samples on "
+                        "standard error")
 
-    p = sub.add_parser("response", help="print the magnitude response of bands or a preset",
-                       description="Print the magnitude response (dB) at log-spaced "
-                                   "frequencies, or at the given ones.")
+    p = _add_command(sub, "response",
+                     help="print the magnitude response of bands or a preset",
+                     description="Print the magnitude response (dB) at log-spaced "
+                                 "frequencies and at each band's own frequency, or at the "
+                                 "given ones; optionally save a plot.")
     _add_band_options(p)
     p.add_argument("--rate", "-r", type=int, required=True, metavar="HZ", help="sample rate")
     p.add_argument("--points", type=int, default=31, metavar="N",
-                   help="log-spaced frequencies from 20 Hz to Nyquist (default: %(default)s)")
+                   help="log-spaced frequencies from 20 Hz to Nyquist, to which each band's "
+                        "frequency is added (default: %(default)s)")
     p.add_argument("--freq", type=float, action="append", metavar="HZ",
-                   help="evaluate at this frequency (repeatable)")
-    p.add_argument("--plot", metavar="PNG", help="also save a plot (needs matplotlib)")
+                   help="evaluate at this frequency only (repeatable)")
+    p.add_argument("--plot", metavar="PNG",
+                   help="also save a plot (.png, .svg or .pdf; needs matplotlib)")
 
-    p = sub.add_parser("presets", help="list the bundled presets",
-                       description="List the bundled presets, or show one.")
-    p.add_argument("name", nargs="?", help="show this preset's bands")
+    p = _add_command(sub, "presets", help="list the bundled presets, or show one",
+                     description="List the bundled presets, or show one preset's bands "
+                                 "(a bundled name or a .json/.toml file).")
+    p.add_argument("name", nargs="?", metavar="NAME|FILE", help="show this preset's bands")
+    parser.commands = dict(sub.choices)
     return parser
 
 
+def _notice(args, text):
+    if not getattr(args, "quiet", False):
+        print(f"eq {args.command}: notice: {text}", file=sys.stderr)
+
+
+def _dropped_notice(args, band, sample_rate, where=""):
+    _notice(args, f"{where}preset band {band_text(band)} is at or above Nyquist at "
+                  f"{sample_rate} Hz ({human_number(sample_rate / 2.0)} Hz): dropped")
+
+
+def _bands_and_preamp(args):
+    """``(preset bands, --band bands, preamp in dB)`` of the command line."""
+    preset_bands, preamp_db = (), 0.0
+    if args.preset is not None:
+        preset = load_preset(args.preset)
+        preset_bands, preamp_db = preset.bands, preset.preamp_db
+    extra_bands = tuple(args.band or ())
+    if args.preset is None and not extra_bands:
+        raise InvalidParameterError("no bands: give --band one or more times, --preset, or both")
+    return preset_bands, extra_bands, preamp_db + args.preamp
+
+
+def _check_below_nyquist(bands, sample_rate, where=""):
+    """Raise for a --band at or above Nyquist: unlike a preset's, it is not dropped."""
+    for band in bands:
+        try:
+            band.check_rate(sample_rate)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"{where}{exc}; unlike a preset's bands, a --band is not dropped") from None
+
+
+def _audio_info(path):
+    """soundfile's description of `path`, or None where it cannot be read (the job says why)."""
+    import soundfile as sf
+
+    try:
+        return sf.info(path)
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return None
+
+
+def _summary(report, out_name):
+    text = (f"wrote {out_name}: {report.duration_s:.2f} s, {report.sample_rate} Hz, "
+            f"{report.channels} ch, {report.subtype}; peak {report.peak_dbfs:.2f} dBFS")
+    if report.clipped_samples:
+        text += f"; {report.clipped_samples} sample(s) clipped"
+    if report.over_full_scale_samples:
+        text += (f"; {report.over_full_scale_samples} sample(s) exceed full scale "
+                 "(kept, not clipped)")
+    return text
+
+
+def _report_notices(args, report, in_name, where=""):
+    for band in report.dropped_bands:
+        _dropped_notice(args, band, report.sample_rate, where)
+    if report.truncated:
+        expected = "" if report.frames_expected is None else f" of {report.frames_expected}"
+        _notice(args, f"{in_name} ended early: equalized the {report.frames}{expected} "
+                      "frame(s) it has")
+
+
+def _spool_stdin(path):
+    """Copy all of standard input into the file `path` (a WAV header needs seeking)."""
+    import shutil
+
+    if sys.stdin is None:
+        raise AudioFileError("input '-' needs an open standard input")
+    with open(path, "wb") as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool, READ_BYTES)
+
+
+def _copy_to_stdout(path):
+    import shutil
+
+    sys.stdout.flush()
+    with open(path, "rb") as src:
+        shutil.copyfileobj(src, sys.stdout.buffer, READ_BYTES)
+    sys.stdout.buffer.flush()
+
+
+def _output_type(args, info):
+    """Extension of the file spooled for output '-': --type, else the input's container."""
+    import soundfile as sf
+
+    if args.type is None:
+        return (info.format if info is not None else "WAV").lower()
+    if args.type.upper() not in sf.available_formats():
+        raise InvalidParameterError(
+            f"--type {args.type!r} is not a container eq can write; expected one of "
+            f"{', '.join(sorted(f.lower() for f in sf.available_formats()))}")
+    return args.type.lower()
+
+
 def _cmd_apply(args):
+    import tempfile
+
     from .files import equalize_file
 
-    bands, preamp_db = _bands_and_preamp(args)
+    preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
+    to_stdout = args.output == "-"
+    if args.type is not None and not to_stdout:
+        raise InvalidParameterError(
+            f"--type is for output '-' (standard output); the extension of {args.output!r} "
+            "picks its container")
+    if to_stdout and sys.stdout is not None and sys.stdout.isatty():
+        raise InvalidParameterError("output '-' would write audio to a terminal; redirect "
+                                    "standard output to a file or a pipe")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    report = equalize_file(args.input, args.output, bands, preamp_db,
-                           block_frames=args.block_frames, progress=progress,
-                           subtype=args.subtype)
+    names = args.display_names
+    with tempfile.TemporaryDirectory(prefix="eq-apply-") as spool:
+        in_path, out_path = args.input, args.output
+        if in_path == "-":
+            in_path = os.path.join(spool, "stdin")
+            names[in_path] = STDIN_NAME
+            _spool_stdin(in_path)
+        info = _audio_info(in_path)
+        if info is not None:
+            _check_below_nyquist(extra_bands, info.samplerate)
+        if to_stdout:
+            out_path = os.path.join(spool, "stdout." + _output_type(args, info))
+            names[out_path] = STDOUT_NAME
+        report = equalize_file(in_path, out_path, preset_bands + extra_bands, preamp_db,
+                               block_frames=args.block_frames, progress=progress,
+                               subtype=args.subtype, allow_truncated=args.allow_truncated,
+                               nyquist="drop" if args.preset is not None else "error")
+        if to_stdout:
+            _copy_to_stdout(out_path)
+    _report_notices(args, report, names.get(in_path, in_path))
     if not args.quiet:
-        print(f"wrote {report.out_path}: {report.duration_s:.2f} s, {report.sample_rate} Hz, "
-              f"{report.channels} ch, {report.subtype}; peak {report.peak_dbfs:.2f} dBFS; "
-              f"{report.clipped_samples} sample(s) clipped")
+        print(_summary(report, names.get(out_path, out_path)),
+              file=sys.stderr if to_stdout else sys.stdout)
         if report.clipped_samples:
-            print("eq: warning: output clipped; lower --preamp to leave headroom",
+            print("eq apply: warning: output clipped; lower --preamp to leave headroom",
                   file=sys.stderr)
     return 0
 
@@ -161,22 +414,36 @@ def _cmd_apply(args):
 def _cmd_batch(args):
     from .files import equalize_files
 
-    bands, preamp_db = _bands_and_preamp(args)
-    os.makedirs(args.out_dir, exist_ok=True)
+    preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
+    if "-" in args.inputs:
+        raise InvalidParameterError("eq batch reads files, not standard input; "
+                                    "use 'eq apply - OUTPUT' for that")
     pairs = [(path, os.path.join(args.out_dir, os.path.basename(path))) for path in args.inputs]
     outputs = [out for _, out in pairs]
     if len(set(outputs)) != len(outputs):
-        raise EqError("two inputs have the same file name; their outputs would collide in "
-                      f"{args.out_dir!r}")
+        raise InvalidParameterError("two inputs have the same file name; their outputs would "
+                                    f"collide in {args.out_dir!r}")
+    for path in args.inputs:
+        info = _audio_info(path)
+        if info is not None:
+            _check_below_nyquist(extra_bands, info.samplerate, where=f"{path}: ")
+    os.makedirs(args.out_dir, exist_ok=True)
     status = 0
-    for (path, out), result in zip(pairs, equalize_files(pairs, bands, preamp_db,
-                                                          jobs=args.jobs, subtype=args.subtype)):
-        if isinstance(result, Exception):
-            print(f"eq: error: {path}: {result}", file=sys.stderr)
-            status = 1
-        elif not args.quiet:
-            print(f"wrote {out}: {result.duration_s:.2f} s, {result.clipped_samples} "
-                  "sample(s) clipped")
+    outcomes = equalize_files(pairs, preset_bands + extra_bands, preamp_db, jobs=args.jobs,
+                              subtype=args.subtype, allow_truncated=args.allow_truncated,
+                              nyquist="drop" if args.preset is not None else "error")
+    for outcome in outcomes:
+        if not outcome.ok:
+            message = str(outcome.error)
+            if str(outcome.in_path) not in message:
+                message = f"{outcome.in_path}: {message}"
+            print(f"eq batch: error: {message}", file=sys.stderr)
+            status = max(status, exit_status(outcome.error))
+            continue
+        report = outcome.report
+        _report_notices(args, report, outcome.in_path, where=f"{outcome.in_path}: ")
+        if not args.quiet:
+            print(_summary(report, outcome.out_path))
     return status
 
 
@@ -186,13 +453,27 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def _kept_bands(args, preset_bands, extra_bands, sample_rate):
+    """The bands to run at `sample_rate`: the preset's below Nyquist (notices for the
+    others), then the --band ones (an error if one is not below Nyquist)."""
+    from .design import bands_below_nyquist
+
+    _check_below_nyquist(extra_bands, sample_rate)
+    kept, dropped = bands_below_nyquist(preset_bands, sample_rate)
+    for band in dropped:
+        _dropped_notice(args, band, sample_rate)
+    return tuple(kept) + extra_bands
+
+
 def _cmd_stream(args):
     from .streaming import StreamingEqualizer
 
-    bands, preamp_db = _bands_and_preamp(args)
-    stream = StreamingEqualizer(args.rate, args.channels, args.format, bands, preamp_db)
+    preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
+    rate = check_sample_rate(args.rate)
+    bands = _kept_bands(args, preset_bands, extra_bands, rate)
+    stream = StreamingEqualizer(rate, args.channels, args.format, bands, preamp_db)
     if sys.stdin is None or sys.stdout is None:
-        raise EqError("eq stream needs an open standard input and standard output")
+        raise InvalidParameterError("eq stream needs an open standard input and standard output")
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
     while True:
@@ -206,74 +487,75 @@ def _cmd_stream(args):
         stream.flush()
     finally:
         if stream.clipped_samples and not args.quiet:
-            print(f"eq: warning: {stream.clipped_samples} sample(s) saturated",
+            print(f"eq stream: warning: {stream.clipped_samples} sample(s) saturated",
                   file=sys.stderr)
     return 0
 
 
 def _cmd_response(args):
-    bands, preamp_db = _bands_and_preamp(args)
     from .design import frequency_response_db
+    from .response import check_plot_path, save_response_plot, table_freqs_hz
 
+    preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
     rate = check_sample_rate(args.rate)
+    bands = _kept_bands(args, preset_bands, extra_bands, rate)
     nyquist = rate / 2.0
     if args.freq:
         freqs = np.asarray(args.freq, dtype=float)
     else:
-        if args.points < 2:
-            raise EqError(f"--points must be >= 2, got {args.points!r}")
-        freqs = np.geomspace(min(20.0, nyquist / 2.0), nyquist, args.points)
+        freqs = table_freqs_hz(bands, rate, args.points)
     bad = freqs[~((freqs >= 0) & (freqs <= nyquist))]
     if bad.size:
-        raise EqError(f"frequency {float(bad[0])!r} Hz is outside 0 .. {nyquist!r} Hz (Nyquist)")
-    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg", ".pdf"):
-        raise EqError(f"--plot {args.plot!r}: the file name must end in .png, .svg or .pdf")
+        raise InvalidParameterError(
+            f"frequency {float(bad[0])!r} Hz is outside 0 .. {nyquist!r} Hz (Nyquist)")
+    if args.plot:
+        check_plot_path(args.plot)
     gains_db = frequency_response_db(bands, rate, freqs, preamp_db)
     print(f"{'freq_hz':>10}  {'gain_db':>8}")
     for f, g in zip(freqs, gains_db):
         print(f"{f:10.1f}  {round(g, 2) + 0.0:8.2f}")  # + 0.0: no "-0.00"
     if args.plot:
-        _plot_response(bands, preamp_db, rate, args.plot)
+        title = "; ".join(band_text(b) for b in bands) or "no bands"
+        if preamp_db:
+            title = f"preamp {human_number(preamp_db)} dB; {title}"
+        save_response_plot(bands, preamp_db, rate, args.plot, title)
+        sys.stdout.flush()
+        print(f"eq response: saved the plot to {args.plot}", file=sys.stderr)
     return 0
 
 
-def _plot_response(bands, preamp_db, sample_rate, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise EqError("--plot needs matplotlib: pip install 'eq-stream[plot]'") from None
-    from .design import frequency_response_db
-
-    freqs = np.geomspace(10.0, sample_rate / 2.0, 1000)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.semilogx(freqs, frequency_response_db(bands, sample_rate, freqs, preamp_db))
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("gain (dB)")
-    ax.set_title(", ".join(b.spec() for b in bands) or "flat", fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _preset_lines(preset):
+    """A preset for reading, then the exact options that give the same curve."""
+    lines = [f"{preset.name}: {preset.description}" if preset.description else preset.name,
+             f"  preamp {human_number(preset.preamp_db)} dB"]
+    rows = [(band.type, human_number(band.freq_hz), human_number(band.q),
+             band_text(band).partition(", gain ")[2]) for band in preset.bands]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
+    for i, (kind, freq, q, gain) in enumerate(rows, 1):
+        line = (f"  {i}. {kind:<{widths[0]}}  {freq:>{widths[1]}} Hz  "
+                f"q {q:<{widths[2]}}  {'gain ' + gain if gain else ''}")
+        lines.append(line.rstrip())
+    if not preset.bands:
+        lines.append("  no bands")
+    exact_preamp = repr(preset.preamp_db).removesuffix(".0")  # reads back as the same float
+    options = [f"--preamp {exact_preamp}"] if preset.preamp_db else []
+    options += [f"--band {band.spec()}" for band in preset.bands]
+    if options:
+        lines.append("same as: " + " ".join(options))
+    return lines
 
 
 def _cmd_presets(args):
     if args.name:
-        preset = load_preset(args.name)
-        print(f"{preset.name}: {preset.description}")
-        print(f"  preamp {preset.preamp_db:+g} dB")
-        for band in preset.bands:
-            print(f"  --band {band.spec()}")
+        print("\n".join(_preset_lines(load_preset(args.name))))
         return 0
     for name in list_presets():
         print(f"{name:18} {load_preset(name).description}")
     return 0
 
 
-_COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream, "response": _cmd_response,
-             "presets": _cmd_presets}
+_COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream,
+             "response": _cmd_response, "presets": _cmd_presets}
 
 
 _compile_noticed = []
@@ -308,19 +590,27 @@ def _skip_numba_blas_probe():
 
 
 def main(argv=None):
-    """Run the ``eq`` command; return its exit status."""
+    """Run the ``eq`` command; return its exit status (see :func:`exit_status`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.display_names = {}  # temporary paths -> what the user gave ("-")
     if args.command in ("apply", "batch", "stream"):
         _skip_numba_blas_probe()
-        from . import streaming
+        from . import _engine
 
-        streaming.compile_notice = _print_compile_notice
+        _engine.compile_notice = _print_compile_notice
+
+    def error(exc, status):
+        message = str(exc)
+        for path, name in args.display_names.items():
+            message = message.replace(path, name)
+        print(f"eq {args.command}: error: {message}", file=sys.stderr)
+        return status
+
     try:
         return _COMMANDS[args.command](args)
     except EqError as exc:
-        print(f"eq: error: {exc}", file=sys.stderr)
-        return 1
+        return error(exc, exit_status(exc))
     except BrokenPipeError:
         # The reader went away (e.g. `eq stream ... | head -c 100`): stop quietly.
         try:
@@ -332,5 +622,4 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        print(f"eq: error: {exc}", file=sys.stderr)
-        return 1
+        return error(exc, 1)

@@ -1,11 +1,14 @@
 """Presets: bundled ones load and are valid; bad files give a PresetError naming the problem."""
 
 import json
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eq
+from eq.design import bands_below_nyquist
 from eq_oracle import oracle_sos
 
 BUNDLED = eq.list_presets()
@@ -17,17 +20,33 @@ def test_there_are_bundled_presets():
     assert "benchmark-5band" in BUNDLED
 
 
+RATES = [8000, 11025, 16000, 44100, 48000, 96000, 192000]
+PRESET_DIR = Path(eq.__file__).resolve().parent / "presets"
+
+
+def preset_file(name):
+    """``(bands as dicts, preamp_db)`` read straight from the bundled preset file."""
+    (path,) = [p for p in PRESET_DIR.iterdir() if p.stem == name]
+    text = path.read_text()
+    data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    return data["bands"], float(data.get("preamp_db", 0.0))
+
+
 @pytest.mark.parametrize("name", BUNDLED)
-@pytest.mark.parametrize("fs", [44100, 48000])
-def test_every_bundled_preset_loads_and_is_valid(name, fs):
+@pytest.mark.parametrize("fs", RATES)
+def test_every_bundled_preset_loads_and_is_valid_at_every_rate(name, fs):
     preset = eq.load_preset(name)
     assert isinstance(preset, eq.Preset)
     assert all(isinstance(b, eq.Band) for b in preset.bands)
-    assert np.isfinite(preset.preamp_db)
-    sos = eq.design_sos(preset.bands, fs)
-    np.testing.assert_allclose(sos, oracle_sos([b.to_dict() for b in preset.bands], fs),
+    bands, preamp_db = preset_file(name)
+    assert preset.preamp_db == preamp_db
+    kept, dropped = bands_below_nyquist(preset.bands, fs)
+    assert [b.freq_hz for b in kept] == [b["freq"] for b in bands if b["freq"] < fs / 2]
+    assert [b.freq_hz for b in dropped] == [b["freq"] for b in bands if b["freq"] >= fs / 2]
+    sos = eq.design_sos(kept, fs)
+    np.testing.assert_allclose(sos, oracle_sos([b for b in bands if b["freq"] < fs / 2], fs),
                                rtol=1e-11, atol=1e-13)
-    stream = eq.StreamingEqualizer(fs, 2, "s16le", preset.bands, preset.preamp_db)
+    stream = eq.StreamingEqualizer(fs, 2, "s16le", kept, preset.preamp_db)
     assert len(stream.process(bytes(400))) == 400
     # Every section is stable: poles inside the unit circle.
     for row in sos:

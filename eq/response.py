@@ -1,0 +1,188 @@
+"""The magnitude response of a band cascade as ``eq response`` shows it: a table and a plot.
+
+The table is taken at log-spaced frequencies and at each band's own
+frequency, so that a narrow notch or peak is never stepped over. The plot's
+gain axis follows the curve: it ends :data:`PLOT_RANGE_DB` below the curve's
+highest point, so the detail of a passband stays readable next to a deep
+stop band.
+"""
+
+import os
+import textwrap
+
+import numpy as np
+
+from .design import frequency_response_db
+from .errors import EqError, InvalidParameterError
+
+__all__ = ["PLOT_SUFFIXES", "PLOT_RANGE_DB", "MIN_PLOT_SPAN_DB", "table_freqs_hz",
+           "plot_limits_db", "check_plot_path", "save_response_plot"]
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+"""File name endings a plot may have (the picture format follows the ending)."""
+
+PLOT_RANGE_DB = 36.0
+"""The gain axis of a plot reaches at most this far below the curve's highest point."""
+
+MIN_PLOT_SPAN_DB = 12.0
+"""The gain axis of a plot spans at least this much, so a flat curve is not magnified."""
+
+_PLOT_MARGIN_DB = 3.0
+
+
+def table_freqs_hz(bands, sample_rate, points):
+    """Frequencies of the response table: log-spaced, plus each band's own.
+
+    Parameters
+    ----------
+    bands : iterable of Band
+        The bands; each one's ``freq_hz`` below Nyquist joins the table.
+    sample_rate : int
+        Sample rate in Hz.
+    points : int
+        Log-spaced frequencies from 20 Hz (or a quarter of the rate, if
+        lower) to Nyquist, ``>= 2``.
+
+    Returns
+    -------
+    ndarray
+        Sorted frequencies in Hz, without repeats.
+
+    Raises
+    ------
+    InvalidParameterError
+        If `points` is less than 2.
+
+    Examples
+    --------
+    >>> from eq.design import Band
+    >>> freqs = table_freqs_hz([Band("notch", 50.0, q=10.0)], 48000, 31)
+    >>> 50.0 in freqs, len(freqs)
+    (True, 32)
+    """
+    if points < 2:
+        raise InvalidParameterError(f"--points must be >= 2, got {points!r}")
+    nyquist = sample_rate / 2.0
+    grid = np.geomspace(min(20.0, nyquist / 2.0), nyquist, points)
+    own = [band.freq_hz for band in bands if 0.0 < band.freq_hz < nyquist]
+    return np.unique(np.concatenate([grid, np.asarray(own, dtype=float)]))
+
+
+def plot_limits_db(gains_db):
+    """Limits ``(bottom, top)`` of a plot's gain axis, in dB, chosen from the curve.
+
+    The top is a little above the curve's highest point; the bottom a little
+    below its lowest, but never more than :data:`PLOT_RANGE_DB` below the
+    top (a stop band falls off the plot rather than flatten the passband);
+    the span is at least :data:`MIN_PLOT_SPAN_DB`.
+
+    Parameters
+    ----------
+    gains_db : array_like
+        The curve in dB; ``-inf`` (an exact zero) is ignored.
+
+    Returns
+    -------
+    tuple of float
+    """
+    gains_db = np.asarray(gains_db, dtype=float)
+    finite = gains_db[np.isfinite(gains_db)]
+    if not finite.size:
+        return -MIN_PLOT_SPAN_DB / 2.0, MIN_PLOT_SPAN_DB / 2.0
+    top = float(np.max(finite)) + _PLOT_MARGIN_DB
+    bottom = max(float(np.min(finite)) - _PLOT_MARGIN_DB, top - _PLOT_MARGIN_DB - PLOT_RANGE_DB)
+    if top - bottom < MIN_PLOT_SPAN_DB:
+        middle = (top + bottom) / 2.0
+        bottom, top = middle - MIN_PLOT_SPAN_DB / 2.0, middle + MIN_PLOT_SPAN_DB / 2.0
+    return bottom, top
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise EqError("--plot needs matplotlib: pip install 'eq-stream[plot]'") from None
+    return plt
+
+
+def check_plot_path(path):
+    """Raise unless a plot can be saved at `path`; call it before the work.
+
+    Checks the file name's ending, that matplotlib is there, and that the
+    file can be opened for writing (a file that was not there is removed
+    again).
+
+    Raises
+    ------
+    InvalidParameterError
+        If the name does not end in one of :data:`PLOT_SUFFIXES`.
+    EqError
+        If matplotlib is missing or the file cannot be written.
+    """
+    if os.path.splitext(path)[1].lower() not in PLOT_SUFFIXES:
+        raise InvalidParameterError(
+            f"--plot {path!r}: the file name must end in {', '.join(PLOT_SUFFIXES[:-1])} "
+            f"or {PLOT_SUFFIXES[-1]}")
+    _pyplot()
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise EqError(f"cannot write the plot {path!r}: {exc.strerror or exc}") from None
+    if not existed:
+        os.remove(path)
+
+
+def save_response_plot(bands, preamp_db, sample_rate, path, title):
+    """Save the magnitude response of `bands` as a picture.
+
+    Parameters
+    ----------
+    bands : iterable of Band
+        The bands, all below Nyquist.
+    preamp_db : float
+        Gain added at every frequency.
+    sample_rate : int
+        Sample rate in Hz.
+    path : str
+        Where to save; the ending picks the format (see :data:`PLOT_SUFFIXES`).
+    title : str
+        Title of the plot, wrapped where long.
+
+    Returns
+    -------
+    tuple of float
+        The limits ``(bottom, top)`` of the gain axis, from :func:`plot_limits_db`.
+
+    Raises
+    ------
+    EqError
+        If matplotlib is missing or the file cannot be written.
+    """
+    plt = _pyplot()
+    bands = tuple(bands)
+    nyquist = sample_rate / 2.0
+    grid = np.geomspace(min(10.0, nyquist / 4.0), nyquist, 1000)
+    freqs = np.unique(np.concatenate([grid, [b.freq_hz for b in bands if b.freq_hz < nyquist]]))
+    gains_db = frequency_response_db(bands, sample_rate, freqs, preamp_db)
+    limits = plot_limits_db(gains_db)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    try:
+        ax.semilogx(freqs, np.maximum(gains_db, limits[0] - 100.0))  # -inf would break the line
+        ax.set_xlim(freqs[0], nyquist)
+        ax.set_ylim(*limits)
+        ax.set_xlabel("frequency (Hz)")
+        ax.set_ylabel("gain (dB)")
+        ax.set_title(textwrap.fill(title, 110), fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        raise EqError(f"cannot write the plot {path!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+    return limits
