@@ -100,6 +100,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions; keeps text with line breaks of its own (the exit status) as written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class _VersionAction(argparse.Action):
     """``--version``; the installed version is looked up only when asked for."""
 
@@ -175,7 +184,7 @@ def _add_band_options(parser):
 
 def _add_command(sub, name, **kwargs):
     return sub.add_parser(name, epilog=EXIT_STATUS_HELP,
-                          formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+                          formatter_class=_HelpFormatter, **kwargs)
 
 
 def build_parser():
@@ -185,7 +194,7 @@ def build_parser():
         description="Parametric equalizer (Audio EQ Cookbook biquads) for audio files "
                     "and raw PCM pipes.",
         epilog="Run 'eq COMMAND --help' for the options of a command.\n\n" + EXIT_STATUS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
