@@ -180,6 +180,12 @@ def _os_reason(path, exc):
     return text
 
 
+def _libsndfile_error():
+    import soundfile as sf  # here, not at the top: `eq stream` starts without it
+
+    return sf.LibsndfileError
+
+
 def _open_input(in_path):
     import soundfile as sf  # here, not at the top: `eq stream` starts without it
 
@@ -527,14 +533,15 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                     "(allow_truncated / --allow-truncated keeps what is there)",
                     totals.frames, promised)
             os.replace(tmp, out_path)
-        except OSError as exc:
+        except (OSError, _libsndfile_error()) as exc:
             _remove_quietly(tmp)
             if isinstance(exc, AudioFileError):
                 raise
             written = dst.frames if dst is not None else 0
             raise AudioFileError(
                 f"failed after writing {written} frame(s) of {str(in_path)!r} -> "
-                f"{str(out_path)!r}: {_os_reason(out_path, exc)}; no output was left") from None
+                f"{str(out_path)!r}: {_os_reason(in_path if isinstance(exc, _libsndfile_error()) else out_path, exc)}"
+                "; no output was left") from None
         except BaseException:
             _remove_quietly(tmp)
             raise

@@ -64,7 +64,7 @@ def test_corrupt_input_is_one_error_and_leaves_no_output(tmp_path, capsys):
     assert (tmp_path / "b" / MUSIC.name).is_file()          # the good file still went through
     assert not (tmp_path / "b" / broken.name).exists()
     assert [line for line in captured.err.splitlines() if line] == [
-        line for line in captured.err.splitlines() if line.startswith("eq: error:")]
+        line for line in captured.err.splitlines() if line.startswith("eq batch: error:")]
 
 
 def test_band_spec_reads_back_exactly():
@@ -86,6 +86,6 @@ def test_absurd_gain_is_rejected_by_name():
     (["--rate", "48000", "--points", "1"], "--points"),
 ])
 def test_response_errors_are_one_line(capsys, args, message):
-    assert main(["response", "--band", "notch:50"] + args) == 1
+    assert main(["response", "--band", "notch:50"] + args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("eq: error:") and message in err[0]
+    assert len(err) == 1 and err[0].startswith("eq response: error:") and message in err[0]
