@@ -259,7 +259,7 @@ static int
 Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
 {
     if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "n_pending cannot be deleted");
+        PyErr_SetString(PyExc_AttributeError, "_n_pending cannot be deleted");
         return -1;
     }
     if (check_ready(self) < 0) {
@@ -270,7 +270,7 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
         return -1;
     }
     if (n < 0 || n >= self->frame_bytes) {
-        PyErr_Format(PyExc_ValueError, "n_pending must be between 0 and %zd, got %zd",
+        PyErr_Format(PyExc_ValueError, "_n_pending must be between 0 and %zd, got %zd",
                      self->frame_bytes - 1, n);
         return -1;
     }

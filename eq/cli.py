@@ -4,19 +4,6 @@ Examples
 --------
 ::
 
-    eq apply in.wav out.wav --preset vocal-presence
-    ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 2 - \\
-        | eq stream --rate 48000 --channels 2 --format s16le --band peaking:3k:q=1:gain=4 \\
-        | ffplay -f s16le -ar 48000 -ch_layout stereo -
-    eq response --preset telephone --rate 16000
-"""
-
-"""The ``eq`` command line: files, pipes, responses and presets.
-
-Examples
---------
-::
-
     eq apply in.wav out.wav --preset vocal-presence --band lowshelf:100:gain=2
     curl -s https://example.org/in.wav | eq apply - - --band highpass:80 > out.wav
     ffmpeg -i in.mp3 -f s16le -ar 48000 -ac 2 - \\
@@ -110,20 +97,16 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 class _VersionAction(argparse.Action):
-    """``--version``; the installed version is looked up only when asked for."""
+    """``--version``: prints ``eq`` and the installed version (:data:`eq.__version__`)."""
 
     def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
                  help="print the version of eq-stream and exit"):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from importlib.metadata import PackageNotFoundError, version
+        from . import __version__
 
-        try:
-            text = version("eq-stream")
-        except PackageNotFoundError:
-            text = "(not installed)"
-        print(f"eq {text}")
+        print(f"eq {__version__}")
         parser.exit(0)
 
 
@@ -365,15 +348,15 @@ def _copy_to_stdout(path):
 
 def _output_type(args, info):
     """Extension of the file spooled for output '-': --type, else the input's container."""
-    import soundfile as sf
+    from .files import container_for_extension, known_extensions
 
     if args.type is None:
         return (info.format if info is not None else "WAV").lower()
-    if args.type.upper() not in sf.available_formats():
+    if container_for_extension(args.type) is None:
         raise InvalidParameterError(
             f"--type {args.type!r} is not a container eq can write; expected one of "
-            f"{', '.join(sorted(f.lower() for f in sf.available_formats()))}")
-    return args.type.lower()
+            f"{', '.join(known_extensions())}")
+    return args.type.lower().lstrip(".")
 
 
 def _cmd_apply(args):
@@ -432,7 +415,7 @@ def _cmd_batch(args):
     if len(set(outputs)) != len(outputs):
         raise InvalidParameterError("two inputs have the same file name; their outputs would "
                                     f"collide in {args.out_dir!r}")
-    for path in args.inputs:
+    for path in args.inputs if extra_bands else ():  # a preset's bands are dropped, not refused
         info = _audio_info(path)
         if info is not None:
             _check_below_nyquist(extra_bands, info.samplerate, where=f"{path}: ")

@@ -107,21 +107,38 @@ def _quantize(y, bits):
     return r.astype(np.int32) << (32 - bits), n_clipped
 
 
+def container_for_extension(ext):
+    """soundfile's container name for a file extension (``"wav"``, ``".aif"``, ``"oga"``), or None.
+
+    Examples
+    --------
+    >>> container_for_extension(".aif"), container_for_extension("flac"), container_for_extension("xyz")
+    ('AIFF', 'FLAC', None)
+    """
+    import soundfile as sf  # here, not at the top: `eq stream` starts without it
+
+    ext = ext.lstrip(".").upper()
+    if ext in sf.available_formats():
+        return ext
+    return {"AIF": "AIFF", "OGA": "OGG"}.get(ext)
+
+
+def known_extensions():
+    """The extensions :func:`container_for_extension` knows, for messages."""
+    import soundfile as sf
+
+    return sorted({e.lower() for e in sf.available_formats()} | {"aif", "oga"})
+
+
 def _output_format(in_file, out_path, subtype):
     import soundfile as sf  # here, not at the top: `eq stream` starts without it
-    out_format = None
-    ext = os.path.splitext(str(out_path))[1].lstrip(".").upper()
-    if ext in sf.available_formats():
-        out_format = ext
-    elif ext:
-        out_format = {"AIF": "AIFF", "OGA": "OGG"}.get(ext)
+
+    ext = os.path.splitext(str(out_path))[1]
+    out_format = container_for_extension(ext) if ext else in_file.format
     if out_format is None:
-        if ext:
-            raise InvalidParameterError(
-                f"cannot tell the audio format from the extension of {str(out_path)!r}; "
-                f"use one of {', '.join(sorted(e.lower() for e in sf.available_formats()))}"
-            )
-        out_format = in_file.format
+        raise InvalidParameterError(
+            f"cannot tell the audio format from the extension of {str(out_path)!r}; "
+            f"use one of {', '.join(known_extensions())}")
     if subtype is None:
         subtype = in_file.subtype
         if not sf.check_format(out_format, subtype):
@@ -189,8 +206,6 @@ def _libsndfile_error():
 def _open_input(in_path):
     import soundfile as sf  # here, not at the top: `eq stream` starts without it
 
-    if os.path.isdir(in_path):
-        raise AudioFileError(f"cannot read {str(in_path)!r}: it is a folder, not an audio file")
     try:
         return sf.SoundFile(in_path)
     except (sf.LibsndfileError, OSError) as exc:
@@ -349,7 +364,7 @@ def _block_runner(src, out_subtype, bands, preamp_db):
     """Pick how blocks of `src` are read and equalized into `out_subtype`.
 
     Returns ``(read_dtype, run_block)``, where ``run_block(block, totals)``
-    returns the data to write and adds to `totals`. It may equalize `block` in
+    returns the data to write and brings `totals` up to date. It may equalize `block` in
     place: blocks are :func:`equalize_file`'s read buffer, read again only
     after the data is written.
     """
@@ -368,12 +383,10 @@ def _block_runner(src, out_subtype, bands, preamp_db):
             totals.peak = max(totals.peak, _peak(block) / full_scale)
             if is_float:
                 totals.over_full_scale += int(np.count_nonzero(np.abs(block) > 1.0))
+            totals.clipped = engine.clipped_samples
             return block
 
-        def finish(totals):
-            totals.clipped = engine.clipped_samples
-
-        return dtype, run_fused, finish
+        return dtype, run_fused
 
     beq = BlockEqualizer(rate, channels, bands, preamp_db)
     in_bits = PCM_SUBTYPE_BITS.get(src.subtype)
@@ -391,15 +404,15 @@ def _block_runner(src, out_subtype, bands, preamp_db):
             totals.peak = max(totals.peak, _peak(data) / _INT32_SCALE)
             return data
         n = int(np.count_nonzero(np.abs(y) > 1.0))
-        totals.peak = max(totals.peak, _peak(y))
         if float_output:
             totals.over_full_scale += n
         else:
             totals.clipped += n
             np.clip(y, -1.0, 1.0, out=y)
+        totals.peak = max(totals.peak, _peak(y))  # of what is written: after any clipping
         return y
 
-    return ("int32" if in_bits else "float64"), run_float, lambda totals: None
+    return ("int32" if in_bits else "float64"), run_float
 
 
 def _pump(src, dst, read_dtype, run_block, block_frames, io_thread, bar):
@@ -506,7 +519,7 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         if nyquist == "drop":
             bands, dropped = bands_below_nyquist(bands, src.samplerate)
         out_format, out_subtype = _output_format(src, out_path, subtype)
-        read_dtype, run_block, finish = _block_runner(src, out_subtype, bands, preamp_db)
+        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db)
         promised = _promised_frames(in_path, src)
         tmp = _temporary_output(out_path)
         bar = dst = None
@@ -523,7 +536,6 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                                _usable_cpus() > 1 if io_thread is None else io_thread, bar)
             finally:
                 dst.close()
-            finish(totals)
             truncated = promised is not None and totals.frames < promised
             if truncated and not allow_truncated:
                 raise TruncatedInputError(

@@ -62,8 +62,14 @@ def table_freqs_hz(bands, sample_rate, points):
     """
     if points < 2:
         raise InvalidParameterError(f"--points must be >= 2, got {points!r}")
+    return _log_grid_with_bands(bands, sample_rate, 20.0, 2.0, points)
+
+
+def _log_grid_with_bands(bands, sample_rate, low_hz, low_fraction, points):
+    """`points` log-spaced frequencies from ``min(low_hz, nyquist / low_fraction)`` to Nyquist,
+    with each band's own frequency below Nyquist added (so a narrow notch is not missed)."""
     nyquist = sample_rate / 2.0
-    grid = np.geomspace(min(20.0, nyquist / 2.0), nyquist, points)
+    grid = np.geomspace(min(low_hz, nyquist / low_fraction), nyquist, points)
     own = [band.freq_hz for band in bands if 0.0 < band.freq_hz < nyquist]
     return np.unique(np.concatenate([grid, np.asarray(own, dtype=float)]))
 
@@ -165,15 +171,13 @@ def save_response_plot(bands, preamp_db, sample_rate, path, title):
     """
     plt = _pyplot()
     bands = tuple(bands)
-    nyquist = sample_rate / 2.0
-    grid = np.geomspace(min(10.0, nyquist / 4.0), nyquist, 1000)
-    freqs = np.unique(np.concatenate([grid, [b.freq_hz for b in bands if b.freq_hz < nyquist]]))
+    freqs = _log_grid_with_bands(bands, sample_rate, 10.0, 4.0, 1000)
     gains_db = frequency_response_db(bands, sample_rate, freqs, preamp_db)
     limits = plot_limits_db(gains_db)
     fig, ax = plt.subplots(figsize=(8, 4))
     try:
         ax.semilogx(freqs, np.maximum(gains_db, limits[0] - 100.0))  # -inf would break the line
-        ax.set_xlim(freqs[0], nyquist)
+        ax.set_xlim(freqs[0], freqs[-1])
         ax.set_ylim(*limits)
         ax.set_xlabel("frequency (Hz)")
         ax.set_ylabel("gain (dB)")

@@ -13,7 +13,7 @@ few bytes (``benchmarks/`` has the figures). Without it the same steps run in Py
 
 import numpy as np
 
-from ._engine import MAX_CHANNELS, Engine
+from ._engine import Engine
 from ._memory import address_of
 from .errors import IncompleteFrameError, InvalidParameterError, InvalidTypeError
 
@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - installed without a C compiler
     _chunks = None
 
-__all__ = ["StreamingEqualizer", "BlockEqualizer", "MAX_CHANNELS"]
+__all__ = ["StreamingEqualizer", "BlockEqualizer"]
 
 BUFFER_BYTES = 1 << 17
 """Size of the equalizer's own buffer. In Python, chunks up to this size (with
@@ -234,10 +234,11 @@ class _Stream(_EngineAttributes):
     """What a StreamingEqualizer is besides its bookkeeping (see :class:`StreamingEqualizer`)."""
 
     def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
-        self._engine = engine = Engine(sample_rate, channels, bands, preamp_db, sample_format)
+        engine = Engine(sample_rate, channels, bands, preamp_db, sample_format)
         # The bytes of an incomplete frame wait here, and short chunks are joined to them here.
-        self._in = np.zeros(max(BUFFER_BYTES, 2 * engine.frame_bytes), dtype=np.uint8)
-        self._start_bookkeeping(engine)
+        buffer = np.zeros(max(BUFFER_BYTES, 2 * engine.frame_bytes), dtype=np.uint8)
+        self._start_bookkeeping(buffer, engine)  # raises, changing nothing, on an initialised object
+        self._engine, self._in = engine, buffer
 
     format = property(lambda self: self._engine.format, doc="The :class:`SampleFormat`.")
     frame_bytes = property(lambda self: self._engine.frame_bytes, doc="Bytes per frame.")
@@ -297,20 +298,22 @@ class _PythonStreamingEqualizer(_Stream, _PyChunks):
     what ``StreamingEqualizer`` is where ``eq._chunks`` was not built, and what tests compare
     the C bookkeeping with."""
 
-    def _start_bookkeeping(self, engine):
-        _PyChunks.__init__(self, self._in, engine, engine.frames_kernel(), engine.short_frames_kernel())
+    def _start_bookkeeping(self, buffer, engine):
+        if hasattr(self, "_engine"):
+            raise InvalidParameterError("this equalizer is already initialised; make a new one")
+        _PyChunks.__init__(self, buffer, engine, engine.frames_kernel(), engine.short_frames_kernel())
 
 
 if _chunks is not None:
     class StreamingEqualizer(_Stream, _chunks.Chunks):
         __doc__ = _STREAMING_DOC
 
-        def _start_bookkeeping(self, engine):
+        def _start_bookkeeping(self, buffer, engine):
             c_kernel = engine.c_kernel()
             # process() is the C method itself, inherited: no Python frame per call. The C
             # part holds the buffer and engine arrays (so they outlive it) and the cfunc that
             # owns the kernel's code.
-            _chunks.Chunks.__init__(self, self._in, engine.array, engine.frame_bytes,
+            _chunks.Chunks.__init__(self, buffer, engine.array, engine.frame_bytes,
                                     c_kernel.address, SHORT_CHUNK_BYTES, InvalidTypeError, c_kernel)
 else:  # pragma: no cover - installed without a C compiler
     class StreamingEqualizer(_PythonStreamingEqualizer):
@@ -389,8 +392,10 @@ class BlockEqualizer(_EngineAttributes):
         x = np.asarray(block)
         channels = self.channels
         if x.dtype.kind != "f":
-            hint = (f"; divide by the full scale first (x / {float(2 ** (8 * x.dtype.itemsize - 1)):g} "
-                    f"for {x.dtype})" if x.dtype.kind in "iu" else "")
+            half = float(2 ** (8 * x.dtype.itemsize - 1))
+            hint = {"i": f"; divide by the full scale first (x / {half:g} for {x.dtype})",
+                    "u": f"; remove the offset and scale first ((x - {half:g}) / {half:g} for {x.dtype})",
+                    }.get(x.dtype.kind, "")
             raise InvalidTypeError(f"block must hold floats, got dtype {x.dtype}{hint}")
         if not (x.ndim == 2 and x.shape[1] == channels or x.ndim == 1 and channels == 1):
             expected = "(frames, 1) or (frames,)" if channels == 1 else f"(frames, {channels})"

@@ -355,10 +355,11 @@ def assert_response_rows(rows, bands, fs, preamp_db=0.0):
     for freq, gain in rows:
         near = np.linspace(max(freq - 0.05, 0.0), min(freq + 0.05, fs / 2), 41)
         expected = oracle_response_db(bands, fs, near) + preamp_db
+        assert gain <= np.max(expected) + 0.005, (freq, gain)
         if np.min(expected) < -60:
             assert gain < -60 or gain >= np.min(expected) - 0.005, (freq, gain)
             continue
-        assert np.min(expected) - 0.005 <= gain <= np.max(expected) + 0.005, (freq, gain)
+        assert np.min(expected) - 0.005 <= gain, (freq, gain)
 
 
 def test_response_table_follows_the_preset():
@@ -699,18 +700,12 @@ def test_response_plot_path_is_checked_before_the_work(capsys, tmp_path):
                     "--plot", target)
     assert_one_error_line(proc, 1, str(target))
     assert proc.stdout == b""
-    read_only = tmp_path / "ro"
-    read_only.mkdir()
-    read_only.chmod(0o500)
-    try:
-        if os.access(read_only, os.W_OK):
-            pytest.skip("running with rights to write anywhere")
-        proc = run_main(capsys, "response", "--rate", "48000", "--band", "notch:50",
-                        "--plot", read_only / "x.png")
-        assert_one_error_line(proc, 1, "x.png")
-        assert proc.stdout == b""
-    finally:
-        read_only.chmod(0o700)
+    a_file = tmp_path / "a_file"  # a folder on the path that is a file: refused even for root
+    a_file.write_text("not a folder")
+    proc = run_main(capsys, "response", "--rate", "48000", "--band", "notch:50",
+                    "--plot", a_file / "x.png")
+    assert_one_error_line(proc, 1, "x.png")
+    assert proc.stdout == b""
 
 
 def test_response_plot_says_where_it_went(capsys, tmp_path):

@@ -476,3 +476,17 @@ def test_bands_above_nyquist_are_dropped_on_request_and_refused_otherwise(tmp_pa
     x16 = sf.read(src, dtype="int16", always_2d=True)[0] / 32768.0  # what the input file holds
     expected, _ = oracle_file(x16, 16, fs, [{"type": "peaking", "freq": 1000.0, "q": 1.0, "gain_db": 4.0}])
     assert np.max(np.abs(got.astype(np.int64) - expected)) <= 1
+
+
+def test_the_reported_peak_is_that_of_the_written_file_when_it_clips(tmp_path):
+    """Encodings that cannot exceed full scale (here mu-law) are clipped before writing: the peak in
+    the report is the written file's, not the filter's output before the clip."""
+    fs = 16000
+    x = 0.9 * np.sin(2 * np.pi * 440 * np.arange(fs) / fs)
+    sf.write(tmp_path / "in.wav", x, fs, subtype="PCM_16")
+    report = eq.equalize_file(tmp_path / "in.wav", tmp_path / "out.wav", [], preamp_db=6.0,
+                              subtype="ULAW")
+    written, _ = sf.read(tmp_path / "out.wav", dtype="float64")
+    assert report.clipped_samples > 0
+    assert report.peak_dbfs == pytest.approx(20 * np.log10(np.max(np.abs(written))), abs=0.3)
+    assert report.peak_dbfs <= 0.0

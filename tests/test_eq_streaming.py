@@ -372,8 +372,10 @@ def test_block_equalizer_refuses_samples_that_are_not_floats(dtype):
     with pytest.raises(eq.InvalidTypeError, match=f"dtype {dtype}") as err:
         beq.process(np.ones((10, 1), dtype=dtype))
     assert isinstance(err.value, TypeError)
-    if dtype.startswith(("int", "uint")):
+    if dtype.startswith("int"):
         assert "divide by the full scale" in str(err.value)
+    elif dtype.startswith("uint"):
+        assert "remove the offset and scale" in str(err.value)
 
 
 def test_block_equalizer_writes_into_out_and_checks_it(rng):
@@ -580,3 +582,18 @@ def test_block_equalizer_long_blocks_match_sosfilt(rng, channels):
     beq = eq.BlockEqualizer(96000, channels, CASCADE)
     parts = [beq.process(x[a:a + 9001]) for a in range(0, LONG_FRAMES, 9001)]
     np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_a_failed_second_initialisation_changes_nothing(rng):
+    stream = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE)
+    twin = eq.StreamingEqualizer(48000, 2, "s16le", CASCADE)
+    with pytest.raises((RuntimeError, eq.EqError)):
+        stream.__init__(44100, 1, "f32le", [])
+    assert (stream.sample_rate, stream.channels, stream.format.name) == (48000, 2, "s16le")
+    raw = random_pcm(rng, "s16le", 700, 2)
+    assert stream.process(raw) == twin.process(raw)
+
+
+def test_unsigned_integers_are_told_to_remove_their_offset():
+    with pytest.raises(eq.InvalidTypeError, match=r"\(x - 128\) / 128"):
+        eq.BlockEqualizer(22050, 1, []).process(np.full(10, 128, dtype=np.uint8))

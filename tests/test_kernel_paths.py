@@ -183,7 +183,7 @@ def test_the_byte_kernel_leaves_its_input_alone(rng, bookkeeping, n_frames):
     assert data == raw and len(out) == 4 * n_frames and out != raw
 
 
-def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng, bookkeeping):
+def test_arrays_in_place_match_the_byte_path_and_need_a_writeable_destination(rng):
     # eq.files filters its read buffer in place through Engine.process_frames_into.
     src = np.rint(rng.uniform(-0.9, 0.9, (3000, 2)) * 32767).astype("<i2")
     expected = eq.StreamingEqualizer(48000, 2, "s16le", BANDS).process(src.tobytes())
@@ -228,7 +228,7 @@ def test_left_aligned_samples_need_a_native_signed_integer_format(name, bits):
         _engine.Engine(48000, 2, BANDS, 0.0, name, held_bits=bits)
 
 
-def _python_bookkeeping(monkeypatch, *args):
+def _python_bookkeeping(*args):
     """A StreamingEqualizer that keeps the Python bookkeeping (as without eq._chunks)."""
     stream = streaming._PythonStreamingEqualizer(*args)
     assert isinstance(stream, streaming._PyChunks)
@@ -253,7 +253,7 @@ def test_c_and_python_bookkeeping_agree_call_by_call(rng, monkeypatch, name, cha
     kinds = ["bytes", "bytearray", "memoryview", "typed", "strided"]
 
     c_stream = eq.StreamingEqualizer(48000, channels, name, BANDS, 3.0)
-    py_stream = _python_bookkeeping(monkeypatch, 48000, channels, name, BANDS, 3.0)
+    py_stream = _python_bookkeeping(48000, channels, name, BANDS, 3.0)
     assert isinstance(c_stream, streaming._chunks.Chunks)
     start = 0
     outputs = []
@@ -330,7 +330,7 @@ def test_the_python_long_route_loses_nothing_when_its_output_cannot_be_made(rng,
     # The kernel has run when the output bytes are made; if that fails, the
     # filter must be as before the call, so that passing the chunk again works.
     raw = _raw(eq.SAMPLE_FORMATS["s16le"], rng.uniform(-1.0, 1.0, (40000, 2)))
-    stream = _python_bookkeeping(monkeypatch, 48000, 2, "s16le", BANDS, 6.0)
+    stream = _python_bookkeeping(48000, 2, "s16le", BANDS, 6.0)
     first = stream.process(raw[:5])                     # one frame out, 1 byte pending
     clipped = stream.clipped_samples
 

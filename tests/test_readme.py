@@ -21,5 +21,10 @@ def test_readme_python_block_runs_as_pasted(index, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "audio_fixtures", tmp_path / "audio_fixtures")
     monkeypatch.chdir(tmp_path)
     code = compile(BLOCKS[index], f"README.md python block {index + 1}", "exec")
+    before = set(os.listdir(tmp_path))
     exec(code, {"__name__": "__readme__"})
-    assert os.listdir(tmp_path)
+    made = set(os.listdir(tmp_path)) - before
+    # a block that names an output file must have written it
+    for name in re.findall(r'"([\w.-]+\.(?:wav|flac|png))"', BLOCKS[index]):
+        if not name.startswith("audio_fixtures"):
+            assert name in made, (name, made)
