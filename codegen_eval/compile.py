@@ -8,6 +8,7 @@ of every file it writes and wall-clock time. Flags and limits come from the task
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
 import signal
@@ -117,10 +118,17 @@ def _run_bounded(cmd: list[str], cwd: str | None, wall_s: float) -> tuple[int | 
     return (None if timed_out else code), tail.decode(errors="replace")[-OUTPUT_TAIL_CHARS:], timed_out
 
 
+# a diagnostic about the source ("candidate.c:9:2: error: ...") and the source lines the compiler
+# quotes under it ("    9 | #error ...", "      |  ^~~"): the candidate's own words, never a limit
+_QUOTES_SOURCE = re.compile(r"^(?:\S+:\d+:(?:\d+:)?\s|\s*\d*\s*\|)")
+
+
 def _which_limit(output: str, timed_out: bool) -> str | None:
+    """Which limit stopped the compiler, from its own messages (not the lines that quote the
+    candidate's source, which could say anything)."""
     if timed_out:
         return "wall"
-    text = output.lower()
+    text = "\n".join(line for line in output.lower().splitlines() if not _QUOTES_SOURCE.match(line))
     if "file size limit exceeded" in text:
         return "output_size"
     if "cpu time limit exceeded" in text:

@@ -13,7 +13,7 @@ import signal
 from collections import defaultdict
 
 from .cases import Case
-from .scoring import RunResult
+from .scoring import RunResult, config_right
 
 VOCABULARY = (
     "compile_error", "load_error", "crash", "timeout", "resource_limit", "disallowed_import",
@@ -25,6 +25,8 @@ VOCABULARY = (
 MAX_EVIDENCE = 3
 # a failing run whose error is this small relative to the signal is a precision problem
 PRECISION_RELATIVE_RMS = 1e-4
+# an f32le error at most this large (about -100 dBFS) is a rounding matter, never a wrong filter
+SMALLEST_FLOAT_ERROR = 1e-5
 
 
 def replay_command(target: str, case_id: str | None, chunking: str | None) -> str:
@@ -190,28 +192,40 @@ def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcom
             out.append(make("disallowed_import", "killed for a forbidden system call (process, socket, signal "
                             "or mount)", ev_running))
         elif sig in (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL):
-            out.append(make("resource_limit", f"worker killed by {name} ({_signal_text(sig)})", ev_running))
+            out.append(make("resource_limit", f"worker killed by {signal_label(sig)}", ev_running))
         elif near_memory_limit or says_memory:
             out.append(make("resource_limit", f"worker killed by {name} after using "
                             f"{outcome.get('max_rss_mb', 0):.0f} MB of its {memory_mb} MB limit", ev_running))
         else:
-            out.append(make("crash", f"worker killed by {name} ({_signal_text(sig)})", ev_running))
+            out.append(make("crash", f"worker killed by {signal_label(sig)}", ev_running))
     elif not outcome.get("finished"):
         out.append(make("crash", f"worker exited with status {rc} before finishing its runs", ev_running))
     return out
 
 
-def _signal_text(sig: int) -> str:
-    """What a signal means, as the C library says it (``Segmentation fault`` for 11)."""
+def signal_label(sig: int) -> str:
+    """``SIGSEGV (Segmentation fault)``: a signal's name and what it means, as the C library says."""
     try:
-        return signal.strsignal(sig) or f"signal {sig}"
+        name = signal.Signals(sig).name
     except ValueError:
-        return f"signal {sig}"
+        name = f"signal {sig}"
+    try:
+        meaning = signal.strsignal(sig)
+    except ValueError:
+        meaning = None
+    return f"{name} ({meaning})" if meaning else name
 
 
 def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
-                  config_results: list[dict]) -> list[dict]:
+                  config_results: list[dict], violations: list[dict] = ()) -> list[dict]:
     """Diagnoses from the measured runs and the configuration checks.
+
+    An exception is the candidate's own account, told from inside its process, and cannot make a
+    pass. It chooses between diagnoses only where the verdict cannot tell them apart or the parent
+    has a record of its own: a ``MemoryError`` is ``resource_limit`` (an error, as a crash is);
+    an overrun caught by the guard bytes of the worker's output buffer is ``wrong_length``; the
+    sandbox's refusal counts only with a refusal on record (``disallowed_import``), and is
+    otherwise a crash.
 
     Parameters
     ----------
@@ -221,6 +235,8 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
         Every run measured by :func:`codegen_eval.scoring.measure` (with ``identical_to_whole`` set).
     config_results : list of dict
         The configuration checks: ``kind`` (``valid``/``invalid``), ``why``, ``accepted``, ``error``.
+    violations : list of dict
+        Refusals on record (see :func:`diagnose_infrastructure`).
 
     Returns
     -------
@@ -230,19 +246,32 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     """
     out: list[dict] = []
     # ------------------------------------------------------ exceptions, configs
-    mem = [r for r in results if (r.error or r.create_error or {}).get("memory")]
+    def memory(error):
+        return bool(error and error.get("memory"))
+
+    def refused(error):  # the sandbox's refusal, reported as disallowed_import
+        return bool(error and error.get("sandbox") and violations)
+
+    mem = [r for r in results if memory(r.error or r.create_error)]
     if mem:
         out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]))
-    overrun = [r for r in results if r.error and (r.error.get("overrun") or r.too_long)]
-    crashed = [r for r in results if r.error and r not in mem and r not in overrun and not r.error.get("sandbox")]
-    if crashed:
-        r = crashed[0]
-        out.append(make("crash", describe_exception(r.error), [_err_ev(x) for x in crashed]))
-    # PermissionError comes from the sandbox blocking the candidate: reported as disallowed_import
+    overrun = [r for r in results if r.too_long or (r.error and r.error.get("overrun"))]
+    config_overrun = [c for c in config_results
+                      if c.get("too_long") or (c.get("accepted") and (c.get("error") or {}).get("overrun"))]
+    crashed = [r for r in results if r.error and r not in mem and r not in overrun and not refused(r.error)]
+    config_crashed = [c for c in config_results if c["kind"] == "valid" and c.get("accepted")
+                      and c.get("error") and c not in config_overrun and not memory(c["error"])
+                      and not refused(c["error"])]
+    if crashed or config_crashed:
+        error = crashed[0].error if crashed else config_crashed[0]["error"]
+        out.append(make("crash", "the candidate raised " + describe_exception(error),
+                        [_err_ev(x) for x in crashed]
+                        + [{"config": c["why"], "error": describe_exception(c["error"])[:200]}
+                           for c in config_crashed]))
     rejected = [r for r in results if r.create_error is not None and not r.repeat and r not in mem
-                and not r.create_error.get("sandbox")]
+                and not refused(r.create_error)]
     rejected_extra = [c for c in config_results if c["kind"] == "valid" and c.get("accepted") is False
-                      and not (c.get("error") or {}).get("sandbox") and not (c.get("error") or {}).get("memory")]
+                      and not refused(c.get("error")) and not memory(c.get("error"))]
     if rejected or rejected_extra:
         ev = [{"case": r.case_id, "chunking": r.chunking, "error": r.create_error.get("message", "")[:200]}
               for r in rejected if r.chunking == "whole"]
@@ -262,11 +291,17 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     if nondet:
         out.append(make("nondeterministic", "the same input gave different bytes in a second process",
                         [{"case": r.case_id, "chunking": "whole"} for r in nondet]))
-    if overrun:
-        longest = max((r.too_long["got_bytes"] for r in overrun if r.too_long), default=0)
-        detail = "wrote more bytes than the room it was given" if not longest else (
+    if overrun or config_overrun:
+        longest = max([r.too_long["got_bytes"] for r in overrun if r.too_long]
+                      + [c["too_long"]["got_bytes"] for c in config_overrun if c.get("too_long")], default=0)
+        detail = ("wrote more bytes than the room it was given (caught by the guard bytes after its "
+                  "output buffer, as the worker in the candidate's process reports)") if not longest else (
             f"returned up to {longest} bytes from one call, more than the input allows")
-        out.append(make("wrong_length", detail, [_err_ev(r) for r in overrun]))
+        out.append(make("wrong_length", detail, [_err_ev(r) for r in overrun]
+                        + [{"config": c["why"], "error": (
+                            f"returned {c['too_long']['got_bytes']} bytes, at most {c['too_long']['allowed_bytes']} "
+                            "allowed" if c.get("too_long") else describe_exception(c["error"])[:200])}
+                           for c in config_overrun]))
 
     # ------------------------------------------------------ instances in turns
     # (not when the same input already differs between two whole runs: that is nondeterminism)
@@ -307,8 +342,12 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
                         f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias]))
         explained |= {r.case_id for r in bias}
     def is_small(r: RunResult) -> bool:
-        # single precision can be very wrong in extreme filters, but never larger than the signal
-        return r.relative_rms < PRECISION_RELATIVE_RMS or (r.float32_like and r.relative_rms < 0.5)
+        # single precision can be very wrong in extreme filters, but never larger than the signal;
+        # and an error of one step of the format (on a quiet case a large part of the signal) is
+        # rounding, not a wrong filter
+        one_step = r.max_abs <= (1.0 if r.error_unit == "LSB" else SMALLEST_FLOAT_ERROR)
+        return (one_step or r.relative_rms < PRECISION_RELATIVE_RMS
+                or (r.float32_like and r.relative_rms < 0.5))
 
     large = {cid: r for cid, r in failing.items() if cid not in explained and not is_small(r)}
     small = [r for cid, r in failing.items() if cid not in explained and is_small(r)]
@@ -364,7 +403,7 @@ def unexplained(results: list[RunResult], config_results: list[dict], diagnoses:
     if diagnoses:
         return []
     bad = [r for r in results if not r.ok]
-    bad_configs = [c for c in config_results if bool(c.get("accepted")) != (c["kind"] == "valid")]
+    bad_configs = [c for c in config_results if not config_right(c)]
     if not bad and not bad_configs:
         return []
     ev = [dict(r.evidence(), got_bytes=r.got_bytes, expected_bytes=r.expected_bytes) for r in bad]

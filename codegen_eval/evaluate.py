@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import platform
 import shlex
@@ -32,7 +31,7 @@ from . import diagnosis, sandbox, scoring, throughput
 from .compile import compile_candidate
 from .parallel import score_in_processes
 from .reference import compute_reference
-from .runner import (CLOSE, CREATE, LOAD, OK, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, _as_error,
+from .runner import (CLOSE, CREATE, LOAD, OK, OUTPUT, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, _as_error,
                      run_interleaved, run_stream, usable_cpus)
 from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
@@ -87,7 +86,7 @@ class WorkerReport:
     running : dict or None
         ``{"case", "chunking"}`` of the run in progress when a worker stopped.
     sandbox : dict
-        What the stream worker said it applied, and what the kernel says of it.
+        What the kernel says of the stream worker (seccomp, capabilities, namespaces) and its command.
     """
 
     raws: list = field(default_factory=list)
@@ -252,15 +251,11 @@ def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) ->
             channels = 1
         try:
             kind, payload = worker.request(PROCESS, b"\x00" * 4 * channels, max_reply=8 * channels)
-        except ReplyTooLong as exc:
-            kind, payload = b"E", json.dumps({"type": "OutputTooLong", "message": str(exc)}).encode()
-        if kind != b"O":
-            record["error"] = _error_payload(payload)
+            if kind != OUTPUT:
+                record["error"] = _as_error(payload)
+        except ReplyTooLong as exc:  # what the parent saw, not what the candidate said
+            record["too_long"] = {"got_bytes": exc.got_bytes, "allowed_bytes": exc.allowed_bytes}
         worker.request(CLOSE)
-
-
-def _error_payload(payload: bytes) -> dict:
-    return _as_error(payload)
 
 
 def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) -> WorkerReport:
@@ -284,10 +279,8 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
         try:
             worker, job = start_worker(task, staged, cpu)
             kind, reply = load(worker, job)
-            if check_configs:
-                applied = reply.get("applied") if isinstance(reply.get("applied"), dict) else {}
-                report.sandbox = {"applied": {str(k)[:40]: v for k, v in applied.items() if isinstance(v, bool)},
-                                  "observed": worker.observed(), "command": worker.command}
+            if check_configs:  # what the kernel says of the worker, not what the worker says it did
+                report.sandbox = {"observed": worker.observed(), "command": worker.command}
             if kind != OK:
                 report.load = {"ok": False, "error": _as_error(reply.get("error", reply))}
                 break
@@ -316,7 +309,7 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
             if worker is not None:
                 outcome = worker.close()
                 report.violations += [v for v in worker.violations if v not in report.violations]
-                info = outcome.as_dict()
+                info = dict(outcome.as_dict(), worker="stream" if check_configs else "replay")
                 if check_configs:
                     report.outcome = info
                 else:
@@ -470,11 +463,11 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
         results = [scoring.measure(by_id[r.case_id], refs[(r.case_id, r.input_name)], r) for r in worker.raws]
         scoring.compare_with_replay(results, worker.raws)
         outcome_info = dict(worker.outcome, finished=worker.finished,
-                            memory_limit_mb=task.data["limits"].get("memory_mb"))
+                            memory_limit_mb=task.data["limits"].get("memory_mb"), running=worker.running)
         diags = diagnosis.diagnose_infrastructure(compile_info, worker.load, outcome_info, worker.violations,
                                                   worker.running)
         if not any(d["code"] in ("compile_error", "load_error") for d in diags) and worker.load is not None:
-            diags += diagnosis.diagnose_runs(by_id, results, worker.configs)
+            diags += diagnosis.diagnose_runs(by_id, results, worker.configs, worker.violations)
         diags += diagnosis.unexplained(results, worker.configs, diags)
         target = _replay_target(candidate, task, seed, reference, unsafe_no_sandbox)
         props = scoring.properties(results, worker.configs)

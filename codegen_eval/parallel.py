@@ -27,7 +27,6 @@ class _Child:
     """One scoring process, pinned to `cpu`."""
 
     def __init__(self, cpu: int):
-        self.cpu = cpu
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen([sys.executable, "-c", f"from codegen_eval.parallel import serve; serve({cpu})"],

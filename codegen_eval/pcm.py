@@ -45,13 +45,17 @@ def to_float(data: bytes, spec: dict, channels: int) -> np.ndarray:
     return x.reshape(-1, channels)
 
 
+def stored_range(spec: dict) -> tuple[int, int]:
+    """The lowest and highest stored value of an integer format (u8 without its offset)."""
+    return spec["min"] - spec.get("offset", 0), spec["max"] - spec.get("offset", 0)
+
+
 def quantize(y: np.ndarray, spec: dict) -> np.ndarray:
     """Map float output ``(frames, channels)`` to the stored values: rounded, saturated integers
     for integer formats (u8 without offset), float32 for ``f32le``."""
     if spec["kind"] == "float":
         return np.asarray(y, dtype=np.float32)
-    lo = spec["min"] - spec.get("offset", 0)
-    hi = spec["max"] - spec.get("offset", 0)
+    lo, hi = stored_range(spec)
     return np.clip(np.rint(np.asarray(y) * spec["scale"]), lo, hi).astype(np.int64)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .diagnosis import describe_exception
+from .diagnosis import describe_exception, signal_label
 from .evaluate import RESULT_SCHEMA
 from .scoring import ERROR_DIAGNOSES
 
@@ -221,21 +221,6 @@ def describe_evidence(ev: dict, unit: str = "") -> str:
     return f"{head}: {body}" if head and body else head or body
 
 
-def _signal(sig: int) -> str:
-    """``SIGSEGV (Segmentation fault)``: a signal's name and what it means."""
-    import signal
-
-    try:
-        name = signal.Signals(sig).name
-    except ValueError:
-        name = f"signal {sig}"
-    try:
-        meaning = signal.strsignal(sig)
-    except ValueError:
-        meaning = None
-    return f"{name} ({meaning})" if meaning else name
-
-
 _STOPPED_FOR = {
     "stall": "no answer within the stall limit (CPU time, or wall-clock time without any)",
     "timeout": "the wall-clock limit was reached",
@@ -248,8 +233,11 @@ _STOPPED_FOR = {
 
 
 def _running(result: dict) -> dict | None:
-    """The run in progress when a worker stopped: the bare ``{case, chunking}`` item of an
-    error diagnosis."""
+    """The run in progress when a worker stopped, as recorded (results written before it was
+    recorded: the bare ``{case, chunking}`` item of an error diagnosis)."""
+    worker = result.get("worker") or {}
+    if "running" in worker:
+        return worker["running"]
     for d in result.get("diagnoses", []):
         for ev in d.get("evidence", []):
             if d["code"] in ERROR_DIAGNOSES and ev.get("case") and set(ev) <= {"case", "chunking"}:
@@ -265,7 +253,11 @@ def _worker_ending(result: dict) -> str:
         return "No worker ran."
     replay = result.get("replay_worker") or {}
     which = "The worker"
-    if replay and all(replay.get(k) == w.get(k) for k in ("returncode", "wall_s", "killed_for")):
+    if "worker" in w:
+        replayed = w["worker"] == "replay"
+    else:  # results written before the worker was named
+        replayed = bool(replay) and all(replay.get(k) == w.get(k) for k in ("returncode", "wall_s", "killed_for"))
+    if replayed:
         which = "The second worker (the inputs replayed whole)"
     running = _running(result)
     during = f" during case {running['case']}, chunking {running['chunking']}" if running else ""
@@ -274,7 +266,7 @@ def _worker_ending(result: dict) -> str:
         why = _STOPPED_FOR.get(killed_for, killed_for)
         return f"{which} was stopped by the harness{after}{during}: {why}."
     if rc is not None and rc < 0:
-        return (f"{which} was killed by {_signal(-rc)}{during}. A signal leaves no traceback, so the "
+        return (f"{which} was killed by {signal_label(-rc)}{during}. A signal leaves no traceback, so the "
                 "function it hit is not recorded.")
     if not w.get("finished", True):
         return f"{which} exited with status {rc}{during}, before finishing its runs."

@@ -16,6 +16,7 @@ import io
 import shlex
 
 from .diagnosis import describe_exception
+from .scoring import ERROR_DIAGNOSES
 from .report import (_code_label, _error_unit, best_speedup, describe_evidence, describe_outcome,
                      throughput_warnings)
 
@@ -44,7 +45,6 @@ _PROPERTY_LABELS = {
     "correct_length": "correct length", "deterministic": "deterministic",
     "accepts_valid": "accepts valid configurations", "rejects_invalid": "rejects invalid configurations",
 }
-_ERROR_CODES = ("compile_error", "load_error", "crash", "timeout", "resource_limit")
 
 
 def plot_png(plot: dict) -> str | None:
@@ -145,7 +145,7 @@ def _diagnoses(r: dict) -> str:
     e = html.escape
     parts = []
     for d in r["diagnoses"]:
-        cls = "diag error-diag" if d["code"] in _ERROR_CODES else "diag"
+        cls = "diag error-diag" if d["code"] in ERROR_DIAGNOSES else "diag"
         items = "".join(f"<li>{e(describe_evidence(ev, ev.get('error_unit') or _error_unit(r, ev.get('case'))))}</li>" for ev in d["evidence"])
         parts.append(f"<div class='{cls}'><b>{e(_code_label(d))}</b>: {e(d['detail'])}"
                      + (f"<ul>{items}</ul>" if items else "") + f"<div>replay:</div><pre>{e(d['replay'])}</pre></div>")
@@ -190,7 +190,7 @@ def sandbox_lines(r: dict) -> list[str]:
              "ended with the harness",
              "root: read-only system folders, the interpreter and the allowed packages; the candidate's own "
              "folder and /tmp are private, size-limited tmpfs; the reference and the project are not there "
-             f"(checked: visible = {box.get('probe', {}).get('reference_visible')})"]
+             "(a probe sandbox looked for them before scoring; the harness refuses to score where they show)"]
     observed = box.get("observed") or {}
     if observed:
         mode = observed.get("seccomp_mode")
@@ -297,8 +297,8 @@ def why_no_curve(r: dict, case: str, chunking: str | None, frames: int) -> str:
 def unplotted(r: dict) -> list[str]:
     """Plain-text lines for the failing runs that have no error to draw, grouped by reason: runs
     whose output is right as far as it goes (they raised, or stopped short), runs that returned
-    nothing, runs that never started or were never made. Empty when no run was made at all (the
-    account of the result says why)."""
+    nothing. The runs that never started or were never made are not listed: the account of the
+    result (:func:`codegen_eval.report.describe_outcome`) counts them and says why."""
     props = r.get("properties") or {}
     not_run, rejected = props.get("runs_not_run", 0), props.get("runs_rejected", 0)
     if not_run and not_run == props.get("runs"):
@@ -317,15 +317,8 @@ def unplotted(r: dict) -> list[str]:
             continue  # counted below
         reasons.setdefault(why_no_curve(r, case, run.get("chunking"), 0), []).append(
             f"{case} ({run.get('chunking')})")
-    lines = [f"{', '.join(cases)}: {why}" for why, cases in reasons.items()]
-    if rejected:
-        first = next((x["create_error"] for x in r.get("failing_runs", []) if x.get("create_error")), None)
-        lines.append(f"{rejected} run(s) never started, because creating the instance failed"
-                     + (f" ({describe_exception(first)})" if first else "") + ": they have no output to plot")
-    if not_run:
-        lines.append(f"{not_run} run(s) were never made or were cut off, because the worker ended first: "
-                     "they have no output to plot")
-    return lines
+    # the runs that never started or were never made are counted in the account above the plots
+    return [f"{', '.join(cases)}: {why}" for why, cases in reasons.items()]
 
 
 def _plots(r: dict) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from . import sandbox
 from .worker import (CLOSE, CREATE, DONE, ERROR, FLUSH, HEADER, LOAD, OK, OUTPUT, PROCESS, QUIT, SELECT, TIMED,
-                     VIOLATION)
+                     VIOLATION, _write_all)
 
 _TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 # a reply longer than allowed is read and thrown away up to this size; beyond it the worker is ended
@@ -305,7 +305,8 @@ class Worker:
                 _write_all(self._cmd_w, HEADER.pack(kind, len(payload)))
                 _write_all(self._cmd_w, payload)
             if not self._buf:  # the usual case: the whole reply comes in one read
-                data = os.read(self._reply_r, 1 << 20)
+                # no larger than the reply may be: a 1 MiB buffer per call costs an mmap and munmap
+                data = os.read(self._reply_r, min(1 << 20, HEADER.size + max(max_reply, 4096)))
                 if len(data) >= HEADER.size:
                     rkind, n = HEADER.unpack_from(data)
                     if len(data) == HEADER.size + n and rkind in (OUTPUT, OK) and n <= max_reply:
@@ -529,7 +530,8 @@ class Worker:
             pass
         if exit_code is None:
             exit_code = code
-        # bwrap reports a death by signal as 128 + the signal
+        # bwrap reports a death by signal as 128 + the signal (the worker's seccomp filter refuses
+        # an exit status of 128 or more, so only a signal gives one)
         if exit_code is not None and exit_code > 128 and self.command and self.command[0] != sys.executable:
             exit_code = -(exit_code - 128)
         self.outcome.returncode = exit_code if exit_code is not None else -9
@@ -589,7 +591,6 @@ class CallResult:
         The candidate's exception (as the worker described it), or how the run broke off.
     error_call : int or None
     create_error : dict or None
-    flush_bytes : int
     too_long : dict or None
         ``{"call", "got_bytes", "allowed_bytes"}`` of the first over-long reply.
     """
@@ -600,7 +601,6 @@ class CallResult:
     error: dict | None = None
     error_call: int | None = None
     create_error: dict | None = None
-    flush_bytes: int = 0
     too_long: dict | None = None
     completed: bool = False
 
@@ -669,7 +669,6 @@ class _Stream:
                 kind, out = self.worker.request(FLUSH, max_reply=self.extra + 64 * self.channels)
                 if kind == OUTPUT:
                     self.outputs.append(out)
-                    res.flush_bytes = len(out)
                 else:
                     res.error = _as_error(out)
                     res.error_call = res.calls
@@ -768,14 +767,6 @@ def printable(text, limit: int = 500) -> str:
     escape: no report line can be moved, erased, reordered or made unwritable on a terminal or in
     a file."""
     return _NON_PRINTING.sub(_escape, str(text)[:limit])
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    written = os.write(fd, data)
-    if written < len(data):
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view):]
 
 
 def _as_error(payload) -> dict:

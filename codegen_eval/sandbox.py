@@ -368,7 +368,7 @@ def probe() -> dict:
     if visible != "False" or site_visible != "False":
         raise SandboxUnavailable("the sandbox would show the reference or the harness's packages; "
                                  "refusing to run candidates in it")
-    return {"bwrap": bwrap.as_dict(), "probe": {"uid": int(uid), "pid": int(pid), "reference_visible": False}}
+    return {"bwrap": bwrap.as_dict(), "probe": {"uid": int(uid), "pid": int(pid)}}
 
 
 def project_folders() -> list[Path]:

@@ -26,7 +26,7 @@ import scipy.signal
 
 from . import cases as cases_mod
 from . import pcm, scoring
-from .reference import Reference, compute_reference, design
+from .reference import Reference, reference_output, compute_reference, design
 from .runner import CLOSE, CREATE, DONE, OK, TIMED, Worker, WorkerGone, _as_error, parse_reply
 from .worker import LENGTH_BYTES
 
@@ -59,8 +59,6 @@ class _Side:
         self.in_fd = in_fd
         self.out_fd = out_fd
         self.room = room
-        self.times: list[float] = []
-        self.cpu: list[float] = []
         self.has_instance = False
 
     def close(self):
@@ -84,11 +82,12 @@ def _memfds(in_bytes: int, out_bytes: int) -> tuple[int, int]:
 
 
 def _turn(side: _Side, config: dict, data: bytes, chunk_bytes: int, room: int) -> tuple[float, float, dict]:
-    """One timed run of a stopped worker; returns (wall seconds, worker CPU seconds, the DONE reply).
+    """One timed run of a stopped worker; returns (run seconds, wall seconds, the DONE reply).
 
     The worker makes its instance first; then it is stopped again while the input is put in its
-    shared memory, and the clock starts before it may run: nothing of the input can be seen, let
-    alone worked on, outside the timed interval. It is stopped again when its answer comes.
+    shared memory. The timed figure is the time the kernel says the worker ran from the moment it
+    may run until it is stopped again after its answer: work it does after sending the answer,
+    before the stop lands, is counted too, and the load of the machine is not.
     """
     w = side.worker
     w.thaw()
@@ -103,21 +102,24 @@ def _turn(side: _Side, config: dict, data: bytes, chunk_bytes: int, room: int) -
         w.freeze()
     os.pwrite(side.in_fd, data, 0)
     message = json.dumps({"chunk_bytes": chunk_bytes, "total_bytes": len(data), "output_room": room}).encode()
-    cpu0 = w._cpu_s()
+    run0 = w.run_time_ns()
     t0 = time.perf_counter()
     w.thaw()
     try:
         kind, payload = w.request(TIMED, message)
-        elapsed = time.perf_counter() - t0
     finally:
         w.freeze()
-    cpu = w._cpu_s() - cpu0
+    wall_s = time.perf_counter() - t0
+    run_ns = w.run_time_ns() - run0
+    if run_ns <= 0:
+        raise RuntimeError("the kernel's account of the worker's run time could not be read")
     reply = parse_reply(payload)
     if kind != DONE:
         reply = {"error": _as_error(reply)}
     elif not isinstance(reply.get("output_bytes"), int) or isinstance(reply.get("output_bytes"), bool):
+        # only the memory is read for the output; an answer that breaks the protocol is a crash
         reply = {"error": {"type": "ProtocolError", "message": "the timed run's answer is not what the protocol says"}}
-    return elapsed, cpu, reply
+    return run_ns / 1e9, wall_s, reply
 
 
 class _Failed(Exception):
@@ -159,13 +161,8 @@ def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], 
 
 def _reference_for(case: cases_mod.Case, tolerance, sos: np.ndarray) -> Reference:
     """The reference of a fresh input, with a tolerance derived once for the throughput signal."""
-    import eq
-
-    c = case.config
-    engine = eq.StreamingEqualizer(c["sample_rate"], c["channels"], c["format"],
-                                   [{k: b[k] for k in ("type", "freq", "q", "gain_db")} for b in c["bands"]])
-    out = engine.process(case.input_bytes) + engine.flush()
-    values = pcm.stored_values(out, case.spec, c["channels"])
+    out = reference_output(case)
+    values = pcm.stored_values(out, case.spec, case.config["channels"])
     y = scipy.signal.sosfilt(sos, case.x, axis=0) if sos.shape[0] else case.x.copy()
     return Reference(output_bytes=out, values=values, y=y, tolerance=tolerance, sos=sos, oracle_max_diff=0.0)
 
@@ -242,7 +239,7 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                     worker.freeze()
             for name, step, sizes in chunkings:
                 times = {"candidate": [], "reference": []}
-                cpus = {"candidate": [], "reference": []}
+                walls = {"candidate": [], "reference": []}
                 for label in ("candidate", "reference"):  # warm-up: JIT compilation and caches
                     with _blame(label):
                         _turn(sides[label], config, first.input_bytes, step, room)
@@ -257,7 +254,7 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                         other = "reference" if label == "candidate" else "candidate"
                         idle_ns = sides[other].worker.run_time_ns()
                         with _blame(label):
-                            elapsed, cpu_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
+                            run_s, wall_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
                         if sides[other].worker.run_time_ns() - idle_ns > IDLE_RUN_NS:
                             sides[other].worker.kill("not_stopped")
                             raise _Failed(other, "it ran while it was stopped for the other's turn")
@@ -268,8 +265,8 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                             if label == "reference":
                                 raise _Failed(label, "its timed output differs from eq's in this process")
                             out["failures"].append(_failure(checked, turn))
-                        times[label].append(elapsed)
-                        cpus[label].append(cpu_s)
+                        times[label].append(run_s)
+                        walls[label].append(wall_s)
                     rounds += 1
                     if out["failures"]:
                         break
@@ -279,8 +276,8 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                     break
                 cand = summarise(times["candidate"], frames * channels)
                 refr = summarise(times["reference"], frames * channels)
-                cand["median_cpu_s"] = float(np.median(cpus["candidate"]))
-                refr["median_cpu_s"] = float(np.median(cpus["reference"]))
+                cand["median_wall_s"] = float(np.median(walls["candidate"]))
+                refr["median_wall_s"] = float(np.median(walls["reference"]))
                 speedup = cand["median_msamples_per_s"] / refr["median_msamples_per_s"]
                 out["rows"].append({"chunking": name, "candidate": cand, "reference": refr, "speedup": speedup})
                 out["implausible"] = out["implausible"] or speedup > PLAUSIBLE_SPEEDUP

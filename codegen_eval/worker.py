@@ -156,8 +156,8 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     own_pid : int
         The worker's pid as it sees itself (the only target it may signal).
     """
-    LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
-    KILL, ALLOW, ENOSYS, EAGAIN = 0x80000000, 0x7FFF0000, 0x00050000 | 38, 0x00050000 | 11
+    LD, JEQ, JGE, JSET, AND, RET = 0x20, 0x15, 0x35, 0x45, 0x54, 0x06
+    KILL, ALLOW, ENOSYS, EAGAIN, EPERM = 0x80000000, 0x7FFF0000, 0x00050000 | 38, 0x00050000 | 11, 0x00050000 | 1
     AUDIT_ARCH_X86_64, CLONE_THREAD = 0xC000003E, 0x00010000
     prog = [(LD, 0, 0, 4), (JEQ, 1, 0, AUDIT_ARCH_X86_64), (RET, 0, 0, KILL), (LD, 0, 0, 0),
             # the x32 ABI reaches the same kernel code under other numbers
@@ -174,6 +174,14 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     prog += [(LD, 0, 0, 0), (JEQ, 0, 6, 302), (LD, 0, 0, 32), (JEQ, 0, 3, 0), (LD, 0, 0, 36), (JEQ, 0, 1, 0),
              (RET, 0, 0, ALLOW), (RET, 0, 0, KILL)]
     prog += [(LD, 0, 0, 0)]
+    # no exit status of 128 or more: bwrap reports a death by signal N as 128 + N, so such a status
+    # must mean a signal (a C library refused here ends the process with a fault, a crash)
+    prog += [(JEQ, 1, 0, 60), (JEQ, 0, 4, 231), (LD, 0, 0, 16), (AND, 0, 0, 0xFF), (JGE, 0, 1, 128),
+             (RET, 0, 0, EPERM), (LD, 0, 0, 0)]
+    # prctl may not turn system calls into SIGSYS (syscall user dispatch), the seccomp kill's signal
+    prctl_syscall_user_dispatch = 59
+    prog += [(JEQ, 0, 3, 157), (LD, 0, 0, 16), (JEQ, 0, 1, prctl_syscall_user_dispatch), (RET, 0, 0, KILL),
+             (LD, 0, 0, 0)]
     for nr in SECCOMP_KILL:
         prog += [(JEQ, 0, 1, nr), (RET, 0, 0, KILL)]
     for nr in SECCOMP_OWN_PID:

@@ -359,15 +359,19 @@ def _run(ok: bool, case_id: str = "c", chunking: str = "whole") -> scoring.RunRe
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.booleans(), min_size=1, max_size=20),
-       st.lists(st.tuples(st.sampled_from(["valid", "invalid"]), st.booleans()), max_size=6))
+       st.lists(st.tuples(st.sampled_from(["valid", "invalid"]), st.booleans(), st.booleans()), max_size=6))
 def test_pass_exactly_when_every_run_and_check_is_right(run_ok, configs):
     """Whatever the diagnosis rules recognise, the verdict is pass only when every run and every
-    configuration check is right: a failure no rule explains is ``unexplained_failure``."""
+    configuration check is right (a valid configuration accepted and then processing without an
+    error): a failure no rule explains is ``unexplained_failure``."""
     results = [_run(ok, f"c{i}") for i, ok in enumerate(run_ok)]
-    checks = [{"kind": kind, "why": f"w{i}", "accepted": accepted} for i, (kind, accepted) in enumerate(configs)]
+    checks = [{"kind": kind, "why": f"w{i}", "accepted": accepted,
+               **({"error": {"type": "RuntimeError", "message": "m"}} if raised else {})}
+              for i, (kind, accepted, raised) in enumerate(configs)]
     diags = diagnosis.unexplained(results, checks, [])
     verdict = scoring.verdict(diags, scoring.properties(results, checks))
-    all_right = all(run_ok) and all((kind == "valid") == accepted for kind, accepted in configs)
+    all_right = all(run_ok) and all((accepted and not raised) if kind == "valid" else not accepted
+                                    for kind, accepted, raised in configs)
     assert (verdict == "pass") == all_right
     assert bool(diags) == (not all_right)
     if diags:

@@ -86,7 +86,12 @@ def test_verdict_is_pass_exactly_when_every_run_and_check_is_right(corpus_result
         killed = result["worker"].get("returncode") not in (0, None)
         timed_wrong = bool((result.get("throughput") or {}).get("failures")
                            or (result.get("throughput") or {}).get("error_side") == "candidate")
-        all_right = (p["runs"] > 0 and p["runs_ok"] == p["runs"] and p["configs_ok"] == p["configs"]
+        # the configuration checks read from their raw records, not from the scored properties:
+        # a valid configuration is right when accepted and then processing without an error
+        configs_right = all((c["accepted"] is True and not c.get("error")) if c["kind"] == "valid"
+                            else not c["accepted"] for c in result["configs"])
+        assert (p["runs_ok"] == p["runs"]) == (not result["failing_runs"]), name
+        all_right = (p["runs"] > 0 and p["runs_ok"] == p["runs"] and configs_right
                      and result["worker"]["finished"] and not result["violations"] and not killed
                      and not timed_wrong)
         assert (result["verdict"] == "pass") == all_right, name
@@ -110,7 +115,8 @@ def test_every_candidate_ran_in_the_sandbox(corpus_results):
     pid 1 of its own namespace, and the reference invisible inside."""
     for name, result in corpus_results.items():
         box = result["sandbox"]
-        assert box["mode"] == "bwrap" and box["probe"]["reference_visible"] is False, name
+        # the probe refuses a sandbox that shows the reference; what it saw of itself:
+        assert box["mode"] == "bwrap" and (box["probe"]["uid"], box["probe"]["pid"]) == (65534, 1), name
         assert box["bwrap"]["version"], name
         observed = box.get("observed")
         if observed:  # absent only where the worker died before the parent could look
@@ -278,11 +284,14 @@ def test_a_scoring_process_that_dies_costs_only_a_rescore():
     deadline = time.monotonic() + 60
     killed = None
     while killed is None and time.monotonic() < deadline:
-        children = _scoring_processes()
-        if children:
-            time.sleep(2.0)  # let it start scoring
-            killed = children[0]
-            os.kill(killed, signal.SIGKILL)
+        # a scoring process with a sandboxed worker under it is in the middle of scoring
+        busy = [pid for pid in _scoring_processes() if any(_is_worker(c) for c in _descendants(pid))]
+        if busy:
+            try:
+                os.kill(busy[0], signal.SIGKILL)
+                killed = busy[0]
+            except ProcessLookupError:  # it finished meanwhile: take the next one
+                pass
         time.sleep(0.05)
     thread.join(timeout=600)
     assert killed is not None
@@ -356,6 +365,8 @@ def test_ctrl_c_ends_the_whole_batch(jobs):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert b"interrupted" in err
-    time.sleep(1.0)
     assert len(seen) >= 2  # at least a bwrap and its worker were seen
+    deadline = time.monotonic() + 30  # the kernel reaps them at its own pace on a busy machine
+    while [pid for pid in seen if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not [pid for pid in seen if _alive(pid)]

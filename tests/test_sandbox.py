@@ -118,6 +118,8 @@ def test_seccomp_no_process_and_no_thread():
     ("libc.syscall(302, 0, 7, ctypes.byref(ctypes.create_string_buffer(16)), None)", True),  # set a limit
     ("libc.syscall(72, 0, 10, 18)", True),  # fcntl(0, F_SETSIG, SIGCONT): I/O could resume it
     ("libc.syscall(72, 0, 1, 0)", False),  # fcntl(0, F_GETFD)
+    ("libc.syscall(157, 59, 0, 0, 0, 0)", True),  # prctl(PR_SET_SYSCALL_USER_DISPATCH): SIGSYS at will
+    ("libc.syscall(157, 15, 0, 0, 0, 0)", False),  # prctl(PR_SET_NAME, NULL): an ordinary prctl
 ])
 def test_seccomp_arguments(call, killed):
     out = _in_filter(f"r = {call}\nprint('returned', r)\n")
@@ -152,4 +154,27 @@ def test_unsafe_mode_says_so_everywhere():
     assert "(no sandbox)" in report.markdown_table([result])
     assert report.text_summary([result]).startswith("WARNING: scored with --unsafe-no-sandbox")
     assert "class='danger'" in report_html.html_report([result])
-    assert all(d["replay"].endswith("--unsafe-no-sandbox") for d in result["diagnoses"])
+    failing = score(CORPUS / "c" / "rounding_bias.c", case_ids=["ch-2"], with_throughput=False,
+                    unsafe_no_sandbox=True)
+    assert failing["verdict"] == "fail" and failing["diagnoses"]
+    assert all(" --unsafe-no-sandbox" in d["replay"] for d in failing["diagnoses"])
+
+
+@pytest.mark.parametrize("status", [128, 137, 159, 255, 256 + 159])
+def test_no_exit_status_can_pass_for_a_signal(status):
+    """bwrap reports a death by signal N as the status 128 + N: the filter refuses exit and
+    exit_group with a status of 128 or more (as the kernel keeps it, its low 8 bits), and the C
+    library, refused, ends the process with a fault, which no signal-named diagnosis but a crash
+    comes from."""
+    for nr in (231, 60):  # exit_group, exit
+        out = _in_filter(f"print('refused', libc.syscall({nr}, {status}), ctypes.get_errno(), flush=True)\n"
+                         "os._exit(3)\n")
+        assert out.returncode == 3 and out.stdout.split() == ["refused", "-1", "1"], (nr, out)
+    out = _in_filter(f"os._exit({status})\n")
+    assert out.returncode in (-signal.SIGSEGV, -signal.SIGILL), out
+
+
+@pytest.mark.parametrize("status", [0, 1, 3, 127])
+def test_an_ordinary_exit_status_goes_through(status):
+    out = _in_filter(f"os._exit({status})\n")
+    assert out.returncode == status, out
