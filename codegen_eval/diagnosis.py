@@ -253,8 +253,10 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
         return bool(error and error.get("sandbox") and violations)
 
     mem = [r for r in results if memory(r.error or r.create_error)]
-    if mem:
-        out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]))
+    config_mem = [c for c in config_results if c.get("accepted") and memory(c.get("error"))]
+    if mem or config_mem:
+        out.append(make("resource_limit", "out of memory (MemoryError)", [_err_ev(r) for r in mem]
+                        + [{"config": c["why"], "error": describe_exception(c["error"])[:200]} for c in config_mem]))
     overrun = [r for r in results if r.too_long or (r.error and r.error.get("overrun"))]
     config_overrun = [c for c in config_results
                       if c.get("too_long") or (c.get("accepted") and (c.get("error") or {}).get("overrun"))]

@@ -142,6 +142,11 @@ SECCOMP_KILL = {
     253: "inotify_init", 294: "inotify_init1", 240: "mq_open",
     # memory that is no process's and outside every limit: memory files and System V segments
     319: "memfd_create", 447: "memfd_secret", 29: "shmget",
+    # timers that fire while the worker is stopped: each expiry is an interrupt charged to the run
+    # time of whatever runs then on its CPU (the reference's worker, in a timed turn)
+    283: "timerfd_create", 286: "timerfd_settime", 38: "setitimer", 37: "alarm",
+    # a filter of its own could raise SIGSYS, the signal of a forbidden call, for any call
+    317: "seccomp",
 }
 # signals only to itself: kill(pid), tkill(tid == pid), tgkill(tgid == pid, ...)
 SECCOMP_OWN_PID = {62: "kill", 200: "tkill", 234: "tgkill"}
@@ -178,10 +183,11 @@ def seccomp_program(own_pid: int) -> list[tuple[int, int, int, int]]:
     # must mean a signal (a C library refused here ends the process with a fault, a crash)
     prog += [(JEQ, 1, 0, 60), (JEQ, 0, 4, 231), (LD, 0, 0, 16), (AND, 0, 0, 0xFF), (JGE, 0, 1, 128),
              (RET, 0, 0, EPERM), (LD, 0, 0, 0)]
-    # prctl may not turn system calls into SIGSYS (syscall user dispatch), the seccomp kill's signal
-    prctl_syscall_user_dispatch = 59
-    prog += [(JEQ, 0, 3, 157), (LD, 0, 0, 16), (JEQ, 0, 1, prctl_syscall_user_dispatch), (RET, 0, 0, KILL),
-             (LD, 0, 0, 0)]
+    # prctl may not turn system calls into SIGSYS, the seccomp kill's signal: no syscall user
+    # dispatch, no filter of the candidate's own (PR_SET_SECCOMP)
+    prctl_set_seccomp, prctl_syscall_user_dispatch = 22, 59
+    prog += [(JEQ, 0, 4, 157), (LD, 0, 0, 16), (JEQ, 1, 0, prctl_set_seccomp),
+             (JEQ, 0, 1, prctl_syscall_user_dispatch), (RET, 0, 0, KILL), (LD, 0, 0, 0)]
     for nr in SECCOMP_KILL:
         prog += [(JEQ, 0, 1, nr), (RET, 0, 0, KILL)]
     for nr in SECCOMP_OWN_PID:

@@ -120,6 +120,8 @@ def test_seccomp_no_process_and_no_thread():
     ("libc.syscall(72, 0, 1, 0)", False),  # fcntl(0, F_GETFD)
     ("libc.syscall(157, 59, 0, 0, 0, 0)", True),  # prctl(PR_SET_SYSCALL_USER_DISPATCH): SIGSYS at will
     ("libc.syscall(157, 15, 0, 0, 0, 0)", False),  # prctl(PR_SET_NAME, NULL): an ordinary prctl
+    ("libc.syscall(157, 22, 2, None, 0, 0)", True),  # prctl(PR_SET_SECCOMP): a filter of its own
+    ("libc.syscall(157, 16, 0, 0, 0, 0)", False),  # prctl(PR_GET_NAME, NULL): EFAULT, not killed
 ])
 def test_seccomp_arguments(call, killed):
     out = _in_filter(f"r = {call}\nprint('returned', r)\n")
