@@ -2,63 +2,27 @@
 nothing outside the sandbox changes, neighbours and the harness are untouchable, and no cheat
 buys speed.
 
-All candidates are scored once (two at a time) in a module-scoped fixture, between two snapshots
+All candidates are scored once (two at a time) in a session fixture (``conftest.corpus_scores``), between two snapshots
 of the host folders a candidate would attack; the assertions then read the shared results.
 """
-import hashlib
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from codegen_eval import score, score_many
-from codegen_eval.evaluate import fresh_seed
 from codegen_eval.cases import build_cases
 from codegen_eval.sandbox import project_folders
 from codegen_eval.task import load_task
-
-CORPUS = Path(__file__).parent / "corpus"
-MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
-# attacks on the timed runs get their verdict only with throughput measured; the rest without
-PLAIN = [e for e in MANIFEST if not e.get("needs_throughput")]
-TIMED = [e for e in MANIFEST if e.get("needs_throughput")]
-# the host folder the hostile candidates try to write into (their source names it)
-CANARY = Path("/tmp/codegen_eval_canary")
-POISON = "_poisoned_by_candidate"
-
-
-def tree_digest(root: Path) -> dict:
-    """Path -> sha256 of every file under `root` (numba and bytecode caches left out)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
-
-
-def _watched() -> list[Path]:
-    import eq
-
-    return [CANARY, Path(eq.__file__).resolve().parent, Path(__file__).resolve().parents[1] / "codegen_eval"]
+from corpus_support import CANARY, CORPUS, MANIFEST, POISON
 
 
 @pytest.fixture(scope="module")
-def corpus_run():
-    CANARY.mkdir(exist_ok=True)
-    (CANARY / "keep.txt").write_text("the hostile corpus must leave this folder as it is\n")
-    before = {str(root): tree_digest(root) for root in _watched()}
-    # a fresh seed, as in real use (a small fixed one could be searched for: seed_predicts_every_input.c);
-    # every result names it, and so does every failure message below
-    seed = fresh_seed()
-    paths = [str(CORPUS / entry["file"]) for entry in PLAIN]
-    results = score_many(paths, jobs=2, with_throughput=False, seed=seed)
-    timed = score_many([str(CORPUS / entry["file"]) for entry in TIMED], jobs=2, seed=seed)
-    after = {str(root): tree_digest(root) for root in _watched()}
-    return {entry["file"]: result for entry, result in zip(PLAIN + TIMED, results + timed)}, before, after
+def corpus_run(corpus_scores):
+    return corpus_scores["results"], corpus_scores["before"], corpus_scores["after"]
 
 
 @pytest.fixture(scope="module")

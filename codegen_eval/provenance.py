@@ -1,0 +1,66 @@
+"""What a stored result depends on: the task's content, the harness's code and the machine.
+
+A result kept in a database is reused only while all three are unchanged for the part they play:
+:func:`task_sha256` changes when any file of the task folder changes (prompt, cases, tolerances),
+:func:`harness_version` when the package version or any source file of ``codegen_eval`` or of the
+reference ``eq`` changes, and :func:`machine` describes where a throughput was measured (speed-ups
+compare only between results of the same machine).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+from pathlib import Path
+
+from .task import Task
+
+_HARNESS_PACKAGES = ("codegen_eval", "eq")
+
+
+def task_sha256(task: Task) -> str:
+    """The sha256 of every file in the task folder (relative path and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(task.folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(task.folder)).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def harness_version() -> str:
+    """``<package version>+<12 hex digits>``: the digits hash the ``.py`` sources of the harness and
+    of the reference, so that an edited harness never reuses results of the old one."""
+    import importlib.util
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pkg = version("eq-stream")
+    except PackageNotFoundError:
+        pkg = "0+unknown"
+    h = hashlib.sha256()
+    for name in _HARNESS_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(list(spec.submodule_search_locations)[0])
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{name}/{path.relative_to(root)}".encode() + b"\0")
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"{pkg}+{h.hexdigest()[:12]}"
+
+
+@functools.lru_cache(maxsize=1)
+def machine() -> str:
+    """A one-line description of this machine: host name, CPU model, CPU count, OS and architecture."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()} | {cpu} | {os.cpu_count()} CPUs | {platform.system()} {platform.machine()}"
