@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cases as cases_mod
-from . import diagnosis, sandbox, scoring, throughput
+from . import diagnosis, provenance, sandbox, scoring, throughput
 from .compile import compile_candidate
 from .parallel import score_in_processes
 from .reference import compute_reference
@@ -332,28 +332,22 @@ def environment(task: Task, seed: int, compile_info: dict | None) -> dict:
     Returns
     -------
     dict
-        ``cpu`` (model name), ``cpu_count``, ``platform``, versions (``python``, ``numpy``,
+        ``cpu`` (model name), ``machine`` (:func:`codegen_eval.provenance.machine`), ``cpu_count``,
+        ``platform``, versions (``python``, ``numpy``,
         ``scipy``, ``numba``, ``eq``), ``seed``, ``task`` and ``compile`` (`compile_info`: command,
         compiler version, output, ``compile_s``, the limit that stopped it, the sandboxed command).
     """
     import numba
     import scipy
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         import eq
 
         eq_version = getattr(eq, "__version__", "unknown")
     except ImportError:
         eq_version = "unavailable"
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+    return {"cpu": provenance.cpu_model(), "machine": provenance.machine(), "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
             "numba": numba.__version__, "eq": eq_version, "seed": seed, "task": task.name,
             "compile": compile_info}
@@ -476,7 +470,7 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
         tp_s = 0.0
         if verdict == "pass" and with_throughput and not case_ids and not chunkings:
             t1 = time.perf_counter()
-            tp = throughput.measure(task, staged, seed, cpu)
+            tp = dict(throughput.measure(task, staged, seed, cpu), machine=provenance.machine())
             tp_s = time.perf_counter() - t1
             diags += throughput.diagnose(tp)
             verdict = scoring.verdict(diags, props)
@@ -603,7 +597,7 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
 
 
 def score_many(candidates: list, task: Task | None = None, seed: int | None = None, jobs: int = 1,
-               **kwargs) -> list[dict]:
+               on_result=None, **kwargs) -> list[dict]:
     """Score several candidates, `jobs` at a time; results in input order.
 
     Parameters
@@ -618,6 +612,11 @@ def score_many(candidates: list, task: Task | None = None, seed: int | None = No
         Candidates scored at the same time, each by its own process of the harness pinned to its
         own CPU with its workers (:mod:`codegen_eval.parallel`). Throughput is then measured
         afterwards, one candidate at a time, in this process.
+    on_result : callable, optional
+        ``on_result(index, result)`` for each final result as soon as it is known (after its
+        throughput, if any), one call at a time, from this thread or a thread that drives a
+        scoring process; a caller that stores results one by one loses only those in flight
+        when it is stopped.
     **kwargs
         Passed to :func:`score`.
 
@@ -636,18 +635,29 @@ def score_many(candidates: list, task: Task | None = None, seed: int | None = No
     seed = fresh_seed() if seed is None else seed
     sandbox_record(kwargs.get("unsafe_no_sandbox", False))  # one clear error before any work
     jobs = max(1, min(jobs, len(candidates)))
+    deliver = on_result or (lambda i, result: None)
     if jobs == 1:
         prepare(task, seed, kwargs.get("case_ids"), kwargs.get("chunkings"))  # bad case ids raise here
-        return [_score_or_failure(c, task, seed, kwargs) for c in candidates]
+        out = []
+        for i, c in enumerate(candidates):
+            out.append(_score_or_failure(c, task, seed, kwargs))
+            deliver(i, out[-1])
+        return out
     cases_mod.check_selection(task.data, kwargs.get("case_ids"), kwargs.get("chunkings"))
     with_throughput = kwargs.pop("with_throughput", True)
+    timed = with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings")
     requests = [{"candidate": str(c), "task": str(task.folder), "seed": seed,
                  "kwargs": dict(kwargs, with_throughput=False)} for c in candidates]
     cpus = [usable_cpus()[i % len(usable_cpus())] for i in range(jobs)]
+
+    def correctness_done(i: int, result: dict) -> None:
+        if not (timed and result["verdict"] == "pass"):
+            deliver(i, result)  # final now; a passing one is final after its throughput
+
     results = score_in_processes(candidates, requests, cpus,
-                                 lambda c, why: _harness_failure(c, task, seed, kwargs, why))
-    if with_throughput and not kwargs.get("case_ids") and not kwargs.get("chunkings"):
-        for candidate, result in zip(candidates, results):
+                                 lambda c, why: _harness_failure(c, task, seed, kwargs, why), correctness_done)
+    if timed:
+        for i, (candidate, result) in enumerate(zip(candidates, results)):
             if result["verdict"] == "pass":
                 try:
                     _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
@@ -658,6 +668,7 @@ def score_many(candidates: list, task: Task | None = None, seed: int | None = No
                                           "unchecked, so it cannot pass", [])
                     result["diagnoses"] = diagnosis.merge(result["diagnoses"] + [dict(diag, replay="")])
                     result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
+                deliver(i, result)
     return results
 
 
@@ -698,7 +709,7 @@ def _add_throughput(result: dict, candidate, task: Task, seed: int, reference: b
     try:
         _, staged, _ = _stage(candidate, task, result["language"], stage_dir, reference, unsafe)
         t0 = time.perf_counter()
-        tp = throughput.measure(task, staged, seed, usable_cpus()[0])
+        tp = dict(throughput.measure(task, staged, seed, usable_cpus()[0]), machine=provenance.machine())
         result["throughput"] = tp
         result["timing_s"]["throughput"] = time.perf_counter() - t0
         result["timing_s"]["total"] += result["timing_s"]["throughput"]

@@ -75,7 +75,8 @@ class _ChildError(Exception):
         self.kind = kind
 
 
-def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], failure) -> list[dict]:
+def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], failure,
+                       on_result=None) -> list[dict]:
     """Run `requests` (one per candidate) in ``len(cpus)`` scoring processes; results in order.
 
     Parameters
@@ -90,6 +91,9 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
     failure : callable
         ``failure(candidate, why) -> dict``: the result of a candidate the harness could not score
         (its scoring process died twice, or scoring it raised).
+    on_result : callable, optional
+        ``on_result(index, result)``, called as each result arrives, from the thread that drove it,
+        one call at a time.
 
     Raises
     ------
@@ -103,6 +107,13 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
     errors: list = []
     children: list[_Child] = []
     lock = threading.Lock()
+    deliver_lock = threading.Lock()
+
+    def deliver(i: int, result: dict) -> None:
+        results[i] = result
+        if on_result is not None:
+            with deliver_lock:
+                on_result(i, result)
 
     def drive(cpu: int) -> None:
         child = None
@@ -121,17 +132,17 @@ def score_in_processes(candidates: list, requests: list[dict], cpus: list[int], 
                 except _ChildError as exc:
                     if exc.kind == "SandboxUnavailable":
                         raise
-                    results[i] = failure(candidates[i], f"{exc.kind}: {exc}")
+                    deliver(i, failure(candidates[i], f"{exc.kind}: {exc}"))
                     continue
                 if result is not None:
-                    results[i] = result
+                    deliver(i, result)
                     continue
                 child.stop()
                 child = None
                 if attempt == 0:
                     todo.put((i, 1))
                 else:
-                    results[i] = failure(candidates[i], "its scoring process ended unexpectedly, twice")
+                    deliver(i, failure(candidates[i], "its scoring process ended unexpectedly, twice"))
         except _ChildError as exc:
             errors.append(exc)
         finally:

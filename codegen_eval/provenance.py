@@ -53,14 +53,18 @@ def harness_version() -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def machine() -> str:
-    """A one-line description of this machine: host name, CPU model, CPU count, OS and architecture."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo``, else what :mod:`platform` says."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{platform.node()} | {cpu} | {os.cpu_count()} CPUs | {platform.system()} {platform.machine()}"
+    return platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def machine() -> str:
+    """A one-line description of this machine: host name, CPU model, CPU count, OS and architecture."""
+    return f"{platform.node()} | {cpu_model()} | {os.cpu_count()} CPUs | {platform.system()} {platform.machine()}"
