@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -51,12 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--language", choices=LANGUAGES, default="python",
                     help="language the candidate is to be written in (default: %(default)s)")
 
-    sc = sub.add_parser("score", help="score candidate files (.py, .c, .cpp)",
+    sc = sub.add_parser("score", help="score candidate files (.py, .c, .cpp) or run folders made by generate",
                         description="Score candidate files: compile (C/C++), run every case and chunking in "
                                     "a sandboxed worker, diagnose failures, measure the throughput of correct "
-                                    "candidates. Prints a summary; writes reports on request.")
+                                    "candidates. Prints a summary; writes reports on request. Given run folders "
+                                    "(made by 'generate'), scores every sample into the run's results database, "
+                                    "reusing the results that are still valid.")
     sc.add_argument("paths", nargs="*", metavar="PATH",
-                    help="candidate source file: .py (Python), .c (C) or .cpp/.cc/.cxx (C++)")
+                    help="candidate source file (.py, .c, .cpp/.cc/.cxx), or a run folder (runs/NAME) or glob of "
+                         "samples")
+    sc.add_argument("--db", metavar="FILE", help="results database (default: results.sqlite in each run folder; "
+                    "giving one also stores the results of plain candidate files)")
+    sc.add_argument("--rescore", action="store_true",
+                    help="score again even where the database holds a valid result")
+    sc.add_argument("--executor", choices=("local", "dask"), default="local",
+                    help="where scoring jobs run: local processes (--jobs N) or a Dask cluster (default: local)")
+    sc.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask scheduler, e.g. tcp://HOST:8786 (with --executor dask; default: a LocalCluster of "
+                         "--jobs workers on this machine)")
     sc.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
     sc.add_argument("--reference", action="store_true",
                     help="also score eq.StreamingEqualizer through the Python contract")
@@ -79,56 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--markdown", metavar="OUT", help="write the Markdown report (summary table, then per "
                     "candidate what happened, every diagnosis with its evidence and replay command) to OUT")
 
-    rp = sub.add_parser("report", help="summary (and optional HTML/Markdown) from JSON results")
-    rp.add_argument("results", nargs="+", metavar="RESULT", help="JSON file written by 'score --json'")
+    rp = sub.add_parser("report", help="summary (and optional HTML/Markdown/JSON) from saved results")
+    rp.add_argument("results", nargs="+", metavar="RESULT",
+                    help="JSON file written by 'score --json', a run folder or a results database (.sqlite)")
+    rp.add_argument("--json", metavar="OUT", help="write the versioned JSON result(s) to OUT")
     rp.add_argument("--html", metavar="OUT", help="write a self-contained HTML report to OUT")
     rp.add_argument("--markdown", metavar="OUT", help="write the Markdown report (summary table, then per "
                     "candidate what happened, every diagnosis with its evidence and replay command) to OUT")
 
-    gn = sub.add_parser("generate", help="ask a model (OpenAI-compatible API) to write a candidate")
-    gn.add_argument("--task", default=DEFAULT_TASK, help="task folder name or path (default: %(default)s)")
-    gn.add_argument("--language", choices=LANGUAGES, default="python",
-                    help="language of the candidate asked for (default: %(default)s)")
-    gn.add_argument("--model", default=os.environ.get("CODEGEN_EVAL_MODEL"),
-                    help="model name (default: $CODEGEN_EVAL_MODEL)")
-    gn.add_argument("--base-url", default=os.environ.get("CODEGEN_EVAL_BASE_URL"),
-                    help="API base URL (default: $CODEGEN_EVAL_BASE_URL, else the client's default)")
-    gn.add_argument("--api-key-env", default="OPENAI_API_KEY",
-                    help="environment variable holding the key (default: %(default)s)")
-    gn.add_argument("--temperature", type=float, default=0.2, help="sampling temperature (default: %(default)s)")
-    gn.add_argument("-o", "--output", required=True, metavar="OUT",
-                    help="file to write the candidate to (its suffix should match the language)")
+    from .generation import add_generate_parser
+    from .leaderboard import add_leaderboard_parser
+    from .model_server import add_model_server_parser
+
+    add_generate_parser(sub)
+    add_model_server_parser(sub)
+    add_leaderboard_parser(sub)
     return p
-
-
-def extract_code(text: str, language: str) -> str:
-    """Return the first fenced code block of `text`, preferring one tagged with `language`
-    (``python``, ``c`` or ``cpp``); the whole text when there is no fence."""
-    tags = {"python": ("python", "py"), "c": ("c",), "cpp": ("cpp", "c++", "cc")}[language]
-    blocks = re.findall(r"```([A-Za-z+]*)[^\n]*\n(.*?)```", text, flags=re.S)
-    for tag, body in blocks:
-        if tag.lower() in tags:
-            return body
-    return blocks[0][1] if blocks else text
-
-
-def generate(args, client=None) -> str:
-    """Ask the model for a candidate and write it to ``args.output``; `client` is an OpenAI-like
-    object (``client.chat.completions.create``), made from the ``openai`` package when None."""
-    task = load_task(args.task)
-    if client is None:
-        try:
-            import openai
-        except ImportError as exc:
-            raise RuntimeError("generate needs the 'openai' package (pip install 'eq-stream[models]')") from exc
-        if not args.model:
-            raise ValueError("--model (or CODEGEN_EVAL_MODEL) is required")
-        client = openai.OpenAI(base_url=args.base_url, api_key=os.environ.get(args.api_key_env))
-    reply = client.chat.completions.create(model=args.model, temperature=args.temperature,
-                                          messages=[{"role": "user", "content": task.prompt(args.language)}])
-    code = extract_code(reply.choices[0].message.content or "", args.language)
-    Path(args.output).write_text(code)
-    return code
 
 
 class UsageError(ValueError):
@@ -156,6 +133,77 @@ def _check_score_args(args, task) -> None:
             raise UsageError(f"unknown chunking {name!r}; known: {', '.join(known_chunkings)}")
 
 
+def _is_batch(args) -> bool:
+    """Run folders, globs or a database: score into the results database."""
+    return bool(args.db) or any(Path(p).is_dir() or (not Path(p).exists() and any(c in p for c in "*?["))
+                                for p in args.paths)
+
+
+def _score_batch(args) -> list[dict]:
+    """``score`` of run folders: every sample into its run's database; returns the results read back."""
+    from .batch import score_runs
+
+    for flag, given in (("--reference", args.reference), ("--case", args.cases), ("--chunking", args.chunkings)):
+        if given:
+            raise UsageError(f"{flag} scores single files; it cannot be used with run folders or --db")
+    if args.db and not Path(args.db).resolve().parent.is_dir():
+        raise UsageError(f"cannot write the database {args.db!r}: no folder {str(Path(args.db).resolve().parent)!r}")
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
+    for p in args.paths:
+        if not Path(p).exists() and not any(c in p for c in "*?["):
+            raise UsageError(f"no such file or folder {p!r}")
+    summary = score_runs(args.paths, db_path=args.db, task_name=args.task, seed=args.seed, jobs=args.jobs,
+                         executor=args.executor, scheduler=args.scheduler, with_throughput=not args.no_throughput,
+                         rescore=args.rescore, unsafe_no_sandbox=args.unsafe_no_sandbox,
+                         progress=sys.stderr.isatty())
+    from .leaderboard import board_payload, text_table
+    from .results_db import ResultsDB
+
+    records = []
+    for db_file in summary.databases:
+        with ResultsDB(db_file) as db:
+            records += db.sample_records()
+    table = summary.line() + "\n" + (text_table(board_payload(records)) if records else "no scored samples")
+    return _saved_results(summary.databases), table
+
+
+def _saved_results(paths: list[str]) -> list[dict]:
+    """Results from JSON files (``score --json``), run folders and results databases, in order."""
+    from . import report
+    from .results_db import ResultsDB
+
+    out = []
+    for p in paths:
+        db_file = Path(p) / "results.sqlite" if Path(p).is_dir() else Path(p)
+        if Path(p).is_dir() and not db_file.is_file():
+            raise ValueError(f"{p!r} has no results database; score it first: codegen-eval score {p}")
+        if db_file.suffix in (".sqlite", ".db") and db_file.is_file():
+            with ResultsDB(db_file) as db:
+                for rec in db.sample_records():
+                    if rec.get("result_id") is not None:
+                        out.append(dict(db.result(rec["result_id"]), candidate=rec["path"]))
+        else:
+            out += report.load_results([p])
+    return out
+
+
+def _write_reports(args, results: list[dict], report, report_html) -> None:
+    """The report files asked for (before anything is printed: a closed stdout must not lose them)."""
+    written = []
+    if getattr(args, "json", None):
+        report.write_json(results, args.json)
+        written.append(args.json)
+    if args.markdown:
+        Path(args.markdown).write_text(report.markdown_report(results))
+        written.append(args.markdown)
+    if args.html:
+        Path(args.html).write_text(report_html.html_report(results))
+        written.append(args.html)
+    if written:
+        print("wrote " + ", ".join(written), file=sys.stderr)
+
+
 def _check_outputs(args) -> None:
     for out in (getattr(args, "json", None), args.html, args.markdown):
         if out and not Path(out).resolve().parent.is_dir():
@@ -170,17 +218,31 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(load_task(args.task).prompt(args.language))
             return 0
         if args.command == "generate":
-            generate(args)
-            print(f"wrote {args.output}")
-            return 0
+            from .generation import run_generate
+
+            return run_generate(args)
+        if args.command == "model-server":
+            from .model_server import run_model_server
+
+            return run_model_server(args)
+        if args.command == "leaderboard":
+            from .leaderboard import run_leaderboard
+
+            return run_leaderboard(args)
         from . import report, report_html
 
         _check_outputs(args)
         if args.command == "report":
             try:
-                results = report.load_results(args.results)
+                results = _saved_results(args.results)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
+        elif _is_batch(args):
+            results, table = _score_batch(args)
+            _write_reports(args, results, report, report_html)
+            sys.stdout.write(table + "\n")
+            sys.stdout.flush()
+            return 0
         else:
             from .evaluate import score, score_many
 
@@ -199,20 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.reference:
                 results.append(score(None, task=task, seed=args.seed, reference=True, **kw))
             results += score_many(args.paths, task=task, seed=args.seed, jobs=args.jobs, **kw)
-        md = report.markdown_table(results)
-        written = []  # files first: a closed stdout (``| head``) must not lose them
-        if getattr(args, "json", None):
-            report.write_json(results, args.json)
-            written.append(args.json)
-        if args.markdown:
-            Path(args.markdown).write_text(report.markdown_report(results))
-            written.append(args.markdown)
-        if args.html:
-            Path(args.html).write_text(report_html.html_report(results))
-            written.append(args.html)
-        sys.stdout.write(md + "\n" + report.text_summary(results))
-        if written:
-            print("wrote " + ", ".join(written))
+        _write_reports(args, results, report, report_html)
+        sys.stdout.write(report.markdown_table(results) + "\n" + report.text_summary(results))
         sys.stdout.flush()
         return 0
     except BrokenPipeError:

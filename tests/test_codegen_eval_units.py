@@ -279,29 +279,6 @@ def test_evidence_reads_as_a_sentence():
     assert "replay: codegen-eval score x.py --case a --chunking whole" in summary
 
 
-def test_cli_generate_with_a_fake_client(tmp_path):
-    class Reply:
-        def __init__(self, text):
-            self.choices = [type("C", (), {"message": type("M", (), {"content": text})()})()]
-
-    class FakeClient:
-        def __init__(self):
-            self.chat = self
-            self.completions = self
-            self.prompts = []
-
-        def create(self, model, temperature, messages):
-            self.prompts.append(messages[0]["content"])
-            return Reply("Here it is:\n```c\nint x;\n```\nand ```python\nno\n```")
-
-    client = FakeClient()
-    args = cli.build_parser().parse_args(["generate", "--language", "c", "--model", "m", "-o",
-                                          str(tmp_path / "cand.c")])
-    assert cli.generate(args, client=client) == "int x;\n"
-    assert "eq_process" in client.prompts[0]
-    assert (tmp_path / "cand.c").read_text() == "int x;\n"
-
-
 def test_one_plot_per_failing_case_prefers_the_cited_run(prepared):
     from codegen_eval.evaluate import PLOT_POINTS, _plots
 

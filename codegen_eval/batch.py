@@ -1,0 +1,231 @@
+"""Score run folders into their results database: only what is missing, one result per transaction.
+
+``codegen-eval score runs/NAME`` finds every sample of the run (:func:`codegen_eval.samples.iter_samples`),
+records it in ``runs/NAME/results.sqlite`` (:class:`codegen_eval.results_db.ResultsDB`), and scores
+only the candidates that have no valid result yet. A result is valid for a sample while its key
+holds: the task's name and content hash, the harness version, the candidate's sha256, the run's seed
+and the options (with or without throughput). Identical files (two samples that are the same code)
+are scored once. Two ``score`` processes on the same database share the work through claims: a
+candidate claimed by a live scorer is left to it, and the claims of a scorer that died are taken
+over. A killed run loses only the results in flight.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import provenance
+from .task import load_task
+
+OPTIONS_TIMED = "throughput"
+OPTIONS_UNTIMED = "no-throughput"
+
+
+@dataclass
+class BatchSummary:
+    """What one ``score`` of run folders did.
+
+    Attributes
+    ----------
+    databases : list of str
+        The databases written.
+    samples : int
+        Samples found.
+    scored : int
+        Candidates scored now.
+    reused : int
+        Samples whose valid result was already in the database.
+    no_code : int
+        Samples whose answer had no code (a failure in every metric, nothing to score).
+    left_to_others : int
+        Candidates another live scorer had claimed.
+    seconds : float
+        Wall time of the whole command.
+    """
+
+    databases: list = field(default_factory=list)
+    samples: int = 0
+    scored: int = 0
+    reused: int = 0
+    no_code: int = 0
+    left_to_others: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        return (f"{self.samples} samples: {self.scored} scored now, {self.reused} reused from the database, "
+                f"{self.no_code} without code, {self.left_to_others} left to another scorer "
+                f"({self.seconds:.1f} s); database: {', '.join(self.databases)}")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _runs_of(refs: list) -> dict:
+    """Samples grouped by the run folder they belong to."""
+    out: dict = {}
+    for ref in refs:
+        out.setdefault(str(ref.root), []).append(ref)
+    return out
+
+
+def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = "streaming_eq",
+               seed: int | None = None, jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+               with_throughput: bool = True, rescore: bool = False, unsafe_no_sandbox: bool = False,
+               progress: bool = True) -> BatchSummary:
+    """Score every sample under `paths` into the results database of its run.
+
+    Parameters
+    ----------
+    paths : list of str
+        Run folders, globs or candidate files (:func:`codegen_eval.samples.iter_samples`).
+    db_path : str or Path, optional
+        One database for everything; default ``<run folder>/results.sqlite`` for each run.
+    task_name : str
+        Task of candidates found outside the run layout.
+    seed : int, optional
+        Seed of the signals; default the seed stored in the database (a fresh one, stored, the
+        first time), so that a rerun reuses the results of the first.
+    jobs : int
+        Candidates scored at the same time by local processes (``executor="local"``).
+    executor : {"local", "dask"}
+        Where scoring jobs run: local processes, or a Dask cluster (`scheduler`, or a
+        ``LocalCluster`` of `jobs` workers when None).
+    with_throughput : bool
+        Measure the throughput of passing candidates.
+    rescore : bool
+        Score again even where a valid result exists (the new result replaces the old link).
+    unsafe_no_sandbox : bool
+        Run without bubblewrap (for code you trust).
+    progress : bool
+        Show a progress bar on stderr.
+
+    Returns
+    -------
+    BatchSummary
+    """
+    from .results_db import ResultKey, ResultsDB, default_owner
+    from .samples import iter_samples
+
+    t0 = time.perf_counter()
+    refs = iter_samples(paths, default_task=task_name)
+    if not refs:
+        raise ValueError(f"no samples found under {', '.join(map(str, paths))}")
+    summary = BatchSummary(samples=len(refs))
+    groups = {str(db_path): refs} if db_path else {
+        str(Path(root) / "results.sqlite"): group for root, group in _runs_of(refs).items()}
+    owner = default_owner()
+    options = OPTIONS_TIMED if with_throughput else OPTIONS_UNTIMED
+    harness = provenance.harness_version()
+    tasks: dict = {}
+    for db_file, group in groups.items():
+        summary.databases.append(db_file)
+        db = ResultsDB(db_file)
+        try:
+            run_seed = db.run_seed(seed)
+            todo: dict = {}  # key -> (source path, [sample ids])
+            for ref in group:
+                if ref.task not in tasks:
+                    task = load_task(ref.task)
+                    tasks[ref.task] = (task, provenance.task_sha256(task))
+                task, task_hash = tasks[ref.task]
+                sha = _sha256(ref.code_path) if ref.code_path else None
+                sample_id = db.upsert_sample({
+                    "path": str(ref.code_path or ref.meta_path), "run": str(ref.root), "model": ref.model,
+                    "model_dir": ref.model_dir, "task": ref.task, "language": ref.language, "sample": ref.sample,
+                    "turn": ref.turn, "sha256": sha, "verdict_hint": None if ref.code_path else "no_code"})
+                if sha is None:
+                    summary.no_code += 1
+                    continue
+                key = ResultKey(task.name, task_hash, harness, sha, run_seed, options)
+                if key in todo:
+                    todo[key][1].append(sample_id)
+                    continue
+                found = None if rescore else (db.lookup(key) or (
+                    db.lookup(ResultKey(task.name, task_hash, harness, sha, run_seed, OPTIONS_TIMED))
+                    if options == OPTIONS_UNTIMED else None))
+                if found is not None:
+                    db.link(sample_id, found)
+                    summary.reused += 1
+                    continue
+                todo[key] = (ref.code_path, [sample_id])
+            mine = {}
+            for key, (path, sample_ids) in todo.items():
+                if rescore:
+                    db.release(key, owner)
+                    db.forget(key)
+                if db.claim(key, owner):
+                    mine[key] = (path, sample_ids)
+                else:
+                    summary.left_to_others += len(sample_ids)
+            summary.scored += len(mine)
+            summary.reused += sum(len(ids) - 1 for _, ids in mine.values())
+            _score_claimed(db_file, mine, run_seed, tasks, owner, jobs, executor, scheduler, with_throughput,
+                           unsafe_no_sandbox, progress)
+        finally:
+            db.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: str, jobs: int, executor: str,
+                   scheduler: str | None, with_throughput: bool, unsafe: bool, progress: bool) -> None:
+    """Score the claimed candidates and store each final result, with its links, as it arrives."""
+    from .results_db import ResultsDB
+
+    if not claimed:
+        return
+    keys = list(claimed)
+    started = time.perf_counter()
+
+    def store(i: int, result: dict) -> None:
+        # a connection of its own: this runs in whichever thread delivered the result
+        key = keys[i]
+        with ResultsDB(db_file) as db:
+            result_id = db.store(key, result, owner,
+                                 result.get("timing_s", {}).get("total", time.perf_counter() - started))
+            for sample_id in claimed[key][1]:
+                db.link(sample_id, result_id)
+        if bar is not None:
+            bar.update(1)
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(keys), unit="candidate", desc=f"scoring {Path(db_file).parent.name or db_file}",
+                   smoothing=0.1)
+    by_task: dict = {}
+    for i, key in enumerate(keys):
+        by_task.setdefault(key.task, []).append(i)
+    try:
+        for task_name, indexes in by_task.items():
+            task = tasks[task_name][0] if task_name in tasks else next(t for t, _ in tasks.values()
+                                                                         if t.name == task_name)
+            paths = [str(claimed[keys[i]][0]) for i in indexes]
+            deliver = (lambda idx: (lambda j, result: store(idx[j], result)))(indexes)
+            if executor == "dask":
+                from .dask_executor import score_with_dask
+
+                dask_jobs = [{"name": p, "source": Path(p).read_bytes(), "suffix": Path(p).suffix,
+                              "task": str(task.folder), "seed": seed,
+                              "kwargs": {"unsafe_no_sandbox": unsafe}} for p in paths]
+                score_with_dask(dask_jobs, scheduler=scheduler, n_workers=jobs, with_throughput=with_throughput,
+                                on_result=deliver)
+            else:
+                from .evaluate import score_many
+
+                score_many(paths, task=task, seed=seed, jobs=jobs, on_result=deliver,
+                           with_throughput=with_throughput, unsafe_no_sandbox=unsafe)
+    except BaseException:
+        # nothing half-done stays claimed by us: the unscored candidates are free for the next run
+        with ResultsDB(db_file) as db:
+            for key in keys:
+                db.release(key, owner)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
