@@ -152,27 +152,60 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     summary.reused += 1
                     continue
                 todo[key] = (ref.code_path, [sample_id])
-            mine = {}
-            for key, (path, sample_ids) in todo.items():
-                if rescore:
-                    db.release(key, owner)
-                    db.forget(key)
-                if db.claim(key, owner):
-                    mine[key] = (path, sample_ids)
-                else:
-                    summary.left_to_others += len(sample_ids)
-            summary.scored += len(mine)
-            summary.reused += sum(len(ids) - 1 for _, ids in mine.values())
-            _score_claimed(db_file, mine, run_seed, tasks, owner, jobs, executor, scheduler, with_throughput,
-                           unsafe_no_sandbox, progress)
+            # claimed a round at a time, so that two scorers on one database share the work as it goes
+            round_size = len(todo) if executor == "dask" else max(1, jobs)
+            pending = list(todo.items())
+            bar = _progress_bar(len(pending), db_file) if progress and pending else None
+            try:
+                while pending:
+                    mine, rest = {}, []
+                    for key, value in pending:
+                        if len(mine) >= round_size:
+                            rest.append((key, value))
+                            continue
+                        if rescore:
+                            db.forget(key)  # forced: the old result goes, whoever scores the key next
+                        if db.claim(key, owner):
+                            mine[key] = value
+                            continue
+                        found = db.lookup(key)  # stored by another scorer meanwhile, or claimed by a live one
+                        if found is not None:
+                            for sample_id in value[1]:
+                                db.link(sample_id, found)
+                            summary.reused += len(value[1])
+                        else:
+                            summary.left_to_others += len(value[1])
+                        if bar is not None:
+                            bar.update(1)
+                    pending = rest
+                    summary.scored += len(mine)
+                    summary.reused += sum(len(ids) - 1 for _, ids in mine.values())
+                    _score_claimed(db_file, mine, run_seed, tasks, owner, jobs, executor, scheduler,
+                                   with_throughput, unsafe_no_sandbox, bar)
+            finally:
+                if bar is not None:
+                    bar.close()
+            # what another scorer finished meanwhile is linked to these samples too
+            for key, (_, sample_ids) in todo.items():
+                found = db.lookup(key)
+                if found is not None:
+                    for sample_id in sample_ids:
+                        db.link(sample_id, found)
         finally:
             db.close()
     summary.seconds = time.perf_counter() - t0
     return summary
 
 
+def _progress_bar(total: int, db_file: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="candidate", desc=f"scoring {Path(db_file).parent.name or db_file}",
+                smoothing=0.1)
+
+
 def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: str, jobs: int, executor: str,
-                   scheduler: str | None, with_throughput: bool, unsafe: bool, progress: bool) -> None:
+                   scheduler: str | None, with_throughput: bool, unsafe: bool, bar) -> None:
     """Score the claimed candidates and store each final result, with its links, as it arrives."""
     from .results_db import ResultsDB
 
@@ -192,12 +225,6 @@ def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: s
         if bar is not None:
             bar.update(1)
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(keys), unit="candidate", desc=f"scoring {Path(db_file).parent.name or db_file}",
-                   smoothing=0.1)
     by_task: dict = {}
     for i, key in enumerate(keys):
         by_task.setdefault(key.task, []).append(i)
@@ -226,6 +253,3 @@ def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: s
             for key in keys:
                 db.release(key, owner)
         raise
-    finally:
-        if bar is not None:
-            bar.close()

@@ -195,6 +195,12 @@ class SampleRef:
 def _ref_from_record(meta_path: Path) -> SampleRef:
     record = read_record(meta_path)
     code_file = record.get("code_file")
+    stem = meta_path.name[:-len(".json")]
+    if code_file is not None and (not isinstance(code_file, str) or Path(code_file).name != code_file
+                                  or not code_file.startswith(stem + ".")):
+        # a record names its own code file next to it, never a file elsewhere
+        raise ValueError(f"{str(meta_path)!r} names the code file {code_file!r}; expected {stem}.<suffix> "
+                         "in the same folder")
     return SampleRef(root=meta_path.parents[3], model=record["model"], model_dir=meta_path.parents[2].name,
                      task=record["task"], language=record["language"], sample=int(record["sample"]),
                      turn=int(record["turn"]), code_path=meta_path.parent / code_file if code_file else None,
