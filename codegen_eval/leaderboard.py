@@ -499,6 +499,7 @@ def write_sample_reports(records: Sequence[dict], load_result: Callable[[int], d
     -------
     dict
         ``{index into records: link or None}`` (None for a record without a result, e.g. no code).
+        Samples that share a result (the same file's bytes) share the report of the first of them.
     """
     from .report_html import html_report
 
@@ -506,9 +507,13 @@ def write_sample_reports(records: Sequence[dict], load_result: Callable[[int], d
     run_dirs: dict[str, str] = {}
     used: set[Path] = set()
     links: dict[int, str | None] = {}
+    written: dict = {}  # result id -> link: samples that are the same file share one report
     for i, r in enumerate(records):
         if r.get("result_id") is None:
             links[i] = None
+            continue
+        if r["result_id"] in written:
+            links[i] = written[r["result_id"]]
             continue
         run = str(r.get("run"))
         if run not in run_dirs:
@@ -527,7 +532,7 @@ def write_sample_reports(records: Sequence[dict], load_result: Callable[[int], d
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(html_report([load_result(r["result_id"])]), encoding="utf-8")
         os.replace(tmp, target)
-        links[i] = Path(os.path.relpath(target, base)).as_posix()
+        links[i] = written[r["result_id"]] = Path(os.path.relpath(target, base)).as_posix()
     return links
 
 
@@ -600,6 +605,7 @@ class _Runs:
         self.dbs = []
         self.records: list[dict] = []
         self._ids: list[tuple[object, int]] = []
+        index: dict = {}  # (database, its result id) -> one number across the runs
         try:
             for db_path in dbs:
                 db = ResultsDB(db_path)
@@ -607,8 +613,11 @@ class _Runs:
                 for r in db.sample_records():
                     r = dict(r)
                     if r.get("result_id") is not None:
-                        self._ids.append((db, r["result_id"]))
-                        r["result_id"] = len(self._ids) - 1
+                        key = (len(self.dbs) - 1, r["result_id"])
+                        if key not in index:
+                            index[key] = len(self._ids)
+                            self._ids.append((db, r["result_id"]))
+                        r["result_id"] = index[key]
                     self.records.append(r)
         except BaseException:
             self.close()
@@ -626,15 +635,17 @@ class _Runs:
 
 
 def text_table(payload: dict) -> str:
-    """The table of the page as plain text."""
-    lines = [f"{'model':<28} {'language':<8} {'n':>4} {'pass@1':>7} {'95% CI':>13} {'fast_1':>7} "
-             f"{'speed-up':>9} {'no code':>7} {'compile':>7} {'load':>5}"]
+    """The table of the page as plain text (``repaired``: pass@1 after the last repair turn, t of them)."""
+    lines = [f"{'model':<28} {'language':<8} {'n':>4} {'pass@1':>7} {'95% CI':>13} {'repaired':>12} "
+             f"{'fast_1':>7} {'speed-up':>9} {'no code':>7} {'compile':>7} {'load':>5}"]
     for g in payload["summary"]["groups"]:
         low, high = g["pass_at_1_ci"]
         sp = "-" if g["geomean_speedup"] is None else f"{g['geomean_speedup']:.2f}x"
+        by_turn = g["pass_at_1_by_turn"]
+        repaired = f"{by_turn[-1]:.3f} (t={len(by_turn)})" if len(by_turn) > 1 else "-"
         lines.append(f"{g['model'][:28]:<28} {g['language']:<8} {g['n_samples']:>4} {g['pass_at_k']['1']:>7.3f} "
-                     f"{f'[{low:.2f}, {high:.2f}]':>13} {g['fast_p']['1']:>7.3f} {sp:>9} {g['no_code']:>7} "
-                     f"{g['compile_failed']:>7} {g['load_failed']:>5}")
+                     f"{f'[{low:.2f}, {high:.2f}]':>13} {repaired:>12} {g['fast_p']['1']:>7.3f} {sp:>9} "
+                     f"{g['no_code']:>7} {g['compile_failed']:>7} {g['load_failed']:>5}")
     if payload["several_machines"]:
         lines.append("speed-ups were measured on several machines: "
                      + "; ".join(payload["summary"]["machines"]))
