@@ -12,6 +12,7 @@ over. A killed run loses only the results in flight.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,27 @@ from pathlib import Path
 from . import provenance
 from .task import load_task
 
-OPTIONS_TIMED = "throughput"
-OPTIONS_UNTIMED = "no-throughput"
+
+
+def options_of(language: str, with_throughput: bool, unsafe: bool) -> str:
+    """The part of a result's key that says how it was scored: the language the file is compiled or
+    loaded as (the same bytes as C and as Python are two candidates), whether throughput was
+    measured, and whether the sandbox was off (such a result is never reused by a sandboxed run).
+
+    Examples
+    --------
+    >>> options_of("c", True, False)
+    'c/throughput'
+    >>> options_of("python", False, True)
+    'python/no-throughput/unsafe-no-sandbox'
+    """
+    parts = [language, "throughput" if with_throughput else "no-throughput"]
+    return "/".join(parts + (["unsafe-no-sandbox"] if unsafe else []))
+
+
+def _relative(path, base: Path) -> str:
+    """`path` relative to the database's folder (a run folder that moves keeps its rows)."""
+    return os.path.relpath(Path(path).resolve(), base)
 
 
 @dataclass
@@ -41,6 +61,10 @@ class BatchSummary:
         Samples whose answer had no code (a failure in every metric, nothing to score).
     left_to_others : int
         Candidates another live scorer had claimed.
+    unreadable : list of str
+        Samples whose code file could not be read (left unscored).
+    changed : list of str
+        Code files that changed while they were scored (their result is not stored).
     seconds : float
         Wall time of the whole command.
     """
@@ -51,13 +75,19 @@ class BatchSummary:
     reused: int = 0
     no_code: int = 0
     left_to_others: int = 0
+    unreadable: list = field(default_factory=list)
+    changed: list = field(default_factory=list)
     seconds: float = 0.0
 
     def line(self) -> str:
-        """One line for the terminal."""
-        return (f"{self.samples} samples: {self.scored} scored now, {self.reused} reused from the database, "
+        """What happened, for the terminal: one line, then one per sample left unscored."""
+        text = (f"{self.samples} samples: {self.scored} scored now, {self.reused} reused from the database, "
                 f"{self.no_code} without code, {self.left_to_others} left to another scorer "
                 f"({self.seconds:.1f} s); database: {', '.join(self.databases)}")
+        for what, items in (("unreadable, not scored", self.unreadable),
+                            ("changed while scored, not stored", self.changed)):
+            text += "".join(f"\n  {what}: {item}" for item in items)
+        return text
 
 
 def _sha256(path: Path) -> str:
@@ -118,12 +148,12 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
     groups = {str(db_path): refs} if db_path else {
         str(Path(root) / "results.sqlite"): group for root, group in _runs_of(refs).items()}
     owner = default_owner()
-    options = OPTIONS_TIMED if with_throughput else OPTIONS_UNTIMED
     harness = provenance.harness_version()
     tasks: dict = {}
     for db_file, group in groups.items():
         summary.databases.append(db_file)
         db = ResultsDB(db_file)
+        base = Path(db_file).resolve().parent
         try:
             run_seed = db.run_seed(seed)
             todo: dict = {}  # key -> (source path, [sample ids])
@@ -132,21 +162,28 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     task = load_task(ref.task)
                     tasks[ref.task] = (task, provenance.task_sha256(task))
                 task, task_hash = tasks[ref.task]
-                sha = _sha256(ref.code_path) if ref.code_path else None
+                try:
+                    sha = _sha256(ref.code_path) if ref.code_path else None
+                except OSError as exc:  # one unreadable sample is reported, the others go on
+                    summary.unreadable.append(f"{ref.code_path}: {exc.strerror or exc}")
+                    continue
                 sample_id = db.upsert_sample({
-                    "path": str(ref.code_path or ref.meta_path), "run": str(ref.root), "model": ref.model,
-                    "model_dir": ref.model_dir, "task": ref.task, "language": ref.language, "sample": ref.sample,
-                    "turn": ref.turn, "sha256": sha, "verdict_hint": None if ref.code_path else "no_code"})
+                    "path": _relative(ref.code_path or ref.meta_path, base), "run": _relative(ref.root, base),
+                    "model": ref.model, "model_dir": ref.model_dir, "task": ref.task, "language": ref.language,
+                    "sample": ref.sample, "turn": ref.turn, "sha256": sha,
+                    "verdict_hint": None if ref.code_path else "no_code"})
                 if sha is None:
                     summary.no_code += 1
                     continue
-                key = ResultKey(task.name, task_hash, harness, sha, run_seed, options)
+                key = ResultKey(task.name, task_hash, harness, sha, run_seed,
+                                options_of(ref.language, with_throughput, unsafe_no_sandbox))
                 if key in todo:
                     todo[key][1].append(sample_id)
                     continue
                 found = None if rescore else (db.lookup(key) or (
-                    db.lookup(ResultKey(task.name, task_hash, harness, sha, run_seed, OPTIONS_TIMED))
-                    if options == OPTIONS_UNTIMED else None))
+                    db.lookup(ResultKey(task.name, task_hash, harness, sha, run_seed,
+                                        options_of(ref.language, True, unsafe_no_sandbox)))
+                    if not with_throughput else None))
                 if found is not None:
                     db.link(sample_id, found)
                     summary.reused += 1
@@ -181,7 +218,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     summary.scored += len(mine)
                     summary.reused += sum(len(ids) - 1 for _, ids in mine.values())
                     _score_claimed(db_file, mine, run_seed, tasks, owner, jobs, executor, scheduler,
-                                   with_throughput, unsafe_no_sandbox, bar)
+                                   with_throughput, unsafe_no_sandbox, bar, summary.changed)
             finally:
                 if bar is not None:
                     bar.close()
@@ -205,8 +242,9 @@ def _progress_bar(total: int, db_file: str):
 
 
 def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: str, jobs: int, executor: str,
-                   scheduler: str | None, with_throughput: bool, unsafe: bool, bar) -> None:
-    """Score the claimed candidates and store each final result, with its links, as it arrives."""
+                   scheduler: str | None, with_throughput: bool, unsafe: bool, bar, changed: list) -> None:
+    """Score the claimed candidates and store each final result, with its links, as it arrives (a file
+    that changed while it was scored is released instead, and named in `changed`)."""
     from .results_db import ResultsDB
 
     if not claimed:
@@ -218,6 +256,10 @@ def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: s
         # a connection of its own: this runs in whichever thread delivered the result
         key = keys[i]
         with ResultsDB(db_file) as db:
+            if result.get("sha256") != key.sha256:  # what was scored is not the file the samples hold
+                changed.append(str(claimed[key][0]))
+                db.release(key, owner)
+                return
             result_id = db.store(key, result, owner,
                                  result.get("timing_s", {}).get("total", time.perf_counter() - started))
             for sample_id in claimed[key][1]:

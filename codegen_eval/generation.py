@@ -206,6 +206,12 @@ def _retry_after_s(exc) -> float | None:
         return None
 
 
+def _clean_text(text: str) -> str:
+    """The answer as text that can be written: lone surrogates (which JSON can carry and UTF-8 cannot)
+    become ``?``, so that no answer can make its own sample impossible to keep."""
+    return text.encode("utf-8", "replace").decode("utf-8") if text else text
+
+
 def retry_delay_s(exc, attempt: int, rng: random.Random) -> float:
     """Seconds to wait before attempt ``attempt + 1``: the server's Retry-After when it gave one
     (at least 0, at most :data:`RETRY_AFTER_CAP_S`), else exponential backoff with jitter,
@@ -280,7 +286,7 @@ def request_completion(client, model: str, messages: list[dict], *, temperature:
             choice = response.choices[0] if response.choices else None
             usage = getattr(response, "usage", None)
             return Completion(
-                text=(choice.message.content if choice and choice.message else None) or "",
+                text=_clean_text((choice.message.content if choice and choice.message else None) or ""),
                 finish_reason=choice.finish_reason if choice else None,
                 tokens_in=getattr(usage, "prompt_tokens", None), tokens_out=getattr(usage, "completion_tokens", None),
                 latency_s=latency_s, attempts=attempt, attempt_errors=errors,
@@ -464,13 +470,21 @@ class _Run:
             return None
         return record
 
+    def _existing_for(self, job: Job, meta: Path) -> dict | None:
+        """:meth:`existing`, refusing a record of another model that shares the folder name."""
+        record = self.existing(meta)
+        if record is not None and record.get("model") != job.model:
+            raise ValueError(f"{str(meta)!r} holds a sample of model {record.get('model')!r}, not of {job.model!r}: "
+                             "two model names share one folder; use another --out")
+        return record
+
     def complete(self, job: Job) -> tuple[bool, bool]:
         """Whether the job's chain is complete on disk, and whether its turn-1 record was made with
         other parameters or another task version than this run's."""
         folder = self.folder(job)
         mismatch = False
         for turn in range(1, self.config.turns + 1):
-            record = self.existing(folder / samples.record_name(job.sample, turn))
+            record = self._existing_for(job, folder / samples.record_name(job.sample, turn))
             if record is None:
                 return False, mismatch
             if turn == 1:
@@ -511,7 +525,7 @@ class _Run:
         feedback = None
         for turn in range(1, self.config.turns + 1):
             meta = folder / samples.record_name(job.sample, turn)
-            record = self.existing(meta)
+            record = self._existing_for(job, meta)
             if record is None:
                 record = self._ask(job, turn, messages, feedback, folder)
                 outcome.written += 1
@@ -584,7 +598,7 @@ class _Run:
         with self.gate:
             if self.stop.is_set():
                 raise _Interrupted
-            samples.write_atomic(meta, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+            samples.write_atomic(meta, json.dumps(record, indent=1) + "\n")
         return record
 
     def log_failure(self, outcome: Outcome) -> None:

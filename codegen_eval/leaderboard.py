@@ -88,7 +88,8 @@ def _sample_order(r: dict) -> tuple:
     return (r["model"], r["language"], r["task"], str(r.get("run")), r["sample"], r["turn"])
 
 
-def board_payload(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0) -> dict:
+def board_payload(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0,
+                  incomplete: Sequence[dict] = ()) -> dict:
     """The numbers of the leaderboard, as JSON-ready data.
 
     Parameters
@@ -97,6 +98,8 @@ def board_payload(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0) 
         Sample records of every turn (``ResultsDB.sample_records()``).
     n_boot, seed : int, optional
         Bootstrap resamples and seed of the intervals (:func:`codegen_eval.metrics.bootstrap_ci`).
+    incomplete : sequence of dict, optional
+        Runs with samples that have no result (``run``, ``samples``, ``unscored``).
 
     Returns
     -------
@@ -104,7 +107,8 @@ def board_payload(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0) 
         ``schema``, ``summary`` (:func:`codegen_eval.metrics.summarize`), ``samples`` (one row per record,
         sorted by model, language, task, run, sample, turn: ``run``, ``model``, ``task``, ``language``,
         ``sample``, ``turn``, ``verdict``, ``diagnoses``, ``speedup``, ``machine``, ``path``) and
-        ``several_machines`` (True when the speed-ups were measured on more than one machine).
+        ``several_machines`` (True when the speed-ups were measured on more than one machine) and
+        ``incomplete`` (`incomplete`: empty unless the board shows a partly scored run).
 
     Raises
     ------
@@ -116,7 +120,7 @@ def board_payload(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0) 
     summary = summarize(records, n_boot=n_boot, seed=seed)
     return {"schema": SCHEMA, "summary": summary,
             "samples": [_sample_row(r) for r in sorted(records, key=_sample_order)],
-            "several_machines": len(summary["machines"]) > 1}
+            "several_machines": len(summary["machines"]) > 1, "incomplete": [dict(i) for i in incomplete]}
 
 
 # --- numbers in the page --------------------------------------------------------------------------------
@@ -423,6 +427,9 @@ def render_html(payload: dict, report_links: dict[int, str | None], title: str =
              f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>",
              f"<p>{n_samples} single-shot samples of {len(model_ids)} model(s) in {len(groups)} model \u00d7 "
              f"language cell(s), from {len(runs)} run(s): {e(', '.join(runs))}.</p>"]
+    for i in payload.get("incomplete") or []:
+        parts.append(f"<p class='warn'>Partial: {i['unscored']} of the {i['samples']} samples of run "
+                     f"{e(str(i['run']))} have no result yet and are left out of every figure.</p>")
     if several:
         parts.append(f"<p class='warn'>The samples were timed on {len(summary['machines'])} machines: "
                      f"{e('; '.join(summary['machines']))}. A speed-up is a ratio to the reference measured "
@@ -435,17 +442,21 @@ def render_html(payload: dict, report_links: dict[int, str | None], title: str =
               "(fast<sub>0</sub>: correct with a measured speed-up). Intervals: 95 % percentile bootstrap over "
               "the samples. A sample without code counts as a failure. Click a header to sort.</p>",
               _main_table(summary, model_ids, several)]
-    parts += ["<h2>Plots</h2><div class='plots'>",
-              _figure(_plot_pass_at_k(groups, colours), "pass@k per model and language (k where every task "
-                      "has n \u2265 k).", ""),
-              _figure(_plot_speedups(groups, colours), "Speed-ups of the correct single-shot samples (black: "
-                      "geometric mean; red: as fast as the reference).",
-                      "No correct sample has a measured speed-up."),
-              _figure(_plot_diagnoses(groups, colours), "Diagnoses of the single-shot samples per model, "
-                      "by language.", "No single-shot sample has a diagnosis."),
-              _figure(_plot_turns(groups, colours), "pass@1 after t turns: a sample counts as solved once "
-                      "any of its turns up to t passes.", ""),
-              "</div>"]
+    import matplotlib
+
+    # model names are text, never mathtext: a name with "$" must neither fail nor render as another name
+    with matplotlib.rc_context({"text.parse_math": False}):
+        parts += ["<h2>Plots</h2><div class='plots'>",
+                  _figure(_plot_pass_at_k(groups, colours), "pass@k per model and language (k where every task "
+                          "has n \u2265 k).", ""),
+                  _figure(_plot_speedups(groups, colours), "Speed-ups of the correct single-shot samples (black: "
+                          "geometric mean; red: as fast as the reference).",
+                          "No correct sample has a measured speed-up."),
+                  _figure(_plot_diagnoses(groups, colours), "Diagnoses of the single-shot samples per model, "
+                          "by language.", "No single-shot sample has a diagnosis."),
+                  _figure(_plot_turns(groups, colours), "pass@1 after t turns: a sample counts as solved once "
+                          "any of its turns up to t passes.", ""),
+                  "</div>"]
     task_groups = summary["task_groups"]
     for model, anchor in model_ids.items():
         mine = [g for g in groups if g["model"] == model]
@@ -537,7 +548,8 @@ def write_sample_reports(records: Sequence[dict], load_result: Callable[[int], d
 
 
 def build_board(records: Sequence[dict], load_result: Callable[[int], dict], out_html: str | Path,
-                title: str = DEFAULT_TITLE, n_boot: int = N_BOOT, seed: int = 0) -> dict:
+                title: str = DEFAULT_TITLE, n_boot: int = N_BOOT, seed: int = 0,
+                incomplete: Sequence[dict] = ()) -> dict:
     """Write the leaderboard page and the reports of its samples; return the payload shown.
 
     Parameters
@@ -552,6 +564,9 @@ def build_board(records: Sequence[dict], load_result: Callable[[int], dict], out
         Title of the page.
     n_boot, seed : int, optional
         Bootstrap resamples and seed of the intervals.
+    incomplete : sequence of dict, optional
+        Runs with samples that have no result (``run``, ``samples``, ``unscored``), which the page
+        and the payload (``incomplete``) then name.
 
     Returns
     -------
@@ -564,7 +579,7 @@ def build_board(records: Sequence[dict], load_result: Callable[[int], dict], out
         When there is no record or a record is malformed.
     """
     out_html = Path(out_html)
-    payload = board_payload(records, n_boot=n_boot, seed=seed)
+    payload = board_payload(records, n_boot=n_boot, seed=seed, incomplete=incomplete)
     ordered = sorted(records, key=_sample_order)
     links = write_sample_reports(ordered, load_result, out_html.with_name(out_html.stem + "_reports"),
                                  out_html.resolve().parent)
@@ -594,6 +609,9 @@ def add_leaderboard_parser(subparsers) -> None:
                     help="scoring database of a run (default RUN/results.sqlite); give it once per RUN, "
                          "in the order of the RUNs")
     lb.add_argument("--title", default=DEFAULT_TITLE, help="title of the page (default: %(default)s)")
+    lb.add_argument("--partial", action="store_true",
+                    help="show a run some of whose samples have no result yet (the page and the JSON say how "
+                         "many); without it such a run is refused")
 
 
 class _Runs:
@@ -605,11 +623,13 @@ class _Runs:
         self.dbs = []
         self.records: list[dict] = []
         self._ids: list[tuple[object, int]] = []
+        self.counts: list[dict] = []
         index: dict = {}  # (database, its result id) -> one number across the runs
         try:
             for db_path in dbs:
                 db = ResultsDB(db_path)
                 self.dbs.append(db)
+                self.counts.append(db.counts())
                 for r in db.sample_records():
                     r = dict(r)
                     if r.get("result_id") is not None:
@@ -632,6 +652,30 @@ class _Runs:
             close = getattr(db, "close", None)
             if close is not None:
                 close()
+
+
+def _incomplete(run_folders: list[str], dbs: list[str], runs: "_Runs") -> list[dict]:
+    """Runs with samples that have no result: ``run``, ``samples`` (on disk and in the database)
+    and ``unscored`` (their number); empty when every sample of every run is decided."""
+    from .samples import iter_samples
+
+    out = []
+    decided: dict = {}
+    for r in runs.records:
+        decided[os.path.normpath(str(r["path"]))] = True
+    for run, db in zip(run_folders, dbs):
+        paths = set()
+        if Path(run).is_dir():
+            try:
+                paths = {os.path.normpath(str((ref.code_path or ref.meta_path).resolve())) for ref in iter_samples([run])}
+            except ValueError:
+                paths = set()
+        db_samples = runs.counts[dbs.index(db)]
+        unscored_on_disk = sum(1 for p in paths if p not in decided)
+        unscored = max(unscored_on_disk, db_samples["unscored"])
+        if unscored:
+            out.append({"run": run, "samples": max(len(paths), db_samples["samples"]), "unscored": unscored})
+    return out
 
 
 def text_table(payload: dict) -> str:
@@ -675,10 +719,15 @@ def run_leaderboard(args) -> int:
         runs = _Runs(dbs)
         if not runs.records:
             return fail(1, f"no scored sample in {', '.join(map(repr, dbs))}")
+        incomplete = _incomplete(args.runs, dbs, runs)
+        if incomplete and not args.partial:
+            return fail(2, "; ".join(f"{i['unscored']} of the {i['samples']} samples of {i['run']!r} have no "
+                                     "result (scoring stopped or not run yet)" for i in incomplete)
+                        + ": finish with `codegen-eval score RUN`, or show what is scored with --partial")
         if args.html:
-            payload = build_board(runs.records, runs.result, args.html, title=args.title)
+            payload = build_board(runs.records, runs.result, args.html, title=args.title, incomplete=incomplete)
         else:
-            payload = board_payload(runs.records)
+            payload = board_payload(runs.records, incomplete=incomplete)
         text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
         if args.json and args.json != "-":
             Path(args.json).write_text(text, encoding="utf-8")

@@ -426,21 +426,24 @@ class ResultsDB:
         Raises
         ------
         ValueError
-            No such sample or result, the sample has no code, or the result is for another file or
-            task (its sha256 or task differs from the sample's).
+            No such sample or result, the sample has no code, or the result is for another file,
+            task or language (its sha256, task or language differs from the sample's).
         """
         with _transaction(self._conn) as conn:
-            sample = conn.execute("SELECT sha256, task FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            sample = conn.execute("SELECT sha256, task, language FROM samples WHERE id = ?",
+                                  (sample_id,)).fetchone()
             if sample is None:
                 raise ValueError(f"no sample with id {sample_id!r} in {str(self.path)!r}")
-            result = conn.execute("SELECT sha256, task FROM results WHERE id = ?", (result_id,)).fetchone()
+            result = conn.execute("SELECT sha256, task, json_extract(result_json, '$.language') FROM results "
+                                  "WHERE id = ?", (result_id,)).fetchone()
             if result is None:
                 raise ValueError(f"no result with id {result_id!r} in {str(self.path)!r}")
             if sample[0] is None:
                 raise ValueError(f"sample {sample_id!r} has no code (no_code): it links to no result")
             if tuple(sample) != tuple(result):
-                raise ValueError(f"result {result_id!r} is for {result[1]!r} sha256 {result[0]!r}, "
-                                 f"sample {sample_id!r} for {sample[1]!r} sha256 {sample[0]!r}")
+                # the same bytes in another language are another candidate (Python text in a C answer)
+                raise ValueError(f"result {result_id!r} is for {result[1]!r} {result[2]!r} sha256 {result[0]!r}, "
+                                 f"sample {sample_id!r} for {sample[1]!r} {sample[2]!r} sha256 {sample[0]!r}")
             conn.execute("UPDATE samples SET result_id = ? WHERE id = ?", (result_id, sample_id))
 
     # ------------------------------------------------------------------ results and claims
@@ -567,6 +570,8 @@ class ResultsDB:
         Only decided samples: the scored ones (linked to a result) and those without code
         (``verdict "no_code"``, ``result_id`` None). A sample not scored yet is left out; see
         :meth:`counts` for how many there are. Ordered by run, model, task, language, sample, turn.
+        Paths stored relative (as ``score`` stores them, so that a run folder can move) are returned
+        joined to the database's folder.
 
         Returns
         -------
@@ -589,8 +594,8 @@ class ResultsDB:
         out = []
         for (run_, model, task, language, sample, turn, path, sha, hint, result_id, verdict, diagnoses, speedup,
              speedups, machine, compile_failed, load_failed) in self._conn.execute(sql, params):
-            record = {"run": run_, "model": model, "task": task, "language": language, "sample": sample,
-                      "turn": turn, "path": path, "sha256": sha}
+            record = {"run": self._absolute(run_), "model": model, "task": task, "language": language,
+                      "sample": sample, "turn": turn, "path": self._absolute(path), "sha256": sha}
             if hint == "no_code":
                 record.update(verdict="no_code", diagnoses=[], speedup=None, speedups={}, machine=None,
                               compile_failed=False, load_failed=False, result_id=None)
@@ -601,6 +606,11 @@ class ResultsDB:
                               result_id=result_id)
             out.append(record)
         return out
+
+    def _absolute(self, path: str) -> str:
+        """A stored path: relative ones (as ``score`` stores them) are relative to the database's folder."""
+        return path if os.path.isabs(path) else os.path.normpath(os.path.join(os.path.dirname(
+            os.path.realpath(self.path)), path))
 
     def counts(self) -> dict:
         """``samples``, ``scored`` (linked to a result), ``no_code``, ``unscored``, ``results`` and

@@ -32,13 +32,19 @@ _SAMPLE_NAME = re.compile(r"^sample_(\d+)(?:\.turn(\d+))?\.(json|py|c|cpp|cc|cxx
 TEMP_PREFIX = ".tmp-"
 
 
+_HASHED_END = re.compile(r"-[0-9a-f]{16}$")
+
+
 def model_dir(model: str) -> str:
     """The folder name of a model in a run folder.
 
     Every run of characters outside ``[A-Za-z0-9._-]`` becomes ``_``, leading dots are stripped
-    and the name is cut to 80 characters; when any of this changed the name, ``-`` and the first
-    8 hex digits of the model name's sha256 are appended, so that ``org/m`` and ``org_m`` never
-    share a folder. The result is never ``""``, ``"."`` or ``".."``.
+    and the name is cut to 80 characters; when any of this changed the name, or the name already
+    ends the way such a name ends (``-`` and 16 hex digits), ``-`` and the first 16 hex digits of
+    the model name's sha256 are appended. So ``org/m`` and ``org_m`` never share a folder, and
+    nor does a name chosen to look like another's folder (``org_m-<its digits>``): a name kept as
+    it is never ends in 16 hex digits, and a changed one always does. The result is never ``""``,
+    ``"."`` or ``".."``.
 
     Parameters
     ----------
@@ -55,13 +61,15 @@ def model_dir(model: str) -> str:
     >>> model_dir("gpt-4o")
     'gpt-4o'
     >>> model_dir("org/m"), model_dir("org_m")
-    ('org_m-4c1771e1', 'org_m')
+    ('org_m-4c1771e122a643d5', 'org_m')
+    >>> model_dir("org_m-4c1771e122a643d5") != model_dir("org/m")
+    True
     >>> model_dir("..")
-    'model-5ec1f7e7'
+    'model-5ec1f7e700f37c3d'
     """
     safe = _UNSAFE_RUN.sub("_", model).lstrip(".")[:MODEL_DIR_MAX_CHARS] or "model"
-    if safe != model:
-        safe += "-" + hashlib.sha256(model.encode("utf-8")).hexdigest()[:8]
+    if safe != model or _HASHED_END.search(model):
+        safe += "-" + hashlib.sha256(model.encode("utf-8")).hexdigest()[:16]
     return safe
 
 
@@ -139,7 +147,7 @@ def write_sample(folder: str | Path, sample: int, turn: int, suffix: str, code: 
         write_atomic(code_path, code)
     record = dict(record, code_file=code_path.name if code_path else None)
     meta_path = folder / record_name(sample, turn)
-    write_atomic(meta_path, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(meta_path, json.dumps(record, indent=1) + "\n")
     return code_path, meta_path
 
 
@@ -201,6 +209,10 @@ def _ref_from_record(meta_path: Path) -> SampleRef:
         # a record names its own code file next to it, never a file elsewhere
         raise ValueError(f"{str(meta_path)!r} names the code file {code_file!r}; expected {stem}.<suffix> "
                          "in the same folder")
+    if code_file is not None and SUFFIX_LANGUAGE.get(Path(code_file).suffix.lower()) != record.get("language"):
+        # the language a file is scored as comes from its suffix; a record may not say otherwise
+        raise ValueError(f"{str(meta_path)!r} says language {record.get('language')!r} for the code file "
+                         f"{code_file!r}")
     return SampleRef(root=meta_path.parents[3], model=record["model"], model_dir=meta_path.parents[2].name,
                      task=record["task"], language=record["language"], sample=int(record["sample"]),
                      turn=int(record["turn"]), code_path=meta_path.parent / code_file if code_file else None,
