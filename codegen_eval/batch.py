@@ -65,6 +65,10 @@ class BatchSummary:
         Samples whose code file could not be read (left unscored).
     changed : list of str
         Code files that changed while they were scored (their result is not stored).
+    harness_failures : list of str
+        Candidates the harness could not score (not stored: the next run tries again).
+    pruned : int
+        Rows of samples no longer in their run folder, deleted.
     seconds : float
         Wall time of the whole command.
     """
@@ -77,6 +81,8 @@ class BatchSummary:
     left_to_others: int = 0
     unreadable: list = field(default_factory=list)
     changed: list = field(default_factory=list)
+    harness_failures: list = field(default_factory=list)
+    pruned: int = 0
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -85,7 +91,8 @@ class BatchSummary:
                 f"{self.no_code} without code, {self.left_to_others} left to another scorer "
                 f"({self.seconds:.1f} s); database: {', '.join(self.databases)}")
         for what, items in (("unreadable, not scored", self.unreadable),
-                            ("changed while scored, not stored", self.changed)):
+                            ("changed while scored, not stored", self.changed),
+                            ("the harness failed, not stored (the next run tries again)", self.harness_failures)):
             text += "".join(f"\n  {what}: {item}" for item in items)
         return text
 
@@ -149,6 +156,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
         str(Path(root) / "results.sqlite"): group for root, group in _runs_of(refs).items()}
     owner = default_owner()
     harness = provenance.harness_version()
+    whole = {Path(p).resolve() for p in paths if Path(p).is_dir()}
     tasks: dict = {}
     for db_file, group in groups.items():
         summary.databases.append(db_file)
@@ -157,6 +165,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
         try:
             run_seed = db.run_seed(seed)
             todo: dict = {}  # key -> (source path, [sample ids])
+            seen: dict = {}  # run (as stored) -> the sample paths found in it now
             for ref in group:
                 if ref.task not in tasks:
                     task = load_task(ref.task)
@@ -167,6 +176,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                 except OSError as exc:  # one unreadable sample is reported, the others go on
                     summary.unreadable.append(f"{ref.code_path}: {exc.strerror or exc}")
                     continue
+                seen.setdefault(_relative(ref.root, base), set()).add(_relative(ref.code_path or ref.meta_path, base))
                 sample_id = db.upsert_sample({
                     "path": _relative(ref.code_path or ref.meta_path, base), "run": _relative(ref.root, base),
                     "model": ref.model, "model_dir": ref.model_dir, "task": ref.task, "language": ref.language,
@@ -177,10 +187,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     continue
                 key = ResultKey(task.name, task_hash, harness, sha, run_seed,
                                 options_of(ref.language, with_throughput, unsafe_no_sandbox))
-                if key in todo:
-                    todo[key][1].append(sample_id)
-                    continue
-                found = None if rescore else (db.lookup(key) or (
+                found = None if rescore or key in todo else (db.lookup(key) or (
                     db.lookup(ResultKey(task.name, task_hash, harness, sha, run_seed,
                                         options_of(ref.language, True, unsafe_no_sandbox)))
                     if not with_throughput else None))
@@ -188,7 +195,12 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     db.link(sample_id, found)
                     summary.reused += 1
                     continue
-                todo[key] = (ref.code_path, [sample_id])
+                # no valid result under this key: a result of another harness, task or seed is not counted
+                db.unlink(sample_id)
+                todo.setdefault(key, (ref.code_path, []))[1].append(sample_id)
+            # a run folder named whole: rows of files deleted or remade since (code <-> no code) go
+            for root in {ref.root for ref in group if Path(ref.root).resolve() in whole}:
+                summary.pruned += db.prune(_relative(root, base), seen.get(_relative(root, base), ()))
             # claimed a round at a time, so that two scorers on one database share the work as it goes
             round_size = len(todo) if executor == "dask" else max(1, jobs)
             pending = list(todo.items())
@@ -218,7 +230,7 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                     summary.scored += len(mine)
                     summary.reused += sum(len(ids) - 1 for _, ids in mine.values())
                     _score_claimed(db_file, mine, run_seed, tasks, owner, jobs, executor, scheduler,
-                                   with_throughput, unsafe_no_sandbox, bar, summary.changed)
+                                   with_throughput, unsafe_no_sandbox, bar, summary)
             finally:
                 if bar is not None:
                     bar.close()
@@ -242,9 +254,13 @@ def _progress_bar(total: int, db_file: str):
 
 
 def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: str, jobs: int, executor: str,
-                   scheduler: str | None, with_throughput: bool, unsafe: bool, bar, changed: list) -> None:
-    """Score the claimed candidates and store each final result, with its links, as it arrives (a file
-    that changed while it was scored is released instead, and named in `changed`)."""
+                   scheduler: str | None, with_throughput: bool, unsafe: bool, bar, summary: BatchSummary) -> None:
+    """Score the claimed candidates and store each final result, with its links, as it arrives.
+
+    Released instead of stored, and named in `summary`: a file that changed while it was scored, and
+    a result of the harness's own failure (a scoring process or Dask worker lost twice, timed runs
+    that could not be completed), which the next run scores again rather than keep against the
+    candidate."""
     from .results_db import ResultsDB
 
     if not claimed:
@@ -257,7 +273,12 @@ def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: s
         key = keys[i]
         with ResultsDB(db_file) as db:
             if result.get("sha256") != key.sha256:  # what was scored is not the file the samples hold
-                changed.append(str(claimed[key][0]))
+                summary.changed.append(str(claimed[key][0]))
+                db.release(key, owner)
+                return
+            if result.get("harness_failure"):
+                summary.harness_failures.append(f"{claimed[key][0]}: " + "; ".join(
+                    d.get("detail", "") for d in result.get("diagnoses", []))[:300])
                 db.release(key, owner)
                 return
             result_id = db.store(key, result, owner,
@@ -275,19 +296,32 @@ def _score_claimed(db_file: str, claimed: dict, seed: int, tasks: dict, owner: s
             task = tasks[task_name][0] if task_name in tasks else next(t for t, _ in tasks.values()
                                                                          if t.name == task_name)
             paths = [str(claimed[keys[i]][0]) for i in indexes]
-            deliver = (lambda idx: (lambda j, result: store(idx[j], result)))(indexes)
             if executor == "dask":
                 from .dask_executor import score_with_dask
+                from .task import TASKS_DIR
 
-                dask_jobs = [{"name": p, "source": Path(p).read_bytes(), "suffix": Path(p).suffix,
-                              "task": str(task.folder), "seed": seed,
-                              "kwargs": {"unsafe_no_sandbox": unsafe}} for p in paths]
-                score_with_dask(dask_jobs, scheduler=scheduler, n_workers=jobs, with_throughput=with_throughput,
-                                on_result=deliver)
+                # a bundled task by name: the workers' checkouts need not be where this one is
+                task_ref = task.name if task.folder.resolve().parent == TASKS_DIR.resolve() else str(task.folder)
+                dask_jobs, readable = [], []
+                for j, p in enumerate(paths):
+                    try:
+                        source = Path(p).read_bytes()
+                    except OSError as exc:
+                        summary.unreadable.append(f"{p}: {exc.strerror or exc}")
+                        with ResultsDB(db_file) as db:
+                            db.release(keys[indexes[j]], owner)
+                        continue
+                    readable.append(indexes[j])
+                    dask_jobs.append({"name": p, "source": source, "suffix": Path(p).suffix, "task": task_ref,
+                                      "seed": seed, "kwargs": {"unsafe_no_sandbox": unsafe}})
+                if dask_jobs:
+                    score_with_dask(dask_jobs, scheduler=scheduler, n_workers=jobs,
+                                    with_throughput=with_throughput,
+                                    on_result=lambda j, result: store(readable[j], result))
             else:
                 from .evaluate import score_many
 
-                score_many(paths, task=task, seed=seed, jobs=jobs, on_result=deliver,
+                score_many(paths, task=task, seed=seed, jobs=jobs, on_result=lambda j, result: store(indexes[j], result),
                            with_throughput=with_throughput, unsafe_no_sandbox=unsafe)
     except BaseException:
         # nothing half-done stays claimed by us: the unscored candidates are free for the next run

@@ -32,8 +32,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from . import diagnosis, provenance, sandbox, scoring
-from .evaluate import _add_throughput, _harness_failure, _score_or_failure, pinned
+from . import provenance, sandbox
+from .evaluate import _add_throughput, _harness_failure, _score_or_failure, pinned, unmeasured
 from .runner import usable_cpus
 from .task import SUFFIX_LANGUAGE, language_of, load_task
 
@@ -246,7 +246,7 @@ def _outcome(future, job: dict, scored: dict | None) -> dict:
     except Exception as exc:  # the harness failed on the worker for this job only
         why = f"its {stage} job failed on the Dask worker: {type(exc).__name__}: {exc}"
     if scored is not None:
-        return _unmeasured(scored, why, machine=None)
+        return unmeasured(scored, why, machine=None)
     result = _harness_failure(job["name"], load_task(job["task"]), job["seed"], job["kwargs"], why)
     result["sha256"] = hashlib.sha256(job["source"]).hexdigest()
     return result
@@ -330,18 +330,7 @@ def _timing_job(job: dict, result: dict) -> dict:
         except sandbox.SandboxUnavailable:
             raise
         except Exception as exc:
-            _unmeasured(result, f"{type(exc).__name__}: {exc}", machine=provenance.machine())
+            unmeasured(result, f"{type(exc).__name__}: {exc}", machine=provenance.machine())
         return _renamed(result, path, job["name"])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _unmeasured(result: dict, why: str, machine: str | None) -> dict:
-    """`result` with its throughput not measured (`why`), as :func:`codegen_eval.evaluate.score_many`
-    records it: its timed runs are unchecked, so it does not pass."""
-    result["throughput"] = {"error": f"not measured: {why}", "rows": [], "machine": machine}
-    diag = diagnosis.make("crash", "the timed runs could not be completed: its timed runs are "
-                          "unchecked, so it cannot pass", [])
-    result["diagnoses"] = diagnosis.merge(result["diagnoses"] + [dict(diag, replay="")])
-    result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
-    return result

@@ -663,11 +663,7 @@ def score_many(candidates: list, task: Task | None = None, seed: int | None = No
                     _add_throughput(result, candidate, task, seed, kwargs.get("reference", False),
                                     kwargs.get("unsafe_no_sandbox", False))
                 except Exception as exc:  # keep the other results; an unchecked candidate does not pass
-                    result["throughput"] = {"error": f"not measured: {type(exc).__name__}: {exc}", "rows": []}
-                    diag = diagnosis.make("crash", "the timed runs could not be completed: its timed runs are "
-                                          "unchecked, so it cannot pass", [])
-                    result["diagnoses"] = diagnosis.merge(result["diagnoses"] + [dict(diag, replay="")])
-                    result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
+                    unmeasured(result, f"{type(exc).__name__}: {exc}")
                 deliver(i, result)
     return results
 
@@ -689,12 +685,25 @@ def _score_or_failure(candidate, task: Task, seed: int, kwargs: dict) -> dict:
         return _harness_failure(candidate, task, seed, kwargs, f"{type(exc).__name__}: {exc}")
 
 
+def unmeasured(result: dict, why: str, machine: str | None = None) -> dict:
+    """`result` with its throughput not measured (`why`): its timed runs are unchecked, so it does not
+    pass, and it is marked ``harness_failure`` (a results database does not keep it)."""
+    result["throughput"] = {"error": f"not measured: {why}", "rows": [], "machine": machine}
+    diag = diagnosis.make("crash", "the timed runs could not be completed: its timed runs are "
+                          "unchecked, so it cannot pass", [])
+    result["diagnoses"] = diagnosis.merge(result["diagnoses"] + [dict(diag, replay="")])
+    result["verdict"] = scoring.verdict(result["diagnoses"], result["properties"])
+    result["harness_failure"] = True
+    return result
+
+
 def _harness_failure(candidate, task: Task, seed: int, kwargs: dict, why: str) -> dict:
-    """The result of a candidate the harness could not score (`why`): an error, never a pass."""
+    """The result of a candidate the harness could not score (`why`): an error, never a pass, marked
+    ``harness_failure`` (a results database does not keep it: the next run scores the candidate again)."""
     language = language_of(candidate) if not kwargs.get("reference") else "python"
     diag = diagnosis.make("crash", f"the harness could not score this candidate: {why}"[:400], [])
     return {"schema": RESULT_SCHEMA, "task": task.name, "candidate": str(candidate), "language": language,
-            "sha256": _sha256_of(candidate), "verdict": "error",
+            "sha256": _sha256_of(candidate), "verdict": "error", "harness_failure": True,
             "diagnoses": diagnosis.with_replay([diag], _replay_target(candidate, task, seed, False,
                                                                       kwargs.get("unsafe_no_sandbox", False))),
             "properties": {"runs": 0, "runs_ok": 0, "configs": 0, "configs_ok": 0}, "configs": [], "cases": [],

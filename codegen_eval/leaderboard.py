@@ -151,10 +151,11 @@ def _cell(metric: str, value, kind: str = "rate", extra: str = "") -> str:
             f"{_fmt(value, kind)}{extra}</td>")
 
 
-def _ci(metric: str, bounds: Sequence[float]) -> str:
+def _ci(metric: str, bounds: Sequence[float | None]) -> str:
     low, high = bounds
-    return (f" <span class='ci'>[<span data-metric='{metric}.0' data-value='{_raw(low)}'>{low:.2f}</span>, "
-            f"<span data-metric='{metric}.1' data-value='{_raw(high)}'>{high:.2f}</span>]</span>")
+    shown = ["\u2014" if b is None else f"{b:.2f}" for b in (low, high)]
+    return (f" <span class='ci'>[<span data-metric='{metric}.0' data-value='{_raw(low)}'>{shown[0]}</span>, "
+            f"<span data-metric='{metric}.1' data-value='{_raw(high)}'>{shown[1]}</span>]</span>")
 
 
 # --- plots ----------------------------------------------------------------------------------------------
@@ -686,9 +687,10 @@ def text_table(payload: dict) -> str:
         low, high = g["pass_at_1_ci"]
         sp = "-" if g["geomean_speedup"] is None else f"{g['geomean_speedup']:.2f}x"
         by_turn = g["pass_at_1_by_turn"]
+        fast1 = "-" if g["fast_p"]["1"] is None else f"{g['fast_p']['1']:.3f}"
         repaired = f"{by_turn[-1]:.3f} (t={len(by_turn)})" if len(by_turn) > 1 else "-"
         lines.append(f"{g['model'][:28]:<28} {g['language']:<8} {g['n_samples']:>4} {g['pass_at_k']['1']:>7.3f} "
-                     f"{f'[{low:.2f}, {high:.2f}]':>13} {repaired:>12} {g['fast_p']['1']:>7.3f} {sp:>9} "
+                     f"{f'[{low:.2f}, {high:.2f}]':>13} {repaired:>12} {fast1:>7} {sp:>9} "
                      f"{g['no_code']:>7} {g['compile_failed']:>7} {g['load_failed']:>5}")
     if payload["several_machines"]:
         lines.append("speed-ups were measured on several machines: "

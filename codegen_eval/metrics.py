@@ -358,8 +358,9 @@ def summarize_group(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0
     dict
         ``n_samples`` (turn-1 samples), ``n_tasks``, ``samples_per_task`` ({task: n}), ``verdicts``
         ({verdict: count} of turn 1), ``pass_at_k`` ({"1": value or None, "5": ..., ...}: None unless every
-        task has n >= k), ``pass_at_1_ci`` ([low, high]), ``fast_p`` ({"0": ..., "0.5": ..., ...}),
-        ``fast_1_ci``, ``geomean_speedup`` (None without a measured correct sample), ``n_speedups``,
+        task has n >= k), ``pass_at_1_ci`` ([low, high]), ``fast_p`` ({"0": ..., "0.5": ..., ...}; every
+        value None when a correct sample has no measured speed-up), ``fast_1_ci`` ([None, None] then),
+        ``geomean_speedup`` (None without a measured correct sample), ``n_speedups``,
         ``speedups`` (the values, sorted), ``max_turn``, ``pass_at_1_by_turn`` (list, index t - 1),
         ``diagnoses`` ({code: count} of turn 1), ``no_code``, ``compile_failed``, ``load_failed`` (turn-1
         counts), ``machines`` (sorted machine descriptions of the turn-1 samples).
@@ -370,6 +371,7 @@ def summarize_group(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0
     tasks = _by_task(single)
     max_turn = max(r["turn"] for r in records)
     speedups = sorted(correct_speedups(single))
+    timed = all(r.get("speedup") is not None for r in single if r["verdict"] == "pass")
     return {
         "n_samples": len(single),
         "n_tasks": len(tasks),
@@ -377,8 +379,10 @@ def summarize_group(records: Sequence[dict], n_boot: int = N_BOOT, seed: int = 0
         "verdicts": {v: sum(r["verdict"] == v for r in single) for v in VERDICTS},
         "pass_at_k": {str(k): mean_pass_at_k(single, k) for k in PASS_AT_KS},
         "pass_at_1_ci": list(bootstrap_ci(single, mean_pass_rate, n_boot=n_boot, seed=seed)),
-        "fast_p": {p_key(p): fast_p(single, p) for p in FAST_PS},
-        "fast_1_ci": list(bootstrap_ci(single, lambda rs: fast_p(rs, 1.0), n_boot=n_boot, seed=seed)),
+        # fast_p needs the speed of every correct sample: without it (scored without throughput) it is unknown
+        "fast_p": {p_key(p): fast_p(single, p) if timed else None for p in FAST_PS},
+        "fast_1_ci": (list(bootstrap_ci(single, lambda rs: fast_p(rs, 1.0), n_boot=n_boot, seed=seed)) if timed
+                      else [None, None]),
         "geomean_speedup": geomean_speedup(single),
         "n_speedups": len(speedups),
         "speedups": speedups,

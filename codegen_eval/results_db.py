@@ -531,6 +531,22 @@ class ResultsDB:
                                key.row() + tuple(columns.values()))
             return cur.lastrowid
 
+    def unlink(self, sample_id: int) -> None:
+        """Mark a sample unscored: its code has no valid result under the current key (another harness
+        version, task content or seed), so an old result must not be counted for it."""
+        with _transaction(self._conn) as conn:
+            conn.execute("UPDATE samples SET result_id = NULL WHERE id = ?", (sample_id,))
+
+    def prune(self, run: str, keep_paths) -> int:
+        """Delete the sample rows of `run` whose path is not in `keep_paths` (files deleted or remade
+        since); returns how many. Results stay (another sample may hold the same bytes)."""
+        keep = set(map(str, keep_paths))
+        with _transaction(self._conn) as conn:
+            gone = [(i,) for i, path in conn.execute("SELECT id, path FROM samples WHERE run = ?", (str(run),))
+                    if path not in keep]
+            conn.executemany("DELETE FROM samples WHERE id = ?", gone)
+        return len(gone)
+
     def forget(self, key: ResultKey) -> bool:
         """Delete the result of `key` (to score it again); the samples linked to it become unscored.
         True when there was one."""
@@ -551,18 +567,6 @@ class ResultsDB:
         if row is None:
             raise ValueError(f"no result with id {result_id!r} in {str(self.path)!r}")
         return json.loads(row[0])
-
-    def results_for(self, paths) -> dict:
-        """``{path: result dict}`` for those of `paths` (sample files) whose sample has a result linked;
-        paths without code, unscored or unknown are left out. Paths are compared as the strings
-        given to :meth:`upsert_sample`."""
-        out = {}
-        for path in dict.fromkeys(str(p) for p in paths):
-            row = self._conn.execute("SELECT r.result_json FROM samples s JOIN results r ON r.id = s.result_id "
-                                     "WHERE s.path = ?", (path,)).fetchone()
-            if row is not None:
-                out[path] = json.loads(row[0])
-        return out
 
     def sample_records(self, run: str | None = None) -> list:
         """The sample records the metrics and the leaderboard read, of every run or of `run`.

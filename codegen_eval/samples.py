@@ -172,9 +172,9 @@ class SampleRef:
     root : Path
         The run folder (``runs/NAME``); for a bare candidate file, its folder.
     model : str
-        The model name as recorded; ``"-"`` for a bare candidate file.
+        The model name as recorded; its path for a bare candidate file.
     model_dir : str
-        The model's folder name; ``"-"`` for a bare candidate file.
+        The model's folder name; :func:`model_dir` of that path for a bare candidate file.
     task : str
         Task name.
     language : str
@@ -232,8 +232,9 @@ def _ref_from_file(path: Path, default_task: str) -> SampleRef:
             if ref.code_path is not None and ref.code_path.name == path.name:
                 return ref
     language = language_of(path)  # ValueError naming the file for an unknown suffix
-    return SampleRef(root=path.parent, model="-", model_dir="-", task=default_task, language=language,
-                     sample=0, turn=1, code_path=path, meta_path=None)
+    # a bare file is its own "model" (named by its path), so that several of them never look like one sample
+    return SampleRef(root=path.parent, model=str(path), model_dir=model_dir(str(path)), task=default_task,
+                     language=language, sample=0, turn=1, code_path=path, meta_path=None)
 
 
 def _records_under(folder: Path) -> list[Path]:
@@ -250,7 +251,7 @@ def iter_samples(paths, default_task: str = DEFAULT_TASK) -> list[SampleRef]:
         a code file without its record is an unfinished sample and is skipped). A glob (``*``,
         ``?``, ``[``, ``**``): what it matches, each as a folder or file. A file: a sample record,
         a sample's code file (its record next to it gives model, task, sample and turn), or a bare
-        candidate file (``.py``, ``.c``, ``.cpp``), which becomes model ``"-"``, task
+        candidate file (``.py``, ``.c``, ``.cpp``), which becomes model ``<its path>``, task
         `default_task`, sample 0, turn 1.
     default_task : str
         Task of bare candidate files.

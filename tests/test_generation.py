@@ -369,7 +369,7 @@ def test_iter_samples_takes_folders_globs_and_files(server, tmp_path):
     bare = CORPUS / "c" / "correct.c"
     (ref,) = samples.iter_samples([bare], default_task="other")
     assert (ref.model, ref.task, ref.language, ref.sample, ref.turn, ref.code_path, ref.meta_path) == (
-        "-", "other", "c", 0, 1, bare, None)
+        str(bare), "other", "c", 0, 1, bare, None)
     for bad, match in ((tmp_path / "missing", "no such file"), (str(tmp_path / "*.nothing"), "matches no"),
                        (CORPUS / "manifest.json", "not a sample record"), (CORPUS / "README.md", "cannot tell")):
         with pytest.raises(ValueError, match=match):

@@ -260,3 +260,16 @@ def test_summarize_keeps_runs_apart():
     """Sample 0 of two runs are two samples, not two records of one."""
     s = summarize([rec(0, "pass", run="runs/a"), rec(0, "fail", run="runs/b")], n_boot=50)
     assert s["groups"][0]["n_samples"] == 2 and s["groups"][0]["pass_at_k"]["1"] == 0.5
+
+
+def test_fast_p_is_unknown_when_correct_samples_were_not_timed():
+    """Scored without throughput: a correct sample's speed is unknown, so fast_p is None (not 0)."""
+    recs = [{"run": "r", "model": "m", "task": "t", "language": "c", "sample": i, "turn": 1, "path": f"s{i}",
+             "verdict": v, "diagnoses": [], "speedup": None, "speedups": {}, "machine": None,
+             "compile_failed": False, "load_failed": False, "result_id": i} for i, v in enumerate(["pass", "fail"])]
+    (g,) = summarize(recs, n_boot=50)["groups"]
+    assert g["pass_at_k"]["1"] == 0.5
+    assert set(g["fast_p"].values()) == {None} and g["fast_1_ci"] == [None, None]
+    recs[0]["speedup"] = 1.2
+    (g,) = summarize(recs, n_boot=50)["groups"]
+    assert g["fast_p"]["1"] == 0.5 and g["fast_p"]["1.5"] == 0.0

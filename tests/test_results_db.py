@@ -77,8 +77,6 @@ def test_round_trip_of_a_real_result_and_its_sample_record(tmp_path, scored):
     with ResultsDB(db_file) as db:  # reopened: everything came from the file
         assert db.result(rid) == json.loads(json.dumps(scored))
         assert db.lookup(key) == rid
-        assert db.results_for([CORPUS / "correct_numpy.py", tmp_path / "unknown.py"]) == {
-            str(CORPUS / "correct_numpy.py"): db.result(rid)}
         [record] = db.sample_records()
         # a relative path is stored as given and read back joined to the database's folder
         assert record == {"run": os.path.join(os.path.realpath(tmp_path), "runs", "r"), "model": "org/m", "task": "streaming_eq", "language": "python",
@@ -91,6 +89,8 @@ def test_round_trip_of_a_real_result_and_its_sample_record(tmp_path, scored):
         assert row == (owner, 6.5, str(SEED))
         assert db._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        db.unlink(sid)  # no valid result under the current key: the sample is unscored, its old result kept
+        assert db.sample_records() == [] and db.counts()["unscored"] == 1 and db.result(rid)
     assert integrity(db_file) == "ok"
 
 
@@ -124,7 +124,9 @@ def test_no_code_samples_are_records_and_unscored_ones_are_not(tmp_path, scored)
         assert db.counts() == {"samples": 2, "scored": 0, "no_code": 1, "unscored": 1, "results": 0, "claims": 0}
         assert record["verdict"] == "no_code" and record["result_id"] is None and record["sha256"] is None
         assert db.sample_records(run="runs/other") == []
-        assert db.results_for([tmp_path / "sample_000.json"]) == {}
+        # unlink marks a scored sample unscored; prune drops the rows of files no longer in the run
+        assert db.prune("runs/r", [str(tmp_path / "sample_001.py")]) == 1
+        assert db.counts()["samples"] == 1 and db.sample_records() == []
 
 
 # ------------------------------------------------------------------------------------------ keys and reuse
