@@ -10,6 +10,8 @@ Examples
         | eq stream --rate 48000 --channels 2 --format s16le --band peaking:3k:q=1:gain=4 \\
         | ffplay -f s16le -ar 48000 -ch_layout stereo -
     eq response --preset telephone --rate 16000 --plot telephone.png
+    eq apply in.wav out.wav --preset ParametricEQ.txt --auto-preamp
+    ffmpeg -i in.wav -af "$(eq export --to ffmpeg --preset camilladsp.yml)" out.wav
 
 Exit status: 0 on success; 1 when the job failed on its input or output (see
 :func:`exit_status`); 2 when the command line, or a value on it, is invalid.
@@ -26,13 +28,15 @@ import numpy as np
 from .design import GAIN_BAND_TYPES, check_sample_rate, parse_band
 from .errors import AudioFileError, EqError, InvalidParameterError, InvalidTypeError, PresetError
 from .formats import SAMPLE_FORMATS
+from .export import EXPORT_FORMATS
 from .presets import list_presets, load_preset
 
 __all__ = ["main", "build_parser", "exit_status"]
 
 BAND_HELP = (
-    "a band TYPE:FREQ[:q=Q][:gain=DB], e.g. peaking:1k:q=1.4:gain=-3 or highpass:80 "
-    "(FREQ in Hz, may end in k, below Nyquist; q defaults to 0.707, gain to 0 dB; "
+    "a band TYPE:FREQ[:q=Q|bw=OCT|s=S|slope=DB][:gain=DB], e.g. peaking:1k:q=1.4:gain=-3 or "
+    "highpass:80 (FREQ in Hz, may end in k, below Nyquist; q defaults to 0.707, gain to 0 dB; "
+    "bw: width in octaves; s, slope: shelf slope, S or dB per octave; "
     "types: peaking, lowshelf, highshelf, lowpass, highpass, bandpass, notch, allpass). "
     "Repeat for more bands, applied in order, after the preset's."
 )
@@ -144,25 +148,33 @@ def human_number(value, digits=3):
 
 def band_text(band):
     """A band for reading, e.g. ``highshelf 10000 Hz, q 0.707, gain +2 dB``."""
-    text = f"{band.type} {human_number(band.freq_hz)} Hz, q {human_number(band.q)}"
+    width = (f"q {human_number(band.q)}" if band.bw_oct is None
+             else f"bw {human_number(band.bw_oct)} oct")
+    text = f"{band.type} {human_number(band.freq_hz)} Hz, {width}"
     if band.type in GAIN_BAND_TYPES:
         sign = "+" if band.gain_db > 0 else ""
         text += f", gain {sign}{human_number(band.gain_db)} dB"
     return text
 
 
-def _add_band_options(parser):
+def _add_band_options(parser, auto_preamp=False):
     group = parser.add_argument_group(
         "bands (--band one or more times, --preset, or both: the preset's bands come first)")
     group.add_argument("--band", "-b", action="append", type=_band_arg, metavar="SPEC",
                        help=BAND_HELP)
     group.add_argument("--preset", "-p", metavar="NAME|FILE",
                        help=f"a bundled preset ({', '.join(list_presets())}) "
-                            "or a .json/.toml preset file; its bands at or above Nyquist "
-                            "are dropped, with a notice")
+                            "or a preset file: .json/.toml, .txt (Equalizer APO, AutoEQ's "
+                            "ParametricEQ.txt) or .yml/.yaml (CamillaDSP); its bands at or "
+                            "above Nyquist are dropped, with a notice")
     group.add_argument("--preamp", type=_db_arg, default=0.0, metavar="DB",
                        help="gain before the bands in dB, added to the preset's preamp "
                             "(default: 0)")
+    if auto_preamp:
+        group.add_argument("--auto-preamp", action="store_true",
+                           help="instead of the preset's preamp and --preamp, the preamp that "
+                                "keeps the response's maximum at 0 dB (AutoEQ's rule), found "
+                                "on a dense log grid up to Nyquist at the sample rate")
 
 
 def _add_command(sub, name, **kwargs):
@@ -195,7 +207,7 @@ def build_parser():
     p.add_argument("input", help="input audio file, or - for standard input")
     p.add_argument("output", help="output audio file (its extension picks the container), "
                                   "or - for standard output")
-    _add_band_options(p)
+    _add_band_options(p, auto_preamp=True)
     p.add_argument("--type", "-t", metavar="TYPE",
                    help="container written to standard output with OUTPUT '-': wav, flac, "
                         "aiff, ogg, ... (default: the input's)")
@@ -237,7 +249,7 @@ def build_parser():
                    help="interleaved channels")
     p.add_argument("--format", "-f", required=True, choices=list(SAMPLE_FORMATS),
                    metavar="FMT", help=f"sample format: {', '.join(SAMPLE_FORMATS)}")
-    _add_band_options(p)
+    _add_band_options(p, auto_preamp=True)
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print no notices and do not report saturated samples on "
                         "standard error")
@@ -261,6 +273,21 @@ def build_parser():
                      description="List the bundled presets, or show one preset's bands "
                                  "(a bundled name or a .json/.toml file).")
     p.add_argument("name", nargs="?", metavar="NAME|FILE", help="show this preset's bands")
+
+    p = _add_command(sub, "export", help="write bands or a preset for another tool",
+                     description="Write the bands and preamp as an Equalizer APO configuration "
+                                 "(apo), a CamillaDSP configuration (camilladsp), the value of "
+                                 "ffmpeg's -af (ffmpeg) or sox effects (sox). Each band becomes "
+                                 "the same cookbook filter in the target.")
+    p.add_argument("--to", required=True, choices=EXPORT_FORMATS, help="the target")
+    _add_band_options(p, auto_preamp=True)
+    p.add_argument("--rate", "-r", type=int, metavar="HZ",
+                   help="sample rate the export is for: a preset's bands at or above its "
+                        "Nyquist are dropped, a --band there is an error; also the rate of "
+                        "--auto-preamp (default: no check, and 48000 for --auto-preamp)")
+    p.add_argument("--channels", "-c", type=int, default=2, metavar="N",
+                   help="camilladsp: channels of the pipeline (default: %(default)s)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output)")
     parser.commands = dict(sub.choices)
     return parser
 
@@ -284,7 +311,20 @@ def _bands_and_preamp(args):
     extra_bands = tuple(args.band or ())
     if args.preset is None and not extra_bands:
         raise InvalidParameterError("no bands: give --band one or more times, --preset, or both")
+    if getattr(args, "auto_preamp", False) and args.preamp:
+        raise InvalidParameterError("--auto-preamp sets the preamp: give it or --preamp, not both")
     return preset_bands, extra_bands, preamp_db + args.preamp
+
+
+def _auto_preamp(args, bands, sample_rate, preamp_db):
+    """`preamp_db`, or with --auto-preamp the one that keeps the response's peak at 0 dB."""
+    if not args.auto_preamp:
+        return preamp_db
+    from .response import auto_preamp_db
+
+    preamp_db = auto_preamp_db(bands, sample_rate)
+    _notice(args, f"--auto-preamp: preamp {preamp_db:.2f} dB at {sample_rate} Hz")
+    return preamp_db
 
 
 def _check_below_nyquist(bands, sample_rate, where=""):
@@ -384,6 +424,11 @@ def _cmd_apply(args):
         info = _audio_info(in_path)
         if info is not None:
             _check_below_nyquist(extra_bands, info.samplerate)
+            if args.auto_preamp:
+                from .design import bands_below_nyquist
+
+                kept = bands_below_nyquist(preset_bands, info.samplerate)[0] + extra_bands
+                preamp_db = _auto_preamp(args, kept, info.samplerate, preamp_db)
         if to_stdout:
             out_path = os.path.join(spool, "stdout." + _output_type(args, info))
             names[out_path] = STDOUT_NAME
@@ -463,6 +508,7 @@ def _cmd_stream(args):
     preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
     rate = check_sample_rate(args.rate)
     bands = _kept_bands(args, preset_bands, extra_bands, rate)
+    preamp_db = _auto_preamp(args, bands, rate, preamp_db)
     stream = StreamingEqualizer(rate, args.channels, args.format, bands, preamp_db)
     if sys.stdin is None or sys.stdout is None:
         raise InvalidParameterError("eq stream needs an open standard input and standard output")
@@ -520,12 +566,12 @@ def _preset_lines(preset):
     """A preset for reading, then the exact options that give the same curve."""
     lines = [f"{preset.name}: {preset.description}" if preset.description else preset.name,
              f"  preamp {human_number(preset.preamp_db)} dB"]
-    rows = [(band.type, human_number(band.freq_hz), human_number(band.q),
+    rows = [(band.type, human_number(band.freq_hz), band_text(band).split(", ")[1],
              band_text(band).partition(", gain ")[2]) for band in preset.bands]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(3)]
     for i, (kind, freq, q, gain) in enumerate(rows, 1):
         line = (f"  {i}. {kind:<{widths[0]}}  {freq:>{widths[1]}} Hz  "
-                f"q {q:<{widths[2]}}  {'gain ' + gain if gain else ''}")
+                f"{q:<{widths[2]}}  {'gain ' + gain if gain else ''}")
         lines.append(line.rstrip())
     if not preset.bands:
         lines.append("  no bands")
@@ -546,7 +592,30 @@ def _cmd_presets(args):
     return 0
 
 
-_COMMANDS = {"apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream,
+def _cmd_export(args):
+    from .export import export_text
+
+    preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
+    if args.channels < 1:
+        raise InvalidParameterError(f"--channels must be >= 1, got {args.channels!r}")
+    if args.rate is not None:
+        bands = _kept_bands(args, preset_bands, extra_bands, check_sample_rate(args.rate))
+    else:
+        bands = preset_bands + extra_bands
+    preamp_db = _auto_preamp(args, bands, check_sample_rate(args.rate or 48000), preamp_db)
+    text = export_text(bands, preamp_db, args.to, channels=args.channels)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise EqError(f"cannot write {args.output!r}: {exc.strerror or exc}") from None
+    return 0
+
+
+_COMMANDS = {"export": _cmd_export, "apply": _cmd_apply, "batch": _cmd_batch, "stream": _cmd_stream,
              "response": _cmd_response, "presets": _cmd_presets}
 
 

@@ -21,6 +21,11 @@ __all__ = [
     "BAND_TYPES",
     "Band",
     "as_bands",
+    "q_from_bw_oct",
+    "bw_oct_from_q",
+    "shelf_q_from_slope",
+    "shelf_slope_from_q",
+    "SLOPE_DB_PER_OCT_AT_S1",
     "design_sos",
     "bands_below_nyquist",
     "frequency_response_db",
@@ -71,6 +76,116 @@ MAX_ABS_GAIN_DB = 200.0
 DEFAULT_Q = 1.0 / math.sqrt(2.0)
 """Butterworth Q, the default when a band gives none."""
 
+BW_BAND_TYPES = frozenset({"peaking", "lowpass", "highpass", "bandpass", "notch", "allpass"})
+"""Band types whose width may be given in octaves (``bw_oct``); shelves take q or a slope."""
+
+SLOPE_DB_PER_OCT_AT_S1 = 12.0
+"""A shelf slope in dB per octave divided by this is the cookbook's S (Equalizer APO, CamillaDSP)."""
+
+
+def _w0(freq_hz, sample_rate):
+    w0 = 2.0 * math.pi * freq_hz / sample_rate
+    if not 0.0 < w0 < math.pi:
+        raise InvalidParameterError(
+            f"frequency {freq_hz!r} Hz must be above 0 and below Nyquist ({sample_rate / 2.0!r} Hz)")
+    return w0
+
+
+def q_from_bw_oct(bw_oct, freq_hz, sample_rate):
+    """Q of a band `bw_oct` octaves wide, by the cookbook's digital formula.
+
+    ``1/Q = 2*sinh(ln(2)/2 * bw_oct * w0/sin(w0))`` with ``w0 = 2*pi*freq_hz/sample_rate``:
+    the bandwidth between the -3 dB points (bandpass, notch) or the midpoint gains
+    (peaking) of the *digital* filter, so the same `bw_oct` gives a rate-dependent Q.
+
+    Parameters
+    ----------
+    bw_oct : float
+        Bandwidth in octaves, ``> 0``.
+    freq_hz : float
+        Centre frequency in Hz, below Nyquist.
+    sample_rate : int
+        In Hz.
+
+    Returns
+    -------
+    float
+
+    See Also
+    --------
+    bw_oct_from_q : the inverse.
+
+    Examples
+    --------
+    >>> round(q_from_bw_oct(1.0, 1000.0, 48000), 2)  # 1.414 in the analog limit
+    1.41
+    """
+    bw_oct = _real(bw_oct, "bandwidth (octaves)")
+    if bw_oct <= 0.0:
+        raise InvalidParameterError(f"bandwidth must be > 0 octaves, got {bw_oct!r}")
+    w0 = _w0(freq_hz, sample_rate)
+    return 1.0 / (2.0 * math.sinh(math.log(2.0) / 2.0 * bw_oct * w0 / math.sin(w0)))
+
+
+def bw_oct_from_q(q, freq_hz, sample_rate):
+    """Bandwidth in octaves of a band of quality `q` (inverse of :func:`q_from_bw_oct`).
+
+    Examples
+    --------
+    >>> round(bw_oct_from_q(q_from_bw_oct(0.5, 3000.0, 44100), 3000.0, 44100), 12)
+    0.5
+    """
+    q = _real(q, "q")
+    if q <= 0.0:
+        raise InvalidParameterError(f"q must be > 0, got {q!r}")
+    w0 = _w0(freq_hz, sample_rate)
+    return 2.0 * math.asinh(1.0 / (2.0 * q)) * math.sin(w0) / (math.log(2.0) * w0)
+
+
+def shelf_q_from_slope(s, gain_db):
+    """Q of a shelf of cookbook slope `s` and gain `gain_db`.
+
+    ``1/Q = sqrt((A + 1/A)*(1/S - 1) + 2)`` with ``A = 10**(gain_db/40)``; ``S = 1`` is the
+    steepest shelf without overshoot, and a slope of ``x`` dB per octave is
+    ``S = x / 12`` (:data:`SLOPE_DB_PER_OCT_AT_S1`). Independent of the sample rate.
+
+    Raises
+    ------
+    InvalidParameterError
+        If `s` is not > 0, or so steep for this gain that no real Q exists.
+
+    Examples
+    --------
+    >>> round(shelf_q_from_slope(1.0, 6.0), 6)
+    0.707107
+    """
+    s = _real(s, "shelf slope S")
+    if s <= 0.0:
+        raise InvalidParameterError(f"shelf slope S must be > 0, got {s!r}")
+    a = 10.0 ** (_real(gain_db, "gain_db") / 40.0)
+    inv_q_sq = (a + 1.0 / a) * (1.0 / s - 1.0) + 2.0
+    if not inv_q_sq > 0.0:
+        raise InvalidParameterError(
+            f"shelf slope S {s!r} is too steep for gain {gain_db!r} dB (no real Q)")
+    return 1.0 / math.sqrt(inv_q_sq)
+
+
+def shelf_slope_from_q(q, gain_db):
+    """Cookbook slope S of a shelf of quality `q` and gain `gain_db` (inverse of
+    :func:`shelf_q_from_slope`).
+
+    Examples
+    --------
+    >>> round(shelf_slope_from_q(shelf_q_from_slope(0.5, -4.0), -4.0), 12)
+    0.5
+    """
+    q = _real(q, "q")
+    a = 10.0 ** (_real(gain_db, "gain_db") / 40.0)
+    denominator = (1.0 / (q * q) - 2.0) / (a + 1.0 / a) + 1.0
+    if not denominator > 0.0:
+        raise InvalidParameterError(f"shelf q {q!r} at gain {gain_db!r} dB has no slope S")
+    return 1.0 / denominator
+
 
 def _real(value, name):
     """Return `value` as a finite float or raise naming `name`."""
@@ -94,7 +209,7 @@ def _band_type(value):
     return key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Band:
     """One equalizer band: a single Audio EQ Cookbook biquad.
 
@@ -109,6 +224,11 @@ class Band:
         Quality factor, ``> 0``. Default ``1/sqrt(2)``.
     gain_db : float, optional
         Gain in dB, used by ``peaking``, ``lowshelf`` and ``highshelf``. Default 0.
+    bw_oct : float or None, optional
+        Width in octaves instead of `q` (not for shelves): the Q is then
+        :func:`q_from_bw_oct` at the sample rate the band is designed for, so
+        the band keeps its width in octaves at every rate. `q` must be left at
+        its default.
 
     Raises
     ------
@@ -127,6 +247,12 @@ class Band:
     freq_hz: float
     q: float = DEFAULT_Q
     gain_db: float = 0.0
+    bw_oct: float = None
+
+    def __repr__(self):
+        text = (f"Band(type={self.type!r}, freq_hz={self.freq_hz!r}, q={self.q!r}, "
+                f"gain_db={self.gain_db!r}")
+        return text + (f", bw_oct={self.bw_oct!r})" if self.bw_oct is not None else ")")
 
     def __post_init__(self):
         object.__setattr__(self, "type", _band_type(self.type))
@@ -143,25 +269,47 @@ class Band:
             raise InvalidParameterError(
                 f"band gain_db must be within +-{MAX_ABS_GAIN_DB:g} dB, got {gain_db!r}")
         object.__setattr__(self, "gain_db", gain_db)
+        if self.bw_oct is not None:
+            bw_oct = _real(self.bw_oct, "band bw_oct")
+            if bw_oct <= 0.0:
+                raise InvalidParameterError(f"band bw_oct must be > 0 octaves, got {bw_oct!r}")
+            if self.type not in BW_BAND_TYPES:
+                raise InvalidParameterError(
+                    f"a {self.type} band takes q or a shelf slope, not a width in octaves")
+            if q != DEFAULT_Q:
+                raise InvalidParameterError(
+                    f"band gives both q={q!r} and bw_oct={bw_oct!r}; give one")
+            object.__setattr__(self, "bw_oct", bw_oct)
+
+    def q_at(self, sample_rate):
+        """The band's Q at `sample_rate`: `q`, or the Q of its width `bw_oct` there."""
+        if self.bw_oct is None:
+            return self.q
+        return q_from_bw_oct(self.bw_oct, self.freq_hz, sample_rate)
 
     @classmethod
     def from_dict(cls, mapping):
         """Build a band from a mapping ``{"type", "freq_hz", "q", "gain_db"}``.
 
         The keys are the attribute names; the short forms ``freq`` and
-        ``gain`` are accepted too. ``q`` and the gain are optional. Unknown
-        keys are rejected, so a typo does not silently fall back to a default.
+        ``gain`` are accepted too. ``q`` and the gain are optional. Instead of
+        ``q``: ``bw_oct`` (or ``bw``), a width in octaves; for shelves ``s``,
+        the cookbook slope, or ``slope_db`` in dB per octave (``s = slope_db/12``),
+        turned into a Q with :func:`shelf_q_from_slope`. Unknown keys are
+        rejected, so a typo does not silently fall back to a default.
         """
         if not hasattr(mapping, "keys"):
             raise InvalidTypeError(f"a band must be a Band or a mapping, got {mapping!r}")
         keys = {"type": "type", "freq": "freq_hz", "freq_hz": "freq_hz", "q": "q",
-                "gain_db": "gain_db", "gain": "gain_db"}
+                "gain_db": "gain_db", "gain": "gain_db", "bw_oct": "bw_oct", "bw": "bw_oct",
+                "s": "s", "slope_db": "slope_db"}
         kwargs = {}
         for key, value in mapping.items():
             if key not in keys:
                 raise InvalidParameterError(
                     f"unknown band key {key!r} in {dict(mapping)!r}; "
-                    "expected type, freq_hz (or freq), q, gain_db (or gain)"
+                    "expected type, freq_hz (or freq), q, bw_oct (or bw), s, slope_db, "
+                    "gain_db (or gain)"
                 )
             if keys[key] in kwargs:
                 raise InvalidParameterError(f"band {dict(mapping)!r} gives {keys[key]} twice")
@@ -169,10 +317,14 @@ class Band:
         for required in ("type", "freq_hz"):
             if required not in kwargs:
                 raise InvalidParameterError(f"band {dict(mapping)!r} has no {required!r}")
-        return cls(**kwargs)
+        return _band_with_width(kwargs, repr(dict(mapping)))
 
     def to_dict(self):
-        """Return the band as ``{"type", "freq_hz", "q", "gain_db"}`` (what :meth:`from_dict` reads)."""
+        """Return the band as ``{"type", "freq_hz", "q", "gain_db"}`` (what :meth:`from_dict` reads);
+        ``bw_oct`` in place of ``q`` for a band given in octaves."""
+        if self.bw_oct is not None:
+            return {"type": self.type, "freq_hz": self.freq_hz, "bw_oct": self.bw_oct,
+                    "gain_db": self.gain_db}
         return {"type": self.type, "freq_hz": self.freq_hz, "q": self.q, "gain_db": self.gain_db}
 
     def check_rate(self, sample_rate):
@@ -187,14 +339,34 @@ class Band:
     def sos(self, sample_rate):
         """Return this band's normalised section ``[b0, b1, b2, 1, a1, a2]``."""
         self.check_rate(sample_rate)
-        return _cookbook_section(self.type, self.freq_hz, self.q, self.gain_db, sample_rate)
+        return _cookbook_section(self.type, self.freq_hz, self.q_at(sample_rate), self.gain_db,
+                                 sample_rate)
 
     def spec(self):
         """Return the command-line spec of this band (see :func:`parse_band`)."""
-        text = f"{self.type}:{_exact(self.freq_hz)}:q={_exact(self.q)}"
+        width = f"q={_exact(self.q)}" if self.bw_oct is None else f"bw={_exact(self.bw_oct)}"
+        text = f"{self.type}:{_exact(self.freq_hz)}:{width}"
         if self.type in GAIN_BAND_TYPES:
             text += f":gain={_exact(self.gain_db)}"
         return text
+
+
+def _band_with_width(kwargs, where):
+    """`Band(**kwargs)` where kwargs may hold a shelf slope ``s`` or ``slope_db`` for the Q."""
+    slopes = [key for key in ("s", "slope_db") if key in kwargs]
+    if not slopes:
+        return Band(**kwargs)
+    if len(slopes) > 1 or "q" in kwargs or "bw_oct" in kwargs:
+        raise InvalidParameterError(f"band {where} gives more than one of q, bw, s, slope; give one")
+    value = kwargs.pop(slopes[0])
+    band_type = _band_type(kwargs["type"])
+    if band_type not in ("lowshelf", "highshelf"):
+        raise InvalidParameterError(f"band {where}: {slopes[0]} is for shelves, not {band_type}")
+    s = _real(value, slopes[0])
+    if slopes[0] == "slope_db":
+        s /= SLOPE_DB_PER_OCT_AT_S1
+    kwargs["q"] = shelf_q_from_slope(s, kwargs.get("gain_db", 0.0))
+    return Band(**kwargs)
 
 
 def _exact(value):
@@ -394,11 +566,14 @@ def _parse_number(text, what, spec):
 
 
 def parse_band(spec):
-    """Parse a command-line band spec ``TYPE:FREQ[:q=Q][:gain=DB]``.
+    """Parse a command-line band spec ``TYPE:FREQ[:q=Q|bw=OCT|s=S|slope=DB][:gain=DB]``.
 
     ``FREQ`` is in Hz and may end in ``k`` (``2.5k`` = 2500 Hz); ``gain`` is
-    in dB (``gain_db=`` and ``g=`` are accepted too). Omitted values take the
-    defaults of :class:`Band`.
+    in dB (``gain_db=`` and ``g=`` are accepted too). The width is one of
+    ``q=``; ``bw=``, octaves (not for shelves, see :func:`q_from_bw_oct`); for
+    shelves ``s=``, the cookbook slope, or ``slope=``, dB per octave
+    (``S = slope/12``), both turned into a Q by :func:`shelf_q_from_slope`.
+    Omitted values take the defaults of :class:`Band`.
 
     Examples
     --------
@@ -406,6 +581,8 @@ def parse_band(spec):
     Band(type='peaking', freq_hz=1000.0, q=1.4, gain_db=-3.0)
     >>> parse_band("highpass:80")
     Band(type='highpass', freq_hz=80.0, q=0.7071067811865475, gain_db=0.0)
+    >>> parse_band("notch:50:bw=0.1")
+    Band(type='notch', freq_hz=50.0, q=0.7071067811865475, gain_db=0.0, bw_oct=0.1)
     """
     if not isinstance(spec, str):
         raise InvalidTypeError(f"band spec must be a string, got {spec!r}")
@@ -417,16 +594,17 @@ def parse_band(spec):
         )
     kwargs = {"type": parts[0], "freq_hz": _parse_number(parts[1], "frequency", spec)}
     names = {"q": ("q", "q"), "gain": ("gain_db", "gain"), "gain_db": ("gain_db", "gain"),
-             "g": ("gain_db", "gain")}
+             "g": ("gain_db", "gain"), "bw": ("bw_oct", "bandwidth"), "s": ("s", "slope"),
+             "slope": ("slope_db", "slope")}
     for part in parts[2:]:
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in names:
             raise InvalidParameterError(
-                f"band spec {spec!r}: {part!r} should be q=Q or gain=DB"
+                f"band spec {spec!r}: {part!r} should be q=Q, bw=OCT, s=S, slope=DB or gain=DB"
             )
         field, what = names[key]
         if field in kwargs:
             raise InvalidParameterError(f"band spec {spec!r} gives {key} twice")
         kwargs[field] = _parse_number(value, what, spec)
-    return Band(**kwargs)
+    return _band_with_width(kwargs, repr(spec))

@@ -14,6 +14,11 @@ A preset file looks like::
 
 or the same keys in TOML, with one ``[[bands]]`` table per band. Bundled
 presets live in ``eq/presets/`` and are found by name.
+
+A file is read by its ending: ``.json``, ``.toml``, ``.txt`` (Equalizer APO / AutoEQ,
+:mod:`eq.apo`), ``.yml``/``.yaml`` (CamillaDSP, :mod:`eq.camilladsp`). A file with another
+ending is read by its content: JSON if it starts with ``{``, Equalizer APO if its first command
+is one of APO's, CamillaDSP if it has a ``filters:`` line, TOML otherwise.
 """
 
 import json
@@ -33,6 +38,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 __all__ = ["Preset", "load_preset", "list_presets"]
 
 _SUFFIXES = (".json", ".toml")
+_FILE_SUFFIXES = _SUFFIXES + (".txt", ".yml", ".yaml")
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def load_preset(name_or_path):
     """
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix.lower() in _SUFFIXES or path.exists():
+    if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
         if not path.is_file():
             raise PresetError(f"preset file {text!r} does not exist")
         source, suffix, default_name = path, path.suffix.lower(), path.stem
@@ -136,11 +142,37 @@ def load_preset(name_or_path):
         else:
             raise PresetError(
                 f"no preset named {text!r}; bundled presets: {', '.join(list_presets())} "
-                "(or give the path of a .json or .toml file)"
+                "(or give the path of a .json, .toml, .txt (Equalizer APO) or .yml (CamillaDSP) file)"
             )
     try:
         raw = source.read_bytes()
-        mapping = tomllib.loads(raw.decode("utf-8")) if suffix == ".toml" else json.loads(raw)
+        content = raw.decode("utf-8-sig")
+        kind = _kind(suffix, content)
+        if kind in ("apo", "camilladsp"):
+            from .apo import parse_apo
+            from .camilladsp import parse_camilladsp
+
+            parse = parse_apo if kind == "apo" else parse_camilladsp
+            bands, preamp_db = parse(content, text)
+            return Preset(name=default_name, bands=bands, preamp_db=preamp_db)
+        mapping = tomllib.loads(content) if kind == "toml" else json.loads(content)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PresetError(f"cannot read preset {text!r}: {exc}") from None
     return preset_from_dict(mapping, default_name)
+
+
+def _kind(suffix, content):
+    """``json``, ``toml``, ``apo`` or ``camilladsp``: by the ending, else by the content."""
+    by_suffix = {".json": "json", ".toml": "toml", ".txt": "apo", ".yml": "camilladsp",
+                 ".yaml": "camilladsp"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    from .apo import looks_like_apo
+
+    if content.lstrip().startswith("{"):
+        return "json"
+    if looks_like_apo(content):
+        return "apo"
+    if any(line.startswith("filters:") for line in content.splitlines()):
+        return "camilladsp"
+    return "toml"

@@ -15,7 +15,7 @@ import numpy as np
 from .design import frequency_response_db
 from .errors import EqError, InvalidParameterError
 
-__all__ = ["PLOT_SUFFIXES", "PLOT_RANGE_DB", "MIN_PLOT_SPAN_DB", "table_freqs_hz",
+__all__ = ["auto_preamp_db", "AUTO_PREAMP_POINTS", "PLOT_SUFFIXES", "PLOT_RANGE_DB", "MIN_PLOT_SPAN_DB", "table_freqs_hz",
            "plot_limits_db", "check_plot_path", "save_response_plot"]
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -28,6 +28,41 @@ MIN_PLOT_SPAN_DB = 12.0
 """The gain axis of a plot spans at least this much, so a flat curve is not magnified."""
 
 _PLOT_MARGIN_DB = 3.0
+
+
+AUTO_PREAMP_POINTS = 4096
+"""Log-spaced frequencies, 1 Hz to Nyquist, on which :func:`auto_preamp_db` looks for the peak."""
+
+
+def auto_preamp_db(bands, sample_rate, points=AUTO_PREAMP_POINTS):
+    """The preamp that keeps the response's maximum at 0 dB (AutoEQ's ``Preamp`` rule).
+
+    ``-max(0, max response in dB)``, the response taken at `points` log-spaced frequencies
+    from 1 Hz to Nyquist, at 0 Hz and at each band's own frequency.
+
+    Parameters
+    ----------
+    bands : iterable of Band
+        All below Nyquist at `sample_rate`.
+    sample_rate : int
+        In Hz.
+    points : int, optional
+
+    Returns
+    -------
+    float
+        ``<= 0``, in dB.
+
+    Examples
+    --------
+    >>> from eq.design import Band
+    >>> round(auto_preamp_db([Band("peaking", 1000.0, q=1.0, gain_db=6.0)], 48000), 9)
+    -6.0
+    """
+    bands = tuple(bands)
+    freqs = np.concatenate([[0.0], _log_grid_with_bands(bands, sample_rate, 1.0, 4.0, points)])
+    peak_db = float(np.max(frequency_response_db(bands, sample_rate, freqs)))
+    return 0.0 - max(0.0, peak_db)
 
 
 def table_freqs_hz(bands, sample_rate, points):
