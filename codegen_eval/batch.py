@@ -11,6 +11,7 @@ over. A killed run loses only the results in flight.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import time
@@ -156,7 +157,9 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
         str(Path(root) / "results.sqlite"): group for root, group in _runs_of(refs).items()}
     owner = default_owner()
     harness = provenance.harness_version()
-    whole = {Path(p).resolve() for p in paths if Path(p).is_dir()}
+    # folders given whole (literally or through a glob): every run under one has had all its samples found
+    whole = {Path(m).resolve() for p in paths for m in (glob.glob(str(p)) if glob.has_magic(str(p)) else [p])
+             if Path(m).is_dir()}
     tasks: dict = {}
     for db_file, group in groups.items():
         summary.databases.append(db_file)
@@ -199,7 +202,8 @@ def score_runs(paths: list, db_path: str | Path | None = None, task_name: str = 
                 db.unlink(sample_id)
                 todo.setdefault(key, (ref.code_path, []))[1].append(sample_id)
             # a run folder named whole: rows of files deleted or remade since (code <-> no code) go
-            for root in {ref.root for ref in group if Path(ref.root).resolve() in whole}:
+            for root in {ref.root for ref in group if any(Path(ref.root).resolve() == w or w in Path(ref.root).resolve().parents
+                                                          for w in whole)}:
                 summary.pruned += db.prune(_relative(root, base), seen.get(_relative(root, base), ()))
             # claimed a round at a time, so that two scorers on one database share the work as it goes
             round_size = len(todo) if executor == "dask" else max(1, jobs)

@@ -616,22 +616,38 @@ def add_leaderboard_parser(subparsers) -> None:
 
 
 class _Runs:
-    """The scoring databases of the runs, one numbering of their results (ids are per database)."""
+    """The samples of each run folder as its database scored them, with one numbering of their results
+    (ids are per database).
 
-    def __init__(self, dbs: list[str]):
+    A board shows exactly the samples on disk: rows of a database that are not samples of the run
+    folder now (deleted or remade since, another run sharing the database, the run's old location)
+    are left out and counted in ``left_out``; samples on disk without a result are counted in
+    ``incomplete``.
+    """
+
+    def __init__(self, run_folders: list[str], dbs: list[str]):
         from .results_db import ResultsDB
+        from .samples import iter_samples
 
         self.dbs = []
         self.records: list[dict] = []
         self._ids: list[tuple[object, int]] = []
-        self.counts: list[dict] = []
+        self.left_out = 0
+        self.incomplete: list[dict] = []
         index: dict = {}  # (database, its result id) -> one number across the runs
         try:
-            for db_path in dbs:
+            for run, db_path in zip(run_folders, dbs):
                 db = ResultsDB(db_path)
                 self.dbs.append(db)
-                self.counts.append(db.counts())
+                on_disk = {os.path.normpath(str((ref.code_path or ref.meta_path).resolve()))
+                           for ref in iter_samples([run])}
+                decided = set()
                 for r in db.sample_records():
+                    path = os.path.normpath(str(r["path"]))
+                    if path not in on_disk or path in decided:
+                        self.left_out += path not in on_disk
+                        continue
+                    decided.add(path)
                     r = dict(r)
                     if r.get("result_id") is not None:
                         key = (len(self.dbs) - 1, r["result_id"])
@@ -640,6 +656,9 @@ class _Runs:
                             self._ids.append((db, r["result_id"]))
                         r["result_id"] = index[key]
                     self.records.append(r)
+                if len(on_disk) > len(decided):
+                    self.incomplete.append({"run": run, "samples": len(on_disk),
+                                            "unscored": len(on_disk) - len(decided)})
         except BaseException:
             self.close()
             raise
@@ -650,33 +669,7 @@ class _Runs:
 
     def close(self) -> None:
         for db in self.dbs:
-            close = getattr(db, "close", None)
-            if close is not None:
-                close()
-
-
-def _incomplete(run_folders: list[str], dbs: list[str], runs: "_Runs") -> list[dict]:
-    """Runs with samples that have no result: ``run``, ``samples`` (on disk and in the database)
-    and ``unscored`` (their number); empty when every sample of every run is decided."""
-    from .samples import iter_samples
-
-    out = []
-    decided: dict = {}
-    for r in runs.records:
-        decided[os.path.normpath(str(r["path"]))] = True
-    for run, db in zip(run_folders, dbs):
-        paths = set()
-        if Path(run).is_dir():
-            try:
-                paths = {os.path.normpath(str((ref.code_path or ref.meta_path).resolve())) for ref in iter_samples([run])}
-            except ValueError:
-                paths = set()
-        db_samples = runs.counts[dbs.index(db)]
-        unscored_on_disk = sum(1 for p in paths if p not in decided)
-        unscored = max(unscored_on_disk, db_samples["unscored"])
-        if unscored:
-            out.append({"run": run, "samples": max(len(paths), db_samples["samples"]), "unscored": unscored})
-    return out
+            db.close()
 
 
 def text_table(payload: dict) -> str:
@@ -709,7 +702,7 @@ def run_leaderboard(args) -> int:
                        "RUN, or not at all")
     dbs = args.db or [str(Path(run) / DB_NAME) for run in args.runs]
     for run, db in zip(args.runs, dbs):
-        if not args.db and not Path(run).is_dir():
+        if not Path(run).is_dir():
             return fail(2, f"no run folder {run!r}")
         if not Path(db).is_file():
             return fail(2, f"no scoring database {db!r} for run {run!r}: run `codegen-eval score {run}` first")
@@ -718,10 +711,13 @@ def run_leaderboard(args) -> int:
             return fail(2, f"cannot write {out!r}: no folder {str(Path(out).resolve().parent)!r}")
     runs = None
     try:
-        runs = _Runs(dbs)
+        runs = _Runs(args.runs, dbs)
+        if runs.left_out:
+            print(f"codegen-eval: {runs.left_out} row(s) of the database are not samples of the run folder now "
+                  "(deleted or remade since, another run, an old location): left out", file=sys.stderr)
         if not runs.records:
-            return fail(1, f"no scored sample in {', '.join(map(repr, dbs))}")
-        incomplete = _incomplete(args.runs, dbs, runs)
+            return fail(1, f"no scored sample of {', '.join(map(repr, args.runs))} in {', '.join(map(repr, dbs))}")
+        incomplete = runs.incomplete
         if incomplete and not args.partial:
             return fail(2, "; ".join(f"{i['unscored']} of the {i['samples']} samples of {i['run']!r} have no "
                                      "result (scoring stopped or not run yet)" for i in incomplete)

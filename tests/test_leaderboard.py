@@ -280,6 +280,7 @@ def make_run(run: Path, results: dict) -> None:
     """A run folder as generate writes it, scored into its results.sqlite as score does."""
     from codegen_eval.provenance import harness_version, task_sha256
     from codegen_eval.results_db import ResultKey, ResultsDB
+    from codegen_eval import samples
     from codegen_eval.samples import model_dir
     from codegen_eval.task import load_task
 
@@ -294,14 +295,11 @@ def make_run(run: Path, results: dict) -> None:
             ids[name] = db.store(key, result, owner="test:1:x", duration_s=1.0)
         for model, name, sample, turn in layout:
             folder = run / model_dir(model) / "streaming_eq" / "python"
-            folder.mkdir(parents=True, exist_ok=True)
-            stem = f"sample_{sample:03d}" + (f".turn{turn}" if turn > 1 else "")
-            if name is None:
-                path = folder / f"{stem}.json"
-                path.write_text("{}")
-            else:
-                path = folder / f"{stem}.py"
-                shutil.copyfile(ROOT / CANDIDATES[name], path)
+            code = None if name is None else (ROOT / CANDIDATES[name]).read_text()
+            code_path, meta_path = samples.write_sample(folder, sample, turn, ".py", code, {
+                "schema": samples.SAMPLE_SCHEMA, "model": model, "task": "streaming_eq", "language": "python",
+                "sample": sample, "turn": turn})
+            path = code_path or meta_path
             sid = db.upsert_sample({"path": str(path), "run": str(run), "model": model, "model_dir": model_dir(model),
                                     "task": "streaming_eq", "language": "python", "sample": sample, "turn": turn,
                                     "sha256": None if name is None else results[name]["sha256"],
