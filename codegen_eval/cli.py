@@ -6,6 +6,7 @@ Exit status: 0 when the harness worked, whatever the candidates' verdicts; 2 for
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 from pathlib import Path
@@ -135,11 +136,11 @@ def _check_score_args(args, task) -> None:
 
 def _is_batch(args) -> bool:
     """Run folders, globs or a database: score into the results database."""
-    return bool(args.db) or any(Path(p).is_dir() or (not Path(p).exists() and any(c in p for c in "*?["))
+    return bool(args.db) or any(Path(p).is_dir() or (not Path(p).exists() and glob.has_magic(p))
                                 for p in args.paths)
 
 
-def _score_batch(args) -> list[dict]:
+def _score_batch(args) -> tuple[list[dict], str]:
     """``score`` of run folders: every sample into its run's database; returns the results read back."""
     from .batch import score_runs
 
@@ -151,7 +152,7 @@ def _score_batch(args) -> list[dict]:
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
     for p in args.paths:
-        if not Path(p).exists() and not any(c in p for c in "*?["):
+        if not Path(p).exists() and not glob.has_magic(p):
             raise UsageError(f"no such file or folder {p!r}")
     summary = score_runs(args.paths, db_path=args.db, task_name=args.task, seed=args.seed, jobs=args.jobs,
                          executor=args.executor, scheduler=args.scheduler, with_throughput=not args.no_throughput,

@@ -309,14 +309,10 @@ def _error_unit(result: dict, case_id: str | None) -> str:
     return ""
 
 
-def _fence_tag(language: str) -> str:
-    return {"python": "python", "c": "c", "cpp": "cpp"}[language]
-
-
 def no_code_feedback(language: str) -> str:
     """The message sent back after an answer without code."""
     return (f"No code block was found in your answer, so nothing could be scored. Answer with the complete "
-            f"{LANGUAGE_LABEL[language]} source file in one ```{_fence_tag(language)} code block.")
+            f"{LANGUAGE_LABEL[language]} source file in one ```{language} code block.")
 
 
 def feedback_message(result: dict, language: str, max_chars: int = MAX_FEEDBACK_CHARS) -> str:
@@ -349,7 +345,7 @@ def feedback_message(result: dict, language: str, max_chars: int = MAX_FEEDBACK_
         if d.get("replay"):
             lines.append(f"  replay: {d['replay']}")
     compile_info = (result.get("environment") or {}).get("compile") or {}
-    ask = (f"Fix the code and answer with the complete corrected file in one ```{_fence_tag(language)} "
+    ask = (f"Fix the code and answer with the complete corrected file in one ```{language} "
            "code block.")
     text = "\n".join(lines)
     compiler_output = ""

@@ -43,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from .generation import LANGUAGE_LABEL
 from .task import LANGUAGES, TASKS_DIR, load_task
 
 MODELS = ("demo-correct", "demo-buggy", "demo-nocode", "demo-mixed", "demo-repair", "demo-ratelimit",
@@ -50,8 +51,6 @@ MODELS = ("demo-correct", "demo-buggy", "demo-nocode", "demo-mixed", "demo-repai
 DEFAULT_SLOW_DELAY_S = 2.0
 MAX_DELAY_S = 600.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
-LANGUAGE_LABEL = {"python": "Python", "c": "C", "cpp": "C++"}
-FENCE_TAG = {"python": "python", "c": "c", "cpp": "cpp"}
 CORRECT_FILES = {"python": "python/correct_numpy.py", "c": "c/correct.c", "cpp": "cpp/correct.cpp"}
 BUGGY_FILES = {"python": "python/state_reset_at_boundary.py", "c": "c/state_reset_at_boundary.c"}
 # the C++ state-reset bug: the line the state reset goes after, and the reset itself
@@ -159,7 +158,7 @@ def answer_text(kind: str, language: str, answers: dict) -> str:
     suffix = {"python": "py", "c": "c", "cpp": "cpp"}[language]
     return (f"Here is the streaming equalizer in {label}: cookbook biquads in series, state per section "
             f"and channel, the bytes of an incomplete frame kept for the next call.\n\n"
-            f"```{FENCE_TAG[language]}\n{code.rstrip()}\n```\n\n"
+            f"```{language}\n{code.rstrip()}\n```\n\n"
             f"Score it with:\n\n```bash\ncodegen-eval score candidate.{suffix}\n```\n")
 
 
