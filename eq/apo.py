@@ -252,7 +252,7 @@ def format_apo(bands, preamp_db=0.0):
     Preamp: -3 dB
     Filter 1: ON PK Fc 1000 Hz Gain -3 dB Q 1.4
     """
-    lines = [f"Preamp: {_exact(float(preamp_db))} dB"]
+    lines = [f"Preamp: {_exact(float(preamp_db) + 0.0)} dB"]  # + 0.0: a preamp of -0 is written 0
     for i, band in enumerate(bands, 1):
         text = f"Filter {i}: ON {_EXPORT_TYPES[band.type]} Fc {_exact(band.freq_hz)} Hz"
         if band.type in GAIN_BAND_TYPES:
