@@ -29,15 +29,10 @@ def package_version() -> str:
         return "unknown (eq-stream is not installed as a package)"
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``codegen-eval`` (every option has a help string)."""
+    from .generation import positive_int
+
     p = argparse.ArgumentParser(prog="codegen-eval", description=DESCRIPTION,
                                 epilog="Exit status: 0 when the harness worked, whatever the verdicts; "
                                        "2 for usage errors; 1 for harness errors; 130 on Ctrl-C.")
@@ -75,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--seed", type=int, default=None,
                     help="seed of the input signals and random chunkings (default: a fresh one, which the "
                          "results and replay commands name)")
-    sc.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+    sc.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                     help="candidates scored at the same time, each in its own worker (default: %(default)s)")
     sc.add_argument("--case", action="append", dest="cases", metavar="ID",
                     help="only this case (repeatable); skips the throughput measurement")

@@ -173,6 +173,8 @@ def score_with_dask(jobs: list[dict], *, scheduler: str | None = None, n_workers
         for future in done:
             i, scored = futures.pop(future)
             result = _outcome(future, jobs[i], scored)
+            # what was scored is the job's source, hashed here, not what a worker says it hashed
+            result["sha256"] = hashlib.sha256(jobs[i]["source"]).hexdigest()
             if scored is None and with_throughput and _timed(jobs[i], result):
                 timing = client.submit(_timing_job, jobs[i], result, key=f"codegen-eval-timing-{i}-{token}",
                                        pure=False, retries=0, resources={TIMING: 1}, priority=1)
@@ -247,9 +249,7 @@ def _outcome(future, job: dict, scored: dict | None) -> dict:
         why = f"its {stage} job failed on the Dask worker: {type(exc).__name__}: {exc}"
     if scored is not None:
         return unmeasured(scored, why, machine=None)
-    result = _harness_failure(job["name"], load_task(job["task"]), job["seed"], job["kwargs"], why)
-    result["sha256"] = hashlib.sha256(job["source"]).hexdigest()
-    return result
+    return _harness_failure(job["name"], load_task(job["task"]), job["seed"], job["kwargs"], why)
 
 
 def _check_workers(client, tasks: list[str]) -> None:

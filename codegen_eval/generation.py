@@ -39,7 +39,6 @@ import os
 import queue
 import random
 import re
-import signal
 import sys
 import threading
 import time
@@ -48,6 +47,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import samples
+from .provenance import utc_now_iso
 from .task import DEFAULT_TASK, LANGUAGES, Task, load_task
 
 BACKOFF_BASE_S = 0.5
@@ -302,13 +302,6 @@ def request_completion(client, model: str, messages: list[dict], *, temperature:
 # feedback for the repair loop
 
 
-def _error_unit(result: dict, case_id: str | None) -> str:
-    for case in result.get("cases", []):
-        if case.get("id") == case_id:
-            return "abs" if case.get("config", {}).get("format") == "f32le" else "LSB"
-    return ""
-
-
 def no_code_feedback(language: str) -> str:
     """The message sent back after an answer without code."""
     return (f"No code block was found in your answer, so nothing could be scored. Answer with the complete "
@@ -334,7 +327,7 @@ def feedback_message(result: dict, language: str, max_chars: int = MAX_FEEDBACK_
         :func:`codegen_eval.report.describe_evidence`, replay line), the compiler output when
         compilation failed, and the request for a corrected file.
     """
-    from .report import describe_evidence, describe_outcome
+    from .report import _error_unit, describe_evidence, describe_outcome
 
     lines = [f"The test harness scored your {LANGUAGE_LABEL[language]} code: verdict {result.get('verdict')}.",
              *describe_outcome(result), "", "Diagnoses:"]
@@ -417,10 +410,6 @@ class Summary:
     @property
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.error]
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class _Run:
@@ -555,7 +544,7 @@ class _Run:
             "prompt_sha256": hashlib.sha256(self.prompts[job.language].encode("utf-8")).hexdigest(),
             "messages": messages, "response": got.text, "finish_reason": got.finish_reason,
             "tokens_in": got.tokens_in, "tokens_out": got.tokens_out, "latency_s": round(got.latency_s, 4),
-            "created": _now_iso(), "code_file": None, "extraction": rule,
+            "created": utc_now_iso(), "code_file": None, "extraction": rule,
             "verdict_hint": "no_code" if code is None else None, "previous_turn_feedback": feedback,
             "attempts": got.attempts, "attempt_errors": got.attempt_errors, "response_id": got.response_id,
             "response_model": got.response_model,
@@ -583,8 +572,8 @@ class _Run:
                                cpu=cpu)
             finally:
                 self.cpus.put(cpu)
-            worker = result.get("worker") or {}
-            if self.stop.is_set() or worker.get("returncode") == -signal.SIGINT:
+            # only the host's own flag says Ctrl-C: the worker's exit status is the candidate's to choose
+            if self.stop.is_set():
                 raise _Interrupted  # Ctrl-C reached the scoring workers too: the verdict means nothing
             verdict = result["verdict"]
             codes = sorted({d["code"] for d in result.get("diagnoses", [])})
@@ -598,7 +587,7 @@ class _Run:
         return record
 
     def log_failure(self, outcome: Outcome) -> None:
-        entry = {"created": _now_iso(), "model": outcome.job.model, "task": self.task.name,
+        entry = {"created": utc_now_iso(), "model": outcome.job.model, "task": self.task.name,
                  "language": outcome.job.language, "sample": outcome.job.sample, **outcome.error}
         with self.gate:
             with open(Path(self.config.out) / ERRORS_FILE, "a", encoding="utf-8") as f:
@@ -703,7 +692,8 @@ class _UsageError(ValueError):
     pass
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1, else a message naming the text."""
     try:
         value = int(text)
     except ValueError:
@@ -746,7 +736,7 @@ def add_generate_parser(subparsers) -> argparse.ArgumentParser:
                    help="model name; repeatable, or comma-separated (default: $CODEGEN_EVAL_MODEL)")
     p.add_argument("--language", default=",".join(LANGUAGES), metavar="LANGS",
                    help="comma-separated languages among python, c, cpp (default: %(default)s)")
-    p.add_argument("--samples", type=_positive_int, default=1, metavar="N",
+    p.add_argument("--samples", type=positive_int, default=1, metavar="N",
                    help="samples per model and language (default: %(default)s)")
     p.add_argument("--temperature", type=float, default=0.2, help="sampling temperature (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, metavar="S",
@@ -757,12 +747,12 @@ def add_generate_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR",
                    help="environment variable holding the API key (default: %(default)s; a local server "
                         "accepts any value)")
-    p.add_argument("--concurrency", type=_positive_int, default=4, metavar="C",
+    p.add_argument("--concurrency", type=positive_int, default=4, metavar="C",
                    help="requests (and repair scorings) in flight at once (default: %(default)s)")
-    p.add_argument("--turns", type=_positive_int, default=1, metavar="K",
+    p.add_argument("--turns", type=positive_int, default=1, metavar="K",
                    help="repair turns: a failing turn is scored and sent back with its diagnoses, up to K "
                         "turns in all (default: %(default)s, no repair)")
-    p.add_argument("--max-tokens", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-tokens", type=positive_int, default=None, metavar="N",
                    help="max_tokens of each request (default: not sent)")
     p.add_argument("--timeout", type=_positive_float, default=600.0, metavar="S",
                    help="seconds before a request is abandoned and retried (default: %(default)s)")

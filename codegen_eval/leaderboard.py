@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .samples import write_atomic
 from .metrics import FAST_PS, N_BOOT, PASS_AT_KS, p_key, summarize
 
 SCHEMA = "codegen_eval.leaderboard/1"
@@ -541,9 +542,7 @@ def write_sample_reports(records: Sequence[dict], load_result: Callable[[int], d
             target, n = stem.with_name(f"{stem.name}-{n}.html"), n + 1
         used.add(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(html_report([load_result(r["result_id"])]), encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomic(target, html_report([load_result(r["result_id"])]))
         links[i] = written[r["result_id"]] = Path(os.path.relpath(target, base)).as_posix()
     return links
 
@@ -585,9 +584,7 @@ def build_board(records: Sequence[dict], load_result: Callable[[int], dict], out
     links = write_sample_reports(ordered, load_result, out_html.with_name(out_html.stem + "_reports"),
                                  out_html.resolve().parent)
     page = render_html(payload, links, title)
-    tmp = out_html.with_name(out_html.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out_html)
+    write_atomic(out_html, page)
     return payload
 
 

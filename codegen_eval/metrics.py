@@ -166,7 +166,23 @@ def geomean_speedup(records: Iterable[dict]) -> float | None:
     ...                  {"turn": 1, "verdict": "pass", "speedup": 0.5}])
     1.0
     """
-    values = correct_speedups(records)
+    return geometric_mean(correct_speedups(records))
+
+
+def geometric_mean(values: Sequence[float]) -> float | None:
+    """The geometric mean of finite positive `values` (None for none), summed in logs with ``fsum``.
+
+    Raises
+    ------
+    ValueError
+        A value is not a finite number > 0.
+
+    Examples
+    --------
+    >>> geometric_mean([2.0, 8.0]), geometric_mean([])
+    (4.0, None)
+    """
+    values = list(values)
     if not values:
         return None
     bad = [v for v in values if not (math.isfinite(v) and v > 0)]

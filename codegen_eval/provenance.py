@@ -76,3 +76,11 @@ def cpu_model() -> str:
 def machine() -> str:
     """A one-line description of this machine: host name, CPU model, CPU count, OS and architecture."""
     return f"{platform.node()} | {cpu_model()} | {os.cpu_count()} CPUs | {platform.system()} {platform.machine()}"
+
+
+def utc_now_iso() -> str:
+    """The time now in UTC as ISO 8601 with milliseconds (``2026-12-03T11:44:25.123+00:00``): the one
+    time stamp of sample records, error logs and stored results."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")

@@ -26,7 +26,6 @@ empty file to the current :data:`SCHEMA_VERSION`, each applied in its own transa
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .provenance import utc_now_iso
 from .task import LANGUAGES
 
 #: ``PRAGMA application_id`` of a results database ("CEvR"): tells it from other SQLite files.
@@ -129,10 +129,9 @@ def speedups_of(result: dict) -> dict:
 
 def speedup_of(result: dict) -> float | None:
     """Geometric mean of :func:`speedups_of` for a passing result with throughput measured, else None."""
-    values = list(speedups_of(result).values())
-    if result.get("verdict") != "pass" or not values:
-        return None
-    return math.exp(sum(math.log(v) for v in values) / len(values))
+    from .metrics import geometric_mean
+
+    return geometric_mean(list(speedups_of(result).values())) if result.get("verdict") == "pass" else None
 
 
 def diagnosis_codes(result: dict) -> list:
@@ -519,7 +518,7 @@ class ResultsDB:
         """
         _check_owner(owner)
         columns = _result_columns(key, result)
-        columns.update(scored_at=_now_iso(), duration_s=None if duration_s is None else float(duration_s),
+        columns.update(scored_at=utc_now_iso(), duration_s=None if duration_s is None else float(duration_s),
                        scored_by=owner)
         names = list(_KEY_COLUMNS) + list(columns)
         with _transaction(self._conn) as conn:
@@ -686,10 +685,6 @@ def _result_columns(key: ResultKey, result: dict) -> dict:
             "speedups": json.dumps(speedups_of(result)), "machine": machine_of(result),
             "compile_failed": int("compile_error" in codes), "load_failed": int("load_error" in codes),
             "result_json": json.dumps(result)}
-
-
-def _now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -131,7 +131,7 @@ def parse_camilladsp(text, name="preset"):
     pipeline = config.get("pipeline")
     if not isinstance(pipeline, list):
         raise PresetError(f"{name}: a CamillaDSP configuration needs a 'pipeline' list")
-    per_channel = {}  # channel (None: all) -> filter names in order
+    steps = []  # (channels or None for all, filter names), in pipeline order
     for number, step in enumerate(pipeline, 1):
         where = f"{name}: pipeline step {number}"
         if not isinstance(step, dict):
@@ -144,14 +144,23 @@ def parse_camilladsp(text, name="preset"):
         names = step.get("names")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise PresetError(f"{where}: 'names' must be a list of filter names")
-        if "channel" in step:
-            channels = [step["channel"]]
-        else:
-            channels = step.get("channels")
-            channels = [None] if channels is None else channels
-        for channel in channels:
-            per_channel.setdefault(channel, []).extend(names)
-    sequences = {tuple(names) for names in per_channel.values()}
+        channels = [step["channel"]] if "channel" in step else step.get("channels")
+        if channels is not None and (not isinstance(channels, list)
+                                     or not all(isinstance(c, int) and c >= 0 for c in channels)):
+            raise PresetError(f"{where}: channels must be a list of channel indices, got {channels!r}")
+        steps.append((channels, names))
+    # every channel's filters in order: a step without channels is on all of them (the capture
+    # device's, else as many as the steps name); the bands must be the same on every channel
+    count = ((config.get("devices") or {}).get("capture") or {}).get("channels")
+    if not isinstance(count, int) or count < 1:
+        count = 1 + max((c for channels, _ in steps for c in channels or ()), default=0)
+    per_channel = [[] for _ in range(count)]
+    for channels, names in steps:
+        for channel in (range(count) if channels is None else channels):
+            if channel >= count:
+                raise PresetError(f"{name}: channel {channel} is beyond the capture device's {count}")
+            per_channel[channel].extend(names)
+    sequences = {tuple(names) for names in per_channel}
     if len(sequences) > 1:
         raise PresetError(f"{name}: the pipeline gives channels different filters; "
                           "per-channel bands are not supported yet")

@@ -156,6 +156,8 @@ def load_preset(name_or_path):
             bands, preamp_db = parse(content, text)
             return Preset(name=default_name, bands=bands, preamp_db=preamp_db)
         mapping = tomllib.loads(content) if kind == "toml" else json.loads(content)
+    except PresetError:
+        raise  # the readers of preset formats already name the file and the line
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PresetError(f"cannot read preset {text!r}: {exc}") from None
     return preset_from_dict(mapping, default_name)

@@ -370,3 +370,23 @@ def test_cli_apply_with_an_apo_preset_and_auto_preamp(tmp_path, capsys):
     y, _ = sf.read(tmp_path / "out.wav")
     h = np.fft.rfft(y, 48000)[1000] / 0.25
     assert 20 * np.log10(abs(h)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_camilladsp_channels_are_counted_per_channel():
+    """A step on some channels is not a band on all of them, and a band applied to every channel by
+    two steps is two bands."""
+    base = ("filters:\n  b:\n    type: Biquad\n    parameters: {type: Peaking, freq: 1000, gain: 3, q: 1}\n")
+    with pytest.raises(PresetError, match="different filters"):
+        parse_camilladsp(base + "devices: {capture: {channels: 2}}\n"
+                         "pipeline:\n  - {type: Filter, channels: [0], names: [b]}\n", "x.yml")
+    bands, _ = parse_camilladsp(base + "pipeline:\n  - {type: Filter, channels: [0, 1], names: [b]}\n"
+                                "  - {type: Filter, names: [b]}\n", "x.yml")
+    assert len(bands) == 2
+
+
+def test_a_preset_format_error_names_the_file_once(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("Include: other.txt\n")
+    with pytest.raises(PresetError) as info:
+        eq.load_preset(str(path))
+    assert str(info.value).count("bad.txt") == 1 and "line 1" in str(info.value)
