@@ -21,7 +21,8 @@
  *             that owns the kernel's code); the type does not take part in
  *             garbage collection.
  *
- * Chunks.process(data) -> bytes, Chunks._n_pending (int, read and write).
+ * Chunks.process(data) -> bytes, Chunks._n_pending (int, read and write),
+ * Chunks._set_engine(engine) (another engine array for the same kernel).
  * eq.streaming.StreamingEqualizer derives from Chunks, so that process() is
  * this C method itself, with no Python frame around it.
  *
@@ -278,7 +279,34 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
     return 0;
 }
 
+/* Point the kernel at another engine array (same format and channels: eq.streaming
+ * checks); the pending bytes stay. */
+static PyObject *
+Chunks_set_engine(Chunks *self, PyObject *engine_obj)
+{
+    Py_buffer engine;
+    if (check_ready(self) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(engine_obj, &engine, PyBUF_WRITABLE) < 0) {
+        return NULL;
+    }
+    if (engine.len < 8 || engine.len % 8 != 0 || (uintptr_t)engine.buf % 8 != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "Chunks: the engine must be an 8-byte aligned float64 array, got %zd bytes",
+                     engine.len);
+        PyBuffer_Release(&engine);
+        return NULL;
+    }
+    PyBuffer_Release(&self->engine);
+    self->engine = engine;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Chunks_methods[] = {
+    {"_set_engine", (PyCFunction)Chunks_set_engine, METH_O,
+     "_set_engine($self, engine, /)\n--\n\n"
+     "Filter with another engine array from the next call on (same format and channels).\n"},
     {"process", (PyCFunction)Chunks_process, METH_O,
      "process($self, data, /)\n--\n\n"
      "Equalize the next chunk of the stream.\n\n"

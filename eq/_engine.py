@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _kernels
 from ._memory import address_of
+from .channels import resolve_channels
 from .design import MAX_ABS_GAIN_DB, as_bands, check_sample_rate, design_sos
 from .errors import EqError, InvalidParameterError, InvalidTypeError
 from .formats import get_format
@@ -130,6 +131,40 @@ def _kernel_format(fmt):
     raise EqError("raw PCM streaming needs a little-endian machine")  # pragma: no cover
 
 
+def channel_cascades(bands, sample_rate, channels):
+    """The distinct cascades of a stream's channels, and the runs of channels that share one.
+
+    Parameters
+    ----------
+    bands : tuple of Band
+        Each acting on every channel or on its selection (:mod:`eq.channels`).
+    sample_rate : int
+    channels : int
+
+    Returns
+    -------
+    cascades : list of ndarray, each ``(n, 6)``
+        Distinct per-channel cascades, in order of first use (one when every band is
+        on every channel). A channel no band acts on has the empty cascade.
+    runs : list of (first_channel, count, cascade_index)
+        Maximal runs of consecutive channels with the same cascade.
+    """
+    all_sos = design_sos(bands, sample_rate)
+    selected = [resolve_channels(band.channels, channels) for band in bands]
+    keys, cascades, runs = [], [], []
+    for channel in range(channels):
+        key = tuple(i for i, chosen in enumerate(selected) if channel in chosen)
+        if key not in keys:
+            keys.append(key)
+            cascades.append(all_sos[list(key)].reshape(len(key), 6))
+        index = keys.index(key)
+        if runs and runs[-1][2] == index:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1, index)
+        else:
+            runs.append((channel, 1, index))
+    return cascades, runs
+
+
 class Engine:
     """A cascade of biquads for interleaved frames of one sample format.
 
@@ -165,11 +200,20 @@ class Engine:
         self.preamp_db = float(preamp_db)
         self.format = get_format(sample_format)
         self.frame_bytes = self.format.bytes_per_sample * self.channels
-        sos = design_sos(self.bands, self.sample_rate)
-        self.array = np.zeros(_kernels.engine_size(len(sos), self.channels))
-        header, self._sos, self._zi = _kernels.engine_views(self.array, len(sos), self.channels)
-        self._sos[...] = sos
+        cascades, runs = channel_cascades(self.bands, self.sample_rate, self.channels)
+        n_sections = max(len(sos) for sos in cascades)
+        self.array = np.zeros(_kernels.engine_size(n_sections, self.channels, len(cascades),
+                                                   len(runs)))
+        header, run_table, self._sets, self._zi = _kernels.engine_views(
+            self.array, n_sections, self.channels, len(cascades), len(runs))
+        for i, sos in enumerate(cascades):
+            self._sets[i, :len(sos)] = sos
+        for r, (first, count, index) in enumerate(runs):
+            run_table[r] = (first, count, 6 * n_sections * index, len(cascades[index]))
+        self._channel_set = [index for first, count, index in runs for _ in range(count)]
+        self._cascades = cascades
         header[_kernels.H_GAIN] = gain
+        self._held_bits = held_bits
         self._write_format(header, held_bits)
         # The kernels take addresses (eq._memory): the array lives as long as self.
         self.address = address_of(self.array)
@@ -195,6 +239,12 @@ class Engine:
         header[_kernels.H_HI] = 2.0 ** (bits - 1) - 1
         header[_kernels.H_STEP] = 2.0 ** (fmt.bits - bits)
 
+    def with_bands(self, bands, preamp_db):
+        """A new engine with other bands and preamp, the same rate, channels and format, and
+        state zero."""
+        return Engine(self.sample_rate, self.channels, bands, preamp_db, self.format,
+                      self._held_bits)
+
     # ------------------------------------------------------------------ kernels
     def frames_kernel(self):
         """The byte kernel that releases the GIL, called as
@@ -211,6 +261,11 @@ class Engine:
         address, wide = self.address, self.wide
         return load_kernel(("bytes-short", wide), lambda: compiled_entry(
             _kernels.process_bytes_holding_gil, (address, 0, address, address, wide)))
+
+    def mix_kernel(self):
+        """The kernel that crossfades several engines (:func:`eq._kernels.process_bytes_mix`)."""
+        wide = self.wide
+        return load_kernel(("mix", wide), lambda: _kernels.process_bytes_mix)
 
     def c_kernel(self):
         """The byte kernel compiled as a C function (a numba ``cfunc``, cached on disk like the
@@ -247,8 +302,45 @@ class Engine:
     # -------------------------------------------------------------------- state
     @property
     def sos(self):
-        """The second-order sections, ``(n_sections, 6)`` (a copy)."""
-        return self._sos.copy()
+        """The second-order sections, ``(n_sections, 6)`` (a copy).
+
+        Raises
+        ------
+        InvalidParameterError
+            If the channels do not all have the same bands (see :meth:`channel_sos`).
+        """
+        if len(self._cascades) > 1:
+            raise InvalidParameterError(
+                "the channels have different bands, so there is no single cascade: "
+                "use channel_sos(channel)")
+        return self._cascades[0].copy()
+
+    def channel_sos(self, channel):
+        """The second-order sections of one channel, ``(n, 6)`` (a copy)."""
+        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or not (
+                0 <= channel < self.channels):
+            raise InvalidParameterError(
+                f"channel must be an index from 0 to {self.channels - 1}, got {channel!r}")
+        return self._cascades[self._channel_set[channel]].copy()
+
+    @property
+    def frames(self):
+        """Frames filtered since the start (or the last :meth:`reset`): the stream index of
+        the next frame."""
+        return int(self.array[_kernels.H_FRAMES])
+
+    @frames.setter
+    def frames(self, value):
+        self.array[_kernels.H_FRAMES] = value
+
+    @property
+    def dither_seed(self):
+        """0 for no dither, else the seed of the TPDF dither added before integer rounding."""
+        return int(self.array[_kernels.H_DITHER])
+
+    @dither_seed.setter
+    def dither_seed(self, seed):
+        self.array[_kernels.H_DITHER] = seed
 
     @property
     def zi(self):
@@ -276,9 +368,10 @@ class Engine:
         self._zi[...] = zi.transpose(0, 2, 1)
 
     def reset(self):
-        """Zero the filter state and the clip count."""
+        """Zero the filter state, the clip count and the frame count."""
         self._zi[...] = 0.0
         self.clipped_samples = 0
+        self.frames = 0
 
     @property
     def clipped_samples(self):

@@ -52,38 +52,55 @@ PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64
 # integers held left-aligned in a wider sample (libsndfile's int32 arrays of
 # 24-bit audio) 2 ** (unused low bits): integer samples are rounded and
 # saturated to [H_LO, H_HI] in units of H_SCALE, then multiplied by H_STEP.
+# H_SECTIONS is the longest cascade of a channel; H_SETS the number of distinct cascades and
+# H_RUNS the number of runs of consecutive channels that share one (see engine_size). H_FRAMES
+# counts the frames filtered so far (the byte kernel adds to it): the index of the next frame
+# in the stream. H_DITHER is 0, or the seed (a whole number from 1 to 2**52) of the TPDF dither
+# added before integer samples are rounded (see _add_tpdf).
 (H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE,
- H_BPS, H_SIZE, H_CLIPPED, H_STEP) = range(14)
-HEADER_SIZE = 14
+ H_BPS, H_SIZE, H_CLIPPED, H_STEP, H_SETS, H_RUNS, H_FRAMES, H_DITHER) = range(18)
+HEADER_SIZE = 18
+RUN_SLOTS = 4
+"""A run of the run table: first channel, channel count, offset of its cascade in the sos
+area (in float64 slots), number of sections of that cascade."""
 
 
-def engine_size(n_sections, channels):
+def engine_size(n_sections, channels, n_sets=1, n_runs=1):
     """Length of the float64 engine array for a filter of this size.
 
-    Layout: ``HEADER_SIZE`` header slots, then ``sos`` (n_sections x 6), then
-    the state ``zi`` (n_sections x channels x 2), then the tile, then a
-    scratch area as large as the tile, where the bytes of packed formats are
-    put in native order (see :func:`_decode_packed`).
+    Layout: ``HEADER_SIZE`` header slots; the run table (n_runs x ``RUN_SLOTS``);
+    ``sos``, one cascade of up to n_sections sections (x 6) per set of channels
+    with the same bands; the state ``zi`` (n_sections x channels x 2, a channel
+    with a shorter cascade leaving its last rows unused); the tile; a scratch
+    area as large as the tile, where the bytes of packed formats are put in
+    native order (see :func:`_decode_packed`).
     """
-    return HEADER_SIZE + 6 * n_sections + 2 * n_sections * channels + 2 * tile_samples(channels)
+    return (HEADER_SIZE + RUN_SLOTS * n_runs + 6 * n_sections * n_sets
+            + 2 * n_sections * channels + 2 * tile_samples(channels))
 
 
-def engine_views(engine, n_sections, channels):
-    """Fill the layout slots of a zeroed `engine` array; return its ``(header, sos, zi)`` views.
+def engine_views(engine, n_sections, channels, n_sets=1, n_runs=1):
+    """Fill the layout slots of a zeroed `engine` array; return its
+    ``(header, runs, sos, zi)`` views.
 
-    ``sos`` is ``(n_sections, 6)`` and ``zi`` ``(n_sections, channels, 2)``; the
-    tile and the scratch area follow them (see :func:`engine_size`).
+    ``runs`` is ``(n_runs, RUN_SLOTS)``, ``sos`` ``(n_sets, n_sections, 6)`` and
+    ``zi`` ``(n_sections, channels, 2)``; the tile and the scratch area follow them
+    (see :func:`engine_size`). The caller fills the run table and the cascades.
     """
     header = engine[:HEADER_SIZE]
     header[H_SIZE] = engine.size
     header[H_SECTIONS] = n_sections
     header[H_CHANNELS] = channels
     header[H_TILE] = tile_samples(channels)
+    header[H_SETS] = n_sets
+    header[H_RUNS] = n_runs
     p = HEADER_SIZE
-    sos = engine[p:p + 6 * n_sections].reshape(n_sections, 6)
-    p += 6 * n_sections
+    runs = engine[p:p + RUN_SLOTS * n_runs].reshape(n_runs, RUN_SLOTS)
+    p += RUN_SLOTS * n_runs
+    sos = engine[p:p + 6 * n_sections * n_sets].reshape(n_sets, n_sections, 6)
+    p += 6 * n_sections * n_sets
     zi = engine[p:p + 2 * n_sections * channels].reshape(n_sections, channels, 2)
-    return header, sos, zi
+    return header, runs, sos, zi
 
 
 def tile_samples(channels):
@@ -92,12 +109,16 @@ def tile_samples(channels):
 
 
 @njit(cache=True, nogil=True)
-def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compiled
-    """Filter ``m`` interleaved frames of ``tile`` through every section, in order.
+def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cover - compiled
+    """Filter ``m`` interleaved frames of ``tile`` through every channel's sections, in order.
 
-    ``wide`` is None or True. With True, channels go four at a time into
-    4-lane vectors, then in pairs, then one; with None only in pairs and
-    one, and the 4-lane kernels are pruned at compile time (numba removes
+    ``runs`` is the run table (see :func:`engine_size`): each run of consecutive
+    channels shares one cascade, at its offset in ``sos_area``. Bands on every
+    channel make one run of all of them.
+
+    ``wide`` is None or True. With True, the channels of a run go four at a
+    time into 4-lane vectors, then in pairs, then one; with None only in pairs
+    and one, and the 4-lane kernels are pruned at compile time (numba removes
     the ``wide is not None`` branches when ``wide`` is typed None), so
     streams of up to 3 channels do not compile them. Both give the same
     samples: every lane does the same arithmetic.
@@ -106,31 +127,58 @@ def filter_tile(tile, m, channels, sos, zi, wide):  # pragma: no cover - compile
     in each entry point: LLVM inlines the whole chain at every call site, so
     every extra site would compile every kernel again.
     """
-    n_sections = sos.shape[0] // 6
-    n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
-    # Counters start as int64, not the literal 0: a call typed while one is
-    # still the literal would compile the whole kernel chain a second time.
-    c = np.int64(0)
-    while c < channels:
-        left = channels - c
-        lanes = 2 if left >= 2 else 1
-        if wide is not None:
-            if left >= 4:
-                lanes = 4
-        s = np.int64(0)
-        for g in range(n_groups):
-            # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
-            # section is latency-bound, a group of several is not.
-            k = (n_sections - s) // (n_groups - g)
-            quad = False
+    for r in range(runs.shape[0] // RUN_SLOTS):
+        first = np.int64(runs[RUN_SLOTS * r])
+        end = first + np.int64(runs[RUN_SLOTS * r + 1])
+        offset = np.int64(runs[RUN_SLOTS * r + 2])
+        n_sections = np.int64(runs[RUN_SLOTS * r + 3])
+        sos = sos_area[offset:offset + 6 * n_sections]
+        n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
+        # Counters start as int64, not the literal 0: a call typed while one is
+        # still the literal would compile the whole kernel chain a second time.
+        c = first
+        while c < end:
+            left = end - c
+            lanes = 2 if left >= 2 else 1
             if wide is not None:
-                quad = lanes == 4
-                if quad:
-                    run_cascade4(k, tile, m, channels, c, sos, zi, s)
-            if not quad:
-                run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
-            s += k
-        c += lanes
+                if left >= 4:
+                    lanes = 4
+            s = np.int64(0)
+            for g in range(n_groups):
+                # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
+                # section is latency-bound, a group of several is not.
+                k = (n_sections - s) // (n_groups - g)
+                quad = False
+                if wide is not None:
+                    quad = lanes == 4
+                    if quad:
+                        run_cascade4(k, tile, m, channels, c, sos, zi, s)
+                if not quad:
+                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+                s += k
+            c += lanes
+
+
+@njit(cache=True, nogil=True)
+def _tpdf(seed, index):  # pragma: no cover - compiled
+    """TPDF noise for sample `index` of a stream, in (-1, 1) LSB: the difference of two
+    uniforms from one SplitMix64 hash of ``(seed, index)``. A function of the sample's
+    position, so the same whatever the chunking."""
+    z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(index)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    high = np.float64(z >> np.uint64(32))
+    low = np.float64(z & np.uint64(0xFFFFFFFF))
+    return (high - low) * (1.0 / 4294967296.0)
+
+
+@njit(cache=True, nogil=True)
+def _add_tpdf(tile, count, seed, first_index, lsb):  # pragma: no cover - compiled
+    """Add TPDF dither of peak `lsb` to the first ``count`` samples of ``tile``, the first being
+    sample `first_index` of the stream."""
+    for k in range(count):
+        tile[k] += _tpdf(seed, first_index + k) * lsb
 
 
 @njit(cache=True, nogil=True)
@@ -304,18 +352,20 @@ def _encode_packed(code, tile, count, offset, scale, lo, hi, scratch,
 
 @njit(cache=True, nogil=True)
 def _unpack(engine):  # pragma: no cover - compiled
-    """Split the engine array into its header values and its sos, zi and tile views."""
+    """Split the engine array into its header values and its runs, sos, zi and tile views."""
     n_sections = int(engine[H_SECTIONS])
     channels = int(engine[H_CHANNELS])
     p = HEADER_SIZE
-    sos = engine[p:p + 6 * n_sections]
-    p += 6 * n_sections
+    runs = engine[p:p + RUN_SLOTS * int(engine[H_RUNS])]
+    p += RUN_SLOTS * int(engine[H_RUNS])
+    sos = engine[p:p + 6 * n_sections * int(engine[H_SETS])]
+    p += 6 * n_sections * int(engine[H_SETS])
     zi = engine[p:p + 2 * n_sections * channels]
     p += 2 * n_sections * channels
     tile = engine[p:p + int(engine[H_TILE])]
     return (int(engine[H_KIND]), int(engine[H_CODE]), channels, int(engine[H_BPS]),
             int(engine[H_OFFSET]), engine[H_GAIN], engine[H_SCALE], engine[H_LO],
-            engine[H_HI], engine[H_STEP], sos, zi, tile)
+            engine[H_HI], engine[H_STEP], runs, sos, zi, tile)
 
 
 @njit(cache=True, nogil=True)
@@ -357,6 +407,7 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     old = flush_subnormals()
     engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
                                       wide)
+    engine[H_FRAMES] += n_frames
     restore_fp_control(old)
 
 
@@ -400,10 +451,13 @@ def _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
     encoding pick the format's loop once per tile; the filter has a single
     call site, so that the kernels are compiled once (see :func:`filter_tile`).
     """
-    kind, code, channels, bps, offset, gain, scale, lo, hi, step, sos, zi, tile = _unpack(engine)
+    (kind, code, channels, bps, offset, gain, scale, lo, hi, step, runs, sos, zi,
+     tile) = _unpack(engine)
     inv_scale = gain / (scale * step)  # scale and step are 1.0 for float formats
     scratch = _scratch_address(engine_address, engine)
     tile_frames = tile.shape[0] // channels
+    seed = np.int64(engine[H_DITHER])
+    first_sample = np.int64(engine[H_FRAMES]) * channels
     clipped = 0
     f0 = 0
     while f0 < n_frames:
@@ -411,7 +465,9 @@ def _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
         count = m * channels
         first = f0 * channels * bps  # byte offset of the tile
         _decode(kind, code, src_address + first, count, offset, inv_scale, scratch, tile)
-        filter_tile(tile, m, channels, sos, zi, wide)
+        filter_tile(tile, m, channels, runs, sos, zi, wide)
+        if seed != 0:
+            _add_tpdf(tile, count, seed, first_sample + f0 * channels, 1.0 / scale)
         clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
                            dst_address + first)
         f0 += m
@@ -466,3 +522,84 @@ def _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
             _encode_float(tile, count, array_at(address, count, np.float64))
         return 0
     return _encode_packed(code, tile, count, offset, scale, lo, hi, scratch, address)
+
+
+@njit(cache=True, nogil=True)
+def ramp_weight(j, ramp_frames):  # pragma: no cover - compiled
+    """Weight of the incoming filter `j` frames into a crossfade of `ramp_frames` frames.
+
+    A raised cosine, ``(1 - cos(pi*(j+1)/(ramp_frames+1))) / 2``, rising from just
+    above 0 at ``j = 0`` to just below 1 at ``j = ramp_frames - 1``; exactly 1 from
+    ``j = ramp_frames`` on (and for a ramp of 0 frames).
+    """
+    if j >= ramp_frames:
+        return 1.0
+    return 0.5 - 0.5 * np.cos(np.pi * (j + 1.0) / (ramp_frames + 1.0))
+
+
+@njit(cache=True, nogil=True)
+def process_bytes_mix(src_address, n_frames, addresses, starts, ramps, dst_address,
+                      wide):  # pragma: no cover - compiled
+    """Equalize ``n_frames`` whole frames through several engines crossfaded into one output.
+
+    Every engine (voice) filters the same input; the output is voice 0's, then
+    for each later voice ``k`` in turn ``out = (1 - g) * out + g * y_k``, with ``g``
+    the :func:`ramp_weight` of the frame's index in the stream minus
+    ``starts[k]``, over ``ramps[k]`` frames. It is then dithered (voice 0's setting),
+    rounded, saturated and encoded in voice 0's format; saturated samples are added to
+    voice 0's count, and every voice's frame count advances. The weights depend on the
+    frame's index only, so the output does not depend on how the stream is split.
+
+    Parameters
+    ----------
+    src_address, n_frames, dst_address, wide
+        As :func:`process_bytes`.
+    addresses : ndarray of int64
+        The engines' addresses; all of the same format and channel count, each
+        with its own bands, preamp and state, and all with the same frame count.
+    starts, ramps : ndarray of int64
+        Per voice, the stream index of the frame where its crossfade starts, and
+        its length in frames (voice 0's are not read). Every frame of the call
+        must be at or after every start.
+    """
+    n_voices = addresses.shape[0]
+    head = array_at(addresses[0], HEADER_SIZE, np.float64)
+    engine = array_at(addresses[0], int(head[H_SIZE]), np.float64)
+    old = flush_subnormals()
+    (kind, code, channels, bps, offset, gain, scale, lo, hi, step, runs, sos, zi,
+     tile) = _unpack(engine)
+    scratch = _scratch_address(addresses[0], engine)
+    tile_frames = tile.shape[0] // channels
+    seed = np.int64(engine[H_DITHER])
+    frame0 = np.int64(engine[H_FRAMES])
+    clipped = 0
+    f0 = 0
+    while f0 < n_frames:
+        m = min(tile_frames, n_frames - f0)
+        count = m * channels
+        first = f0 * channels * bps
+        for v in range(n_voices):
+            head_v = array_at(addresses[v], HEADER_SIZE, np.float64)
+            engine_v = array_at(addresses[v], int(head_v[H_SIZE]), np.float64)
+            (_, _, _, _, _, gain_v, _, _, _, _, runs_v, sos_v, zi_v,
+             tile_v) = _unpack(engine_v)
+            _decode(kind, code, src_address + first, count, offset, gain_v / (scale * step),
+                    _scratch_address(addresses[v], engine_v), tile_v)
+            filter_tile(tile_v, m, channels, runs_v, sos_v, zi_v, wide)
+            if v > 0:
+                for j in range(m):
+                    g = ramp_weight(frame0 + f0 + j - starts[v], ramps[v])
+                    h = 1.0 - g
+                    p = j * channels
+                    for ch in range(channels):
+                        tile[p + ch] = h * tile[p + ch] + g * tile_v[p + ch]
+        if seed != 0:
+            _add_tpdf(tile, count, seed, (frame0 + f0) * channels, 1.0 / scale)
+        clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
+                           dst_address + first)
+        f0 += m
+    engine[H_CLIPPED] += clipped
+    for v in range(n_voices):
+        head_v = array_at(addresses[v], HEADER_SIZE, np.float64)
+        head_v[H_FRAMES] += n_frames
+    restore_fp_control(old)

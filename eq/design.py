@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .channels import normalize_selection
 from .errors import InvalidParameterError, InvalidTypeError
 
 __all__ = [
@@ -248,14 +249,20 @@ class Band:
     q: float = DEFAULT_Q
     gain_db: float = 0.0
     bw_oct: float = None
+    channels: tuple = None
 
     def __repr__(self):
         text = (f"Band(type={self.type!r}, freq_hz={self.freq_hz!r}, q={self.q!r}, "
                 f"gain_db={self.gain_db!r}")
-        return text + (f", bw_oct={self.bw_oct!r})" if self.bw_oct is not None else ")")
+        if self.bw_oct is not None:
+            text += f", bw_oct={self.bw_oct!r}"
+        if self.channels is not None:
+            text += f", channels={self.channels!r}"
+        return text + ")"
 
     def __post_init__(self):
         object.__setattr__(self, "type", _band_type(self.type))
+        object.__setattr__(self, "channels", normalize_selection(self.channels))
         freq_hz = _real(self.freq_hz, "band frequency (freq_hz)")
         if freq_hz <= 0.0:
             raise InvalidParameterError(f"band frequency must be > 0 Hz, got {freq_hz!r}")
@@ -295,21 +302,22 @@ class Band:
         ``gain`` are accepted too. ``q`` and the gain are optional. Instead of
         ``q``: ``bw_oct`` (or ``bw``), a width in octaves; for shelves ``s``,
         the cookbook slope, or ``slope_db`` in dB per octave (``s = slope_db/12``),
-        turned into a Q with :func:`shelf_q_from_slope`. Unknown keys are
-        rejected, so a typo does not silently fall back to a default.
+        turned into a Q with :func:`shelf_q_from_slope`. ``channels`` (a list of
+        indices and names, or a string such as ``"L,R"``) selects channels. Unknown keys
+        are rejected, so a typo does not silently fall back to a default.
         """
         if not hasattr(mapping, "keys"):
             raise InvalidTypeError(f"a band must be a Band or a mapping, got {mapping!r}")
         keys = {"type": "type", "freq": "freq_hz", "freq_hz": "freq_hz", "q": "q",
                 "gain_db": "gain_db", "gain": "gain_db", "bw_oct": "bw_oct", "bw": "bw_oct",
-                "s": "s", "slope_db": "slope_db"}
+                "s": "s", "slope_db": "slope_db", "channels": "channels"}
         kwargs = {}
         for key, value in mapping.items():
             if key not in keys:
                 raise InvalidParameterError(
                     f"unknown band key {key!r} in {dict(mapping)!r}; "
                     "expected type, freq_hz (or freq), q, bw_oct (or bw), s, slope_db, "
-                    "gain_db (or gain)"
+                    "gain_db (or gain), channels"
                 )
             if keys[key] in kwargs:
                 raise InvalidParameterError(f"band {dict(mapping)!r} gives {keys[key]} twice")
@@ -321,11 +329,17 @@ class Band:
 
     def to_dict(self):
         """Return the band as ``{"type", "freq_hz", "q", "gain_db"}`` (what :meth:`from_dict` reads);
-        ``bw_oct`` in place of ``q`` for a band given in octaves."""
+        ``bw_oct`` in place of ``q`` for a band given in octaves, and ``channels`` for a band on
+        some channels."""
         if self.bw_oct is not None:
-            return {"type": self.type, "freq_hz": self.freq_hz, "bw_oct": self.bw_oct,
-                    "gain_db": self.gain_db}
-        return {"type": self.type, "freq_hz": self.freq_hz, "q": self.q, "gain_db": self.gain_db}
+            mapping = {"type": self.type, "freq_hz": self.freq_hz, "bw_oct": self.bw_oct,
+                       "gain_db": self.gain_db}
+        else:
+            mapping = {"type": self.type, "freq_hz": self.freq_hz, "q": self.q,
+                       "gain_db": self.gain_db}
+        if self.channels is not None:
+            mapping["channels"] = list(self.channels)
+        return mapping
 
     def check_rate(self, sample_rate):
         """Raise unless the band's frequency is below Nyquist at `sample_rate`."""
@@ -348,6 +362,8 @@ class Band:
         text = f"{self.type}:{_exact(self.freq_hz)}:{width}"
         if self.type in GAIN_BAND_TYPES:
             text += f":gain={_exact(self.gain_db)}"
+        if self.channels is not None:
+            text += ":ch=" + ",".join(str(c) for c in self.channels)
         return text
 
 
@@ -566,13 +582,15 @@ def _parse_number(text, what, spec):
 
 
 def parse_band(spec):
-    """Parse a command-line band spec ``TYPE:FREQ[:q=Q|bw=OCT|s=S|slope=DB][:gain=DB]``.
+    """Parse a command-line band spec ``TYPE:FREQ[:q=Q|bw=OCT|s=S|slope=DB][:gain=DB][:ch=CH]``.
 
     ``FREQ`` is in Hz and may end in ``k`` (``2.5k`` = 2500 Hz); ``gain`` is
     in dB (``gain_db=`` and ``g=`` are accepted too). The width is one of
     ``q=``; ``bw=``, octaves (not for shelves, see :func:`q_from_bw_oct`); for
     shelves ``s=``, the cookbook slope, or ``slope=``, dB per octave
     (``S = slope/12``), both turned into a Q by :func:`shelf_q_from_slope`.
+    ``ch=`` lists the channels the band acts on, by index from 0 or name, separated by
+    commas (``ch=L``, ``ch=0,1``; see :mod:`eq.channels`); without it, every channel.
     Omitted values take the defaults of :class:`Band`.
 
     Examples
@@ -583,6 +601,8 @@ def parse_band(spec):
     Band(type='highpass', freq_hz=80.0, q=0.7071067811865475, gain_db=0.0)
     >>> parse_band("notch:50:bw=0.1")
     Band(type='notch', freq_hz=50.0, q=0.7071067811865475, gain_db=0.0, bw_oct=0.1)
+    >>> parse_band("lowshelf:100:gain=4:ch=L").channels
+    ('L',)
     """
     if not isinstance(spec, str):
         raise InvalidTypeError(f"band spec must be a string, got {spec!r}")
@@ -595,16 +615,18 @@ def parse_band(spec):
     kwargs = {"type": parts[0], "freq_hz": _parse_number(parts[1], "frequency", spec)}
     names = {"q": ("q", "q"), "gain": ("gain_db", "gain"), "gain_db": ("gain_db", "gain"),
              "g": ("gain_db", "gain"), "bw": ("bw_oct", "bandwidth"), "s": ("s", "slope"),
-             "slope": ("slope_db", "slope")}
+             "slope": ("slope_db", "slope"), "ch": ("channels", "channels"),
+             "channels": ("channels", "channels")}
     for part in parts[2:]:
         key, sep, value = part.partition("=")
         key = key.strip().lower()
         if not sep or key not in names:
             raise InvalidParameterError(
-                f"band spec {spec!r}: {part!r} should be q=Q, bw=OCT, s=S, slope=DB or gain=DB"
+                f"band spec {spec!r}: {part!r} should be q=Q, bw=OCT, s=S, slope=DB, gain=DB "
+                "or ch=CHANNELS"
             )
         field, what = names[key]
         if field in kwargs:
             raise InvalidParameterError(f"band spec {spec!r} gives {key} twice")
-        kwargs[field] = _parse_number(value, what, spec)
+        kwargs[field] = value if field == "channels" else _parse_number(value, what, spec)
     return _band_with_width(kwargs, repr(spec))

@@ -13,6 +13,7 @@ few bytes (``benchmarks/`` has the figures). Without it the same steps run in Py
 
 import numpy as np
 
+from ._changes import DEFAULT_RAMP_MS, Transitions, ramp_frames
 from ._engine import Engine
 from ._memory import address_of
 from .errors import IncompleteFrameError, InvalidParameterError, InvalidTypeError
@@ -38,31 +39,124 @@ so that streams in other threads run meanwhile."""
 
 
 class _EngineAttributes:
-    """The read-only settings both equalizers expose, taken from their engine."""
+    """The settings both equalizers expose, and their live changes.
+
+    ``self._engine`` is the engine the static path runs; ``self._transitions``
+    (:class:`eq._changes.Transitions`) holds it as its only voice unless a change
+    is under way. The settings are those of the newest voice: what the output is
+    becoming.
+    """
 
     sample_rate = property(lambda self: self._engine.sample_rate, doc="Sample rate in Hz.")
     channels = property(lambda self: self._engine.channels, doc="Channels per frame.")
-    bands = property(lambda self: self._engine.bands, doc="The bands, a tuple of Band.")
-    preamp_db = property(lambda self: self._engine.preamp_db, doc="Gain before the bands, in dB.")
+    bands = property(lambda self: self._transitions.newest.bands,
+                     doc="The bands, a tuple of Band (during a crossfade, the incoming ones).")
+    preamp_db = property(lambda self: self._transitions.newest.preamp_db,
+                         doc="Gain before the bands, in dB (during a crossfade, the incoming one).")
+
+    @property
+    def frames_processed(self):
+        """Frames equalized so far (since the start or :meth:`reset`): the index of the next
+        frame, the unit of ``at_frame`` in :meth:`set_bands`."""
+        return self._transitions.position
+
+    @property
+    def pending_changes(self):
+        """The changes scheduled for a later frame: a list of ``(at_frame, bands)``."""
+        return [(at, engine.bands) for at, engine in self._transitions.pending]
 
     @property
     def sos(self):
-        """The second-order sections, ``(n_sections, 6)`` in scipy's layout (a copy)."""
-        return self._engine.sos
+        """The second-order sections, ``(n_sections, 6)`` in scipy's layout (a copy).
+
+        Raises
+        ------
+        InvalidParameterError
+            If the channels do not all have the same bands: see :meth:`channel_sos`.
+        """
+        return self._transitions.newest.sos
+
+    def channel_sos(self, channel):
+        """The second-order sections that filter one channel, ``(n, 6)`` (a copy).
+
+        Parameters
+        ----------
+        channel : int
+            Index from 0.
+        """
+        return self._transitions.newest.channel_sos(channel)
 
     def get_state(self):
         """Return a copy of the filter state, shape ``(n_sections, 2, channels)``.
 
         This is scipy's layout: the ``zi`` that :func:`scipy.signal.sosfilt`
         takes and returns for input of shape ``(frames, channels)`` filtered
-        along ``axis=0``.
+        along ``axis=0``. With bands on some channels only, ``n_sections`` is the
+        longest channel's cascade, and a shorter one's last rows stay zero. During
+        a crossfade, the state of the incoming filter.
         """
-        return self._engine.get_state()
+        return self._transitions.newest.get_state()
 
     def set_state(self, zi):
         """Set the filter state from an array of shape ``(n_sections, 2, channels)``
         (scipy's ``zi``, see :meth:`get_state`)."""
-        self._engine.set_state(zi)
+        self._transitions.newest.set_state(zi)
+
+    def set_bands(self, bands, *, at_frame=None, ramp_ms=DEFAULT_RAMP_MS, preamp_db=None):
+        """Change the bands while the stream runs, without a click.
+
+        From frame `at_frame` on, a filter with the new bands runs beside the old
+        one and the output crossfades to it over `ramp_ms` (a raised cosine); the
+        new filter starts from the old one's state, section by section (see
+        :mod:`eq._changes`). The output stays the same however the stream is split.
+
+        Parameters
+        ----------
+        bands : iterable of Band or dict
+            The new bands (checked now: an invalid band raises here, and nothing changes).
+        at_frame : int or None, optional
+            Stream index of the first frame that the change reaches (see
+            :attr:`frames_processed`); not one already equalized. None: the next frame.
+        ramp_ms : float, optional
+            Length of the crossfade, from 0 (a switch on one frame) to 60 000 ms.
+            Default 20.
+        preamp_db : float or None, optional
+            The new preamp; None keeps the last one set.
+
+        Returns
+        -------
+        int
+            The frame where the change starts. Changes due on the same frame: the last
+            one wins. While three crossfades overlap, a change waits for the oldest to end.
+
+        Raises
+        ------
+        InvalidParameterError, InvalidTypeError
+            For an invalid band, preamp, ramp or frame.
+        """
+        target = self._transitions.target
+        engine = target.with_bands(bands, target.preamp_db if preamp_db is None else preamp_db)
+        frame = self._transitions.schedule(engine, at_frame, ramp_frames(ramp_ms, self.sample_rate))
+        self._changes_begin()
+        return frame
+
+    def set_band(self, index, band, *, at_frame=None, ramp_ms=DEFAULT_RAMP_MS):
+        """Change one band (the others as last set), as :meth:`set_bands` does.
+
+        Parameters
+        ----------
+        index : int
+            Position of the band in :attr:`bands` (as last set, counting changes not
+            yet due), from 0.
+        band : Band or dict
+        """
+        bands = list(self._transitions.target.bands)
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(bands):
+            raise InvalidParameterError(
+                f"band index must be from 0 to {len(bands) - 1}, got {index!r}" if bands
+                else f"there is no band to change (band index {index!r}): use set_bands")
+        bands[index] = band
+        return self.set_bands(bands, at_frame=at_frame, ramp_ms=ramp_ms)
 
 
 class _PyChunks:
@@ -193,11 +287,18 @@ _STREAMING_DOC = """Equalize a stream of raw interleaved PCM bytes, split anywhe
         ``freq_hz``, ``q``, ``gain_db``.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
+    dither : None or "tpdf", optional
+        ``"tpdf"`` adds triangular dither of +-1 LSB peak before integer samples are
+        rounded (not for float formats). Default None: the output is the exact rounding.
+    dither_seed : int, optional
+        Seed of the dither noise, from 0 to 2**52 - 1. The noise is a function of the
+        seed and each sample's index in the stream, so the output is reproducible and
+        the same for any split. Default 0.
 
     Raises
     ------
     InvalidParameterError
-        (a ``ValueError``) for an invalid rate, channel count, format or band.
+        (a ``ValueError``) for an invalid rate, channel count, format, band or dither.
 
     Notes
     -----
@@ -205,6 +306,10 @@ _STREAMING_DOC = """Equalize a stream of raw interleaved PCM bytes, split anywhe
     output equals the complete frames received so far, times the frame size.
     The bytes of an incomplete frame are held until the frame completes.
     The output bytes do not depend on how the input was split.
+
+    Bands can act on some channels only (``Band(..., channels=["L"])``, see
+    :mod:`eq.channels`), and change while the stream runs without a click
+    (:meth:`set_bands`, :meth:`set_band`).
 
     Integer output is rounded to nearest (ties to even) and saturated; the
     number of saturated samples is counted in :attr:`clipped_samples`. Float
@@ -233,12 +338,52 @@ _STREAMING_DOC = """Equalize a stream of raw interleaved PCM bytes, split anywhe
 class _Stream(_EngineAttributes):
     """What a StreamingEqualizer is besides its bookkeeping (see :class:`StreamingEqualizer`)."""
 
-    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0):
+    def __init__(self, sample_rate, channels, sample_format, bands, preamp_db=0.0, *,
+                 dither=None, dither_seed=0):
         engine = Engine(sample_rate, channels, bands, preamp_db, sample_format)
+        engine.dither_seed = dither_code(dither, dither_seed, engine.format)
         # The bytes of an incomplete frame wait here, and short chunks are joined to them here.
         buffer = np.zeros(max(BUFFER_BYTES, 2 * engine.frame_bytes), dtype=np.uint8)
         self._start_bookkeeping(buffer, engine)  # raises, changing nothing, on an initialised object
         self._engine, self._in = engine, buffer
+        self._transitions = Transitions(engine)
+
+    @property
+    def dither(self):
+        """``"tpdf"`` or None."""
+        return "tpdf" if self._engine.dither_seed else None
+
+    def _changes_begin(self):
+        # This object's process() is the C method (or _PyChunks'): while changes are under way
+        # an instance attribute takes its place, until they are over.
+        self.process = self._process_changing
+
+    def _process_changing(self, data):
+        """:meth:`process` while a change is scheduled or crossfading (see :mod:`eq._changes`)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidTypeError(
+                f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}")
+        n_pending = self._n_pending
+        joined = self._in[:n_pending].tobytes() + bytes(data)
+        frame_bytes = self.frame_bytes
+        rest = len(joined) % frame_bytes
+        used = len(joined) - rest
+        src = np.frombuffer(joined, dtype=np.uint8)
+        dst = np.empty(used, dtype=np.uint8)
+        if used:
+            self._transitions.run(address_of(src), used // frame_bytes, address_of(dst))
+        self._in[:rest] = src[used:]
+        self._n_pending = rest
+        if self._transitions.idle:
+            self._changes_end()
+        return dst.tobytes()
+
+    def _changes_end(self):
+        """Back to the static path, on the one voice left."""
+        engine = self._transitions.voices[0]
+        self._bind_engine(engine)
+        self._engine = engine
+        self.__dict__.pop("process", None)
 
     format = property(lambda self: self._engine.format, doc="The :class:`SampleFormat`.")
     frame_bytes = property(lambda self: self._engine.frame_bytes, doc="Bytes per frame.")
@@ -246,7 +391,7 @@ class _Stream(_EngineAttributes):
     @property
     def clipped_samples(self):
         """Integer samples saturated so far (always 0 for float formats, which are not clipped)."""
-        return self._engine.clipped_samples
+        return self._transitions.clipped_samples
 
     @property
     def pending_bytes(self):
@@ -283,14 +428,32 @@ class _Stream(_EngineAttributes):
         return b""
 
     def reset(self):
-        """Clear the filter state, the pending bytes and the clip count; keep the bands."""
-        self._engine.reset()
+        """Clear the filter state, the pending bytes, the clip count and the frame count; keep
+        the bands (those of the last change scheduled, which takes effect now)."""
+        self._transitions.settle()
+        self._changes_end()
         self._n_pending = 0
 
     def __repr__(self):
         return (f"{type(self).__name__}(sample_rate={self.sample_rate!r}, "
                 f"channels={self.channels!r}, sample_format={self.format.name!r}, "
-                f"bands={[b.to_dict() for b in self.bands]!r}, preamp_db={self.preamp_db!r})")
+                f"bands={[b.to_dict() for b in self.bands]!r}, preamp_db={self.preamp_db!r}"
+                + (f", dither='tpdf', dither_seed={self._engine.dither_seed - 1!r})"
+                   if self.dither else ")"))
+
+
+def dither_code(dither, seed, fmt):
+    """The engine's ``H_DITHER`` value for `dither` and `seed` (0 for none), or raise naming them."""
+    if dither is None or dither == "none":
+        return 0
+    if dither != "tpdf":
+        raise InvalidParameterError(f"dither must be None or 'tpdf', got {dither!r}")
+    if fmt.is_float:
+        raise InvalidParameterError(
+            f"dither is for integer output formats; {fmt.name} samples are not rounded")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 52:
+        raise InvalidParameterError(f"dither_seed must be an int from 0 to 2**52 - 1, got {seed!r}")
+    return seed + 1
 
 
 class _PythonStreamingEqualizer(_Stream, _PyChunks):
@@ -302,6 +465,9 @@ class _PythonStreamingEqualizer(_Stream, _PyChunks):
         if hasattr(self, "_engine"):
             raise InvalidParameterError("this equalizer is already initialised; make a new one")
         _PyChunks.__init__(self, buffer, engine, engine.frames_kernel(), engine.short_frames_kernel())
+
+    def _bind_engine(self, engine):
+        self._engine_address = engine.address
 
 
 if _chunks is not None:
@@ -315,6 +481,9 @@ if _chunks is not None:
             # owns the kernel's code.
             _chunks.Chunks.__init__(self, buffer, engine.array, engine.frame_bytes,
                                     c_kernel.address, SHORT_CHUNK_BYTES, InvalidTypeError, c_kernel)
+
+        def _bind_engine(self, engine):
+            self._set_engine(engine.array)
 else:  # pragma: no cover - installed without a C compiler
     class StreamingEqualizer(_PythonStreamingEqualizer):
         __doc__ = _STREAMING_DOC
@@ -364,6 +533,7 @@ class BlockEqualizer(_EngineAttributes):
         # Blocks are float64 arrays: the byte kernel reading and writing native
         # float64, which scales by nothing and clips nothing.
         self._engine = Engine(sample_rate, channels, bands, preamp_db, "f64le")
+        self._transitions = Transitions(self._engine)
 
     def process(self, block, out=None):
         """Filter the next block.
@@ -411,12 +581,21 @@ class BlockEqualizer(_EngineAttributes):
             raise InvalidParameterError(
                 f"out must be a writeable C-contiguous array of shape {x.shape!r}, got shape "
                 f"{out.shape!r}")
-        self._engine.process_frames_into(x, out)
+        if self._transitions.idle:
+            self._engine.process_frames_into(x, out)
+        else:
+            self._transitions.run(address_of(x), x.shape[0], address_of(out))
+            self._engine = self._transitions.voices[0]
         return out
 
+    def _changes_begin(self):
+        pass  # process() looks at the transitions itself
+
     def reset(self):
-        """Clear the filter state; keep the bands."""
-        self._engine.reset()
+        """Clear the filter state and the frame count; keep the bands (those of the last change
+        scheduled, which takes effect now)."""
+        self._transitions.settle()
+        self._engine = self._transitions.voices[0]
 
     def __repr__(self):
         return (f"BlockEqualizer(sample_rate={self.sample_rate!r}, channels={self.channels!r}, "
