@@ -24,9 +24,12 @@ shelves) and width (``PK``, ``BP``, ``NO``, ``AP``): a missing one is an error.
 ``Q`` given, S is :func:`~eq.design.shelf_slope_from_q` of it); ``LSC``/``HSC`` take ``Fc``
 as the centre.
 
-Bands act on every channel: ``Channel: all`` is accepted, a ``Channel:`` line selecting some
-channels is refused (per-channel bands are not supported yet), and so are the commands that are
-not bands (``Include:``, ``Device:``, ``Convolution:``, ``GraphicEQ:``, ...), by name.
+``Channel:`` selects the channels of the filters after it, until the next ``Channel:``:
+``all``, names (``L R C SUB RL RR SL SR``, see :mod:`eq.channels`) or Equalizer APO's numbers,
+which count from 1 (``Channel: 1 2`` is channels 0 and 1 of :class:`~eq.design.Band`). A
+``Preamp`` after a selection other than ``all`` is a per-channel gain, which eq does not have:
+it is refused. So are the commands that are not bands (``Include:``, ``Device:``,
+``Convolution:``, ``GraphicEQ:``, ...), by name.
 """
 
 import math
@@ -41,6 +44,7 @@ from .design import (
     shelf_q_from_slope,
     shelf_slope_from_q,
 )
+from .channels import normalize_selection
 from .errors import EqError, PresetError
 
 __all__ = ["parse_apo", "format_apo", "looks_like_apo", "APO_SHELF_S", "APO_SHELF_CENTRE_S"]
@@ -64,6 +68,8 @@ _REFUSED = ("Include", "Device", "Convolution", "GraphicEQ", "Delay", "Copy", "S
             "If", "ElseIf", "Else", "EndIf", "LoadPlugin", "VSTPlugin", "AnalysisPlugin")
 
 _COMMAND = re.compile(r"^\s*([A-Za-z][A-Za-z]*)(\s+\d+)?\s*:(.*)$")
+
+_APO_NAMES = {"LFE": "SUB"}
 
 _EXPORT_TYPES = {"peaking": "PK", "lowshelf": "LSC", "highshelf": "HSC", "lowpass": "LPQ",
                  "highpass": "HPQ", "bandpass": "BP", "notch": "NO", "allpass": "AP"}
@@ -92,7 +98,24 @@ class _LineError(Exception):
     pass
 
 
-def _parse_filter(words):
+def _parse_channels(words):
+    """The selection of a ``Channel:`` line: None for ``all``, else a tuple for Band.channels."""
+    if not words:
+        raise _LineError("expected 'all', channel names or numbers from 1")
+    if [word.lower() for word in words] == ["all"]:
+        return None
+    selection = []
+    for word in words:
+        if word.isdigit():
+            if int(word) < 1:
+                raise _LineError(f"channel numbers count from 1, got {word}")
+            selection.append(int(word) - 1)
+        else:
+            selection.append(word)
+    return normalize_selection(selection)
+
+
+def _parse_filter(words, channels=None):
     """Band of the words after ``Filter N:`` (``ON`` already taken), or raise :class:`_LineError`."""
     if not words:
         raise _LineError("no filter type")
@@ -157,14 +180,15 @@ def _parse_filter(words):
         if kind in _CORNER_SHELVES:
             factor = 10.0 ** (abs(gain_db) / (80.0 * s))
             freq_hz = freq_hz * factor if kind == "LS" else freq_hz / factor
-        return Band(band_type, freq_hz, q=q, gain_db=gain_db)
+        return Band(band_type, freq_hz, q=q, gain_db=gain_db, channels=channels)
     if "bw" in values:
-        return Band(band_type, values["fc"], gain_db=gain_db, bw_oct=values["bw"])
+        return Band(band_type, values["fc"], gain_db=gain_db, bw_oct=values["bw"],
+                    channels=channels)
     if "q" not in values:
         if kind not in _DEFAULT_Q_TYPES:
             raise _LineError(f"{kind} needs Q or BW Oct")
         values["q"] = DEFAULT_Q
-    return Band(band_type, values["fc"], q=values["q"], gain_db=gain_db)
+    return Band(band_type, values["fc"], q=values["q"], gain_db=gain_db, channels=channels)
 
 
 def parse_apo(text, name="preset"):
@@ -195,7 +219,7 @@ def parse_apo(text, name="preset"):
     >>> parse_apo("Preamp: -6,1 dB\\nFilter 1: ON PK Fc 105 Hz Gain 6.4 dB Q 0.70\\n")
     ((Band(type='peaking', freq_hz=105.0, q=0.7, gain_db=6.4),), -6.1)
     """
-    bands, preamp_db = [], 0.0
+    bands, preamp_db, channels = [], 0.0, None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.split("#", 1)[0].strip()
         if not stripped:
@@ -210,22 +234,24 @@ def parse_apo(text, name="preset"):
         command, words = match.group(1), match.group(3).split()
         lowered = command.lower()
         if lowered in {refused.lower() for refused in _REFUSED}:
-            fail(f"'{command}:' is not supported (only Preamp, Filter and 'Channel: all')")
+            fail(f"'{command}:' is not supported (only Preamp, Filter and Channel)")
         if match.group(2) and lowered != "filter":
             fail("not an Equalizer APO command")
         try:
             if lowered == "preamp":
                 if len(words) not in (1, 2) or (len(words) == 2 and words[1].lower() != "db"):
                     fail("expected 'Preamp: GAIN dB'")
+                if channels is not None:
+                    fail("a Preamp on some channels is a per-channel gain, which eq does not "
+                         "have (only a Preamp under 'Channel: all')")
                 preamp_db += _number(words[0])
             elif lowered == "channel":
-                if [word.lower() for word in words] != ["all"]:
-                    fail("per-channel bands are not supported yet (only 'Channel: all')")
+                channels = _parse_channels(words)
             elif lowered == "filter":
                 if not words or words[0].upper() not in ("ON", "OFF"):
                     fail("expected ON or OFF after 'Filter:'")
                 if words[0].upper() == "ON":
-                    bands.append(_parse_filter(words[1:]))
+                    bands.append(_parse_filter(words[1:], channels))
             else:
                 fail(f"unknown command '{command}:'")
         except PresetError:
@@ -244,7 +270,9 @@ def format_apo(bands, preamp_db=0.0):
 
     Shelves are written as ``LSC``/``HSC`` (``Fc`` is the centre, as in :class:`~eq.design.Band`),
     passes as ``LPQ``/``HPQ``; every number as its shortest exact decimal, so
-    :func:`parse_apo` reads back the same bands.
+    :func:`parse_apo` reads back the same bands. Bands on some channels are preceded by a
+    ``Channel:`` line (indices written from 1, ``LFE`` as ``SUB``), and ``Channel: all``
+    goes back to every channel.
 
     Examples
     --------
@@ -253,7 +281,12 @@ def format_apo(bands, preamp_db=0.0):
     Filter 1: ON PK Fc 1000 Hz Gain -3 dB Q 1.4
     """
     lines = [f"Preamp: {_exact(float(preamp_db) + 0.0)} dB"]  # + 0.0: a preamp of -0 is written 0
+    channels = None
     for i, band in enumerate(bands, 1):
+        if band.channels != channels:
+            channels = band.channels
+            lines.append("Channel: " + ("all" if channels is None else " ".join(
+                str(c + 1) if isinstance(c, int) else _APO_NAMES.get(c, c) for c in channels)))
         text = f"Filter {i}: ON {_EXPORT_TYPES[band.type]} Fc {_exact(band.freq_hz)} Hz"
         if band.type in GAIN_BAND_TYPES:
             text += f" Gain {_exact(band.gain_db)} dB"

@@ -8,13 +8,16 @@ octaves (not shelves), or ``slope`` in dB per octave (shelves, ``S = slope/12``)
 filter in dB adds to the preamp. Other filter types (first-order biquads, ``Free``,
 ``Conv``, ``Delay``, ...) and pipeline steps (``Mixer``, ``Processor``) are refused by name.
 
-Bands act on every channel: the steps must give every channel the same filters in the same
-order (a step's ``channels`` missing or null means all; ``channel: N`` is the older form).
-Different filters on different channels are refused: per-channel bands are not supported yet.
+A step's ``channels`` missing or null means all (``channel: N`` is the older form). When the
+steps give every channel the same filters in the same order, the bands act on every channel;
+otherwise each band acts on its step's channels (:attr:`~eq.design.Band.channels`), so every
+channel keeps its own filters in pipeline order. A ``Gain`` on some channels only is a
+per-channel gain, which eq does not have: it is refused.
 """
 
 import math
 
+from .channels import resolve_channels
 from .design import GAIN_BAND_TYPES, SLOPE_DB_PER_OCT_AT_S1, Band, shelf_q_from_slope
 from .errors import EqError, PresetError
 
@@ -161,19 +164,28 @@ def parse_camilladsp(text, name="preset"):
                 raise PresetError(f"{name}: channel {channel} is beyond the capture device's {count}")
             per_channel[channel].extend(names)
     sequences = {tuple(names) for names in per_channel}
-    if len(sequences) > 1:
-        raise PresetError(f"{name}: the pipeline gives channels different filters; "
-                          "per-channel bands are not supported yet")
+    if len(sequences) == 1:  # the same on every channel: bands on all
+        applied = [(None, filter_name) for filter_name in next(iter(sequences))]
+    else:
+        applied = [(None if selection is None or sorted(set(selection)) == list(range(count))
+                    else tuple(sorted(set(selection))), filter_name)
+                   for selection, names in steps for filter_name in names]
     bands, preamp_db = [], 0.0
-    for filter_name in (next(iter(sequences)) if sequences else ()):
+    for selection, filter_name in applied:
         where = f"{name}: filter {filter_name!r}"
         spec = filters.get(filter_name)
         if not isinstance(spec, dict):
             raise PresetError(f"{where}: not defined in 'filters'")
         kind = spec.get("type")
         if kind == "Biquad":
-            bands.append(_biquad(filter_name, spec.get("parameters"), where))
+            band = _biquad(filter_name, spec.get("parameters"), where)
+            bands.append(band if selection is None else Band(
+                band.type, band.freq_hz, q=band.q, gain_db=band.gain_db, bw_oct=band.bw_oct,
+                channels=selection))
         elif kind == "Gain":
+            if selection is not None:
+                raise PresetError(f"{where}: a Gain on channels {list(selection)} only is a "
+                                  "per-channel gain, which eq does not have")
             preamp_db += _gain(spec.get("parameters"), where)
         else:
             raise PresetError(f"{where}: filter type {kind!r} is not supported "
@@ -184,16 +196,28 @@ def parse_camilladsp(text, name="preset"):
 def format_camilladsp(bands, preamp_db=0.0, channels=2):
     """A CamillaDSP configuration (``filters`` and ``pipeline``) of `bands` and `preamp_db`.
 
-    The preamp is a ``Gain`` filter named ``preamp``, the bands ``band_1``, ``band_2``, ...; one
-    ``Filter`` step applies them all to channels ``0 .. channels-1``. Numbers are written
-    exactly (YAML floats by ``repr``), so :func:`parse_camilladsp` reads back the same bands.
+    The preamp is a ``Gain`` filter named ``preamp``, the bands ``band_1``, ``band_2``, ...; a
+    ``Filter`` step applies them to channels ``0 .. channels-1``, one step per run of bands
+    with the same channels (names resolved for `channels` channels, :mod:`eq.channels`, and
+    ``devices: capture: channels`` written, the count that the reader resolves against).
+    Numbers are written exactly (YAML floats by ``repr``), so :func:`parse_camilladsp` reads
+    back the same bands.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a band's channel that a stream of `channels` channels does not have.
     """
     yaml = _yaml()
-    filters, names = {}, []
+    filters, names, steps = {}, [], []
     if preamp_db:
         filters["preamp"] = {"type": "Gain", "parameters": {"gain": float(preamp_db), "scale": "dB"}}
         names.append("preamp")
     for i, band in enumerate(bands, 1):
+        selected = list(resolve_channels(band.channels, channels))
+        if not steps or steps[-1]["channels"] != selected:
+            steps.append({"type": "Filter", "channels": selected, "names": []})
+        steps[-1]["names"].append(f"band_{i}")
         parameters = {"type": _EXPORT_TYPES[band.type], "freq": band.freq_hz}
         if band.type in GAIN_BAND_TYPES:
             parameters["gain"] = band.gain_db
@@ -202,7 +226,16 @@ def format_camilladsp(bands, preamp_db=0.0, channels=2):
         else:
             parameters["q"] = band.q
         filters[f"band_{i}"] = {"type": "Biquad", "parameters": parameters}
-        names.append(f"band_{i}")
-    config = {"filters": filters,
-              "pipeline": [{"type": "Filter", "channels": list(range(channels)), "names": names}]}
+    every = list(range(channels))
+    if names:  # the preamp first, on every channel
+        if steps and steps[0]["channels"] == every:
+            steps[0]["names"][:0] = names
+        else:
+            steps.insert(0, {"type": "Filter", "channels": every, "names": names})
+    if not steps:
+        steps.append({"type": "Filter", "channels": every, "names": []})
+    config = {"filters": filters, "pipeline": steps}
+    if any(band.channels is not None for band in bands):
+        # the channel count, so that a band on some channels reads back as such
+        config = {"devices": {"capture": {"channels": channels}}, **config}
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

@@ -1,42 +1,52 @@
 """Channel selections: which channels of a stream a band acts on.
 
 A band acts on every channel unless it names some. A selection is a tuple of
-0-based channel indices and channel names; names are those of the standard
-layouts below (WAVE and ffmpeg channel orders), so ``"LFE"`` means channel 3
-of a 5.1 stream and is an error in a stereo one.
+0-based channel indices and channel names; names are those of ffmpeg's default
+layout for the channel count (what a raw stream from ``ffmpeg -ac N`` carries,
+in WAVE order), so ``"LFE"`` means channel 3 of a 5.1 stream and is an error in
+a stereo one.
 
-==========  ========================================
-channels    names, by index
-==========  ========================================
-1           ``C``
-2           ``L R``
-3           ``L R C``
-4           ``L R RL RR``
-6           ``L R C LFE RL RR`` (5.1; ``SL SR`` too)
-8           ``L R C LFE RL RR SL SR`` (7.1)
-==========  ========================================
+==========  ===========================================  ===============
+channels    names, by index                              ffmpeg layout
+==========  ===========================================  ===============
+1           ``C``                                        mono
+2           ``L R``                                      stereo
+3           ``L R LFE``                                  2.1
+4           ``L R C RC``                                 4.0
+5           ``L R C RL RR``                              5.0
+6           ``L R C LFE RL RR`` (``SL SR`` for 4 and 5)  5.1
+7           ``L R C LFE RC SL SR``                       6.1
+8           ``L R C LFE RL RR SL SR``                    7.1
+==========  ===========================================  ===============
 
 Aliases: ``FL`` = ``L``, ``FR`` = ``R``, ``FC`` = ``C``, ``SUB`` = ``LFE`` (Equalizer APO's
-name), ``BL`` = ``RL``, ``BR`` = ``RR``. Other channel counts take indices only.
+name), ``BL`` = ``RL``, ``BR`` = ``RR``, ``BC`` = ``RC``. Other channel counts take indices only.
 """
 
 import numbers
 
 from .errors import InvalidParameterError, InvalidTypeError
 
-__all__ = ["CHANNEL_LAYOUTS", "normalize_selection", "resolve_channels", "channel_names"]
+__all__ = ["CHANNEL_LAYOUTS", "FFMPEG_NAMES", "normalize_selection", "resolve_channels",
+           "channel_names"]
 
 CHANNEL_LAYOUTS = {
     1: ("C",),
     2: ("L", "R"),
-    3: ("L", "R", "C"),
-    4: ("L", "R", "RL", "RR"),
+    3: ("L", "R", "LFE"),
+    4: ("L", "R", "C", "RC"),
+    5: ("L", "R", "C", "RL", "RR"),
     6: ("L", "R", "C", "LFE", "RL", "RR"),
+    7: ("L", "R", "C", "LFE", "RC", "SL", "SR"),
     8: ("L", "R", "C", "LFE", "RL", "RR", "SL", "SR"),
 }
-"""Channel names by index, for the channel counts that have a standard layout."""
+"""Channel names by index, for the channel counts that have a standard layout (ffmpeg's default)."""
 
-_ALIASES = {"FL": "L", "FR": "R", "FC": "C", "SUB": "LFE", "BL": "RL", "BR": "RR"}
+FFMPEG_NAMES = {"L": "FL", "R": "FR", "C": "FC", "LFE": "LFE", "RL": "BL", "RR": "BR",
+                "RC": "BC", "SL": "SL", "SR": "SR"}
+"""ffmpeg's name of each channel name."""
+
+_ALIASES = {"FL": "L", "FR": "R", "FC": "C", "SUB": "LFE", "BL": "RL", "BR": "RR", "BC": "RC"}
 _EXTRA = {6: {"SL": 4, "SR": 5}}  # 5.1 with side instead of back surrounds
 _KNOWN_NAMES = frozenset(name for layout in CHANNEL_LAYOUTS.values() for name in layout)
 

@@ -22,9 +22,11 @@ import importlib
 import math
 import os
 import sys
+import threading
 
 import numpy as np
 
+from ._changes import DEFAULT_RAMP_MS
 from .design import GAIN_BAND_TYPES, check_sample_rate, parse_band
 from .errors import AudioFileError, EqError, InvalidParameterError, InvalidTypeError, PresetError
 from .formats import SAMPLE_FORMATS
@@ -154,6 +156,8 @@ def band_text(band):
     if band.type in GAIN_BAND_TYPES:
         sign = "+" if band.gain_db > 0 else ""
         text += f", gain {sign}{human_number(band.gain_db)} dB"
+    if band.channels is not None:
+        text += f", channels {','.join(str(c) for c in band.channels)}"
     return text
 
 
@@ -175,6 +179,25 @@ def _add_band_options(parser, auto_preamp=False):
                            help="instead of the preset's preamp and --preamp, the preamp that "
                                 "keeps the response's maximum at 0 dB (AutoEQ's rule), found "
                                 "on a dense log grid up to Nyquist at the sample rate")
+
+
+def _seed_arg(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2 ** 52:
+        raise argparse.ArgumentTypeError(f"the seed must be from 0 to 2**52 - 1, got {value}")
+    return value
+
+
+def _add_dither_options(parser):
+    parser.add_argument("--dither", choices=("none", "tpdf"), default="none",
+                        help="tpdf: add triangular dither (+-1 LSB) before rounding to an integer "
+                             "format, reproducible from --dither-seed; default none (the exact "
+                             "rounding)")
+    parser.add_argument("--dither-seed", type=_seed_arg, default=0, metavar="N",
+                        help="seed of the dither noise (default 0)")
 
 
 def _add_command(sub, name, **kwargs):
@@ -213,6 +236,7 @@ def build_parser():
                         "aiff, ogg, ... (default: the input's)")
     p.add_argument("--subtype", help="output subtype such as PCM_16, PCM_24, FLOAT "
                                      "(default: the input's)")
+    _add_dither_options(p)
     p.add_argument("--allow-truncated", action="store_true",
                    help="equalize the frames there are when the input ends before its "
                         "header says (default: an error)")
@@ -234,6 +258,7 @@ def build_parser():
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="files at a time (default: the CPUs eq may run on)")
     p.add_argument("--subtype", help="output subtype (default: each input's)")
+    _add_dither_options(p)
     p.add_argument("--allow-truncated", action="store_true",
                    help="equalize the frames there are when an input ends before its "
                         "header says (default: that file fails)")
@@ -250,6 +275,13 @@ def build_parser():
     p.add_argument("--format", "-f", required=True, choices=list(SAMPLE_FORMATS),
                    metavar="FMT", help=f"sample format: {', '.join(SAMPLE_FORMATS)}")
     _add_band_options(p, auto_preamp=True)
+    p.add_argument("--control", metavar="PATH",
+                   help="a named pipe or file of JSON lines, each a change of bands applied at "
+                        'the next frame with a crossfade: {"bands": ["peaking:1k:gain=3"], '
+                        '"ramp_ms": 20} or {"index": 0, "band": "...", "ramp_ms": 20} (and '
+                        '"preamp_db"); each change is logged on standard error with its '
+                        "frame, a bad line is reported and ignored")
+    _add_dither_options(p)
     p.add_argument("--quiet", "-q", action="store_true",
                    help="print no notices and do not report saturated samples on "
                         "standard error")
@@ -268,6 +300,10 @@ def build_parser():
                    help="evaluate at this frequency only (repeatable)")
     p.add_argument("--plot", metavar="PNG",
                    help="also save a plot (.png, .svg or .pdf; needs matplotlib)")
+    p.add_argument("--channels", "-c", type=int, default=None, metavar="N",
+                   help="channels of the stream, for bands on some channels: a column and a "
+                        "curve per group of channels with the same bands (default 2 when a "
+                        "band selects channels, else 1)")
 
     p = _add_command(sub, "presets", help="list the bundled presets, or show one",
                      description="List the bundled presets, or show one preset's bands "
@@ -316,13 +352,16 @@ def _bands_and_preamp(args):
     return preset_bands, extra_bands, preamp_db + args.preamp
 
 
-def _auto_preamp(args, bands, sample_rate, preamp_db):
-    """`preamp_db`, or with --auto-preamp the one that keeps the response's peak at 0 dB."""
+def _auto_preamp(args, bands, sample_rate, preamp_db, channels=None):
+    """`preamp_db`, or with --auto-preamp the one that keeps the response's peak at 0 dB
+    (on every channel: `channels`, else --channels where the command has it)."""
     if not args.auto_preamp:
         return preamp_db
     from .response import auto_preamp_db
 
-    preamp_db = auto_preamp_db(bands, sample_rate)
+    if channels is None:
+        channels = getattr(args, "channels", None)
+    preamp_db = auto_preamp_db(bands, sample_rate, channels=channels)
     _notice(args, f"--auto-preamp: preamp {preamp_db:.2f} dB at {sample_rate} Hz")
     return preamp_db
 
@@ -428,14 +467,15 @@ def _cmd_apply(args):
                 from .design import bands_below_nyquist
 
                 kept = bands_below_nyquist(preset_bands, info.samplerate)[0] + extra_bands
-                preamp_db = _auto_preamp(args, kept, info.samplerate, preamp_db)
+                preamp_db = _auto_preamp(args, kept, info.samplerate, preamp_db, info.channels)
         if to_stdout:
             out_path = os.path.join(spool, "stdout." + _output_type(args, info))
             names[out_path] = STDOUT_NAME
         report = equalize_file(in_path, out_path, preset_bands + extra_bands, preamp_db,
                                block_frames=args.block_frames, progress=progress,
                                subtype=args.subtype, allow_truncated=args.allow_truncated,
-                               nyquist="drop" if args.preset is not None else "error")
+                               nyquist="drop" if args.preset is not None else "error",
+                               dither=args.dither, dither_seed=args.dither_seed)
         if to_stdout:
             _copy_to_stdout(out_path)
     _report_notices(args, report, names.get(in_path, in_path))
@@ -468,7 +508,8 @@ def _cmd_batch(args):
     status = 0
     outcomes = equalize_files(pairs, preset_bands + extra_bands, preamp_db, jobs=args.jobs,
                               subtype=args.subtype, allow_truncated=args.allow_truncated,
-                              nyquist="drop" if args.preset is not None else "error")
+                              nyquist="drop" if args.preset is not None else "error",
+                              dither=args.dither, dither_seed=args.dither_seed)
     for outcome in outcomes:
         if not outcome.ok:
             message = str(outcome.error)
@@ -509,16 +550,22 @@ def _cmd_stream(args):
     rate = check_sample_rate(args.rate)
     bands = _kept_bands(args, preset_bands, extra_bands, rate)
     preamp_db = _auto_preamp(args, bands, rate, preamp_db)
-    stream = StreamingEqualizer(rate, args.channels, args.format, bands, preamp_db)
+    stream = StreamingEqualizer(rate, args.channels, args.format, bands, preamp_db,
+                                dither=None if args.dither == "none" else args.dither,
+                                dither_seed=args.dither_seed)
     if sys.stdin is None or sys.stdout is None:
         raise InvalidParameterError("eq stream needs an open standard input and standard output")
+    lock = threading.Lock()  # changes arrive in the control thread, between two chunks
+    if args.control:
+        _start_control(args.control, stream, lock)
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
     while True:
         chunk = os.read(in_fd, READ_BYTES)
         if not chunk:
             break
-        out = stream.process(chunk)
+        with lock:
+            out = stream.process(chunk)
         if out:
             _write_all(out_fd, out)
     try:
@@ -530,9 +577,47 @@ def _cmd_stream(args):
     return 0
 
 
+def _start_control(path, stream, lock):
+    """Read changes from `path` (:mod:`eq.control`) and set them on `stream`, logging each."""
+    from .control import ControlReader, parse_control_line
+
+    def log(text):
+        print(f"eq stream: {text}", file=sys.stderr, flush=True)
+
+    def on_line(number, text):
+        where = f"control line {number}"
+        try:
+            change = parse_control_line(text)
+            ramp_ms = change["ramp_ms"] if change["ramp_ms"] is not None else DEFAULT_RAMP_MS
+            with lock:
+                if change["bands"] is not None:
+                    frame = stream.set_bands(change["bands"], ramp_ms=ramp_ms,
+                                             preamp_db=change["preamp_db"])
+                else:
+                    if change["preamp_db"] is not None:
+                        raise InvalidParameterError("'preamp_db' goes with 'bands', not 'index'")
+                    frame = stream.set_band(change["index"], change["band"], ramp_ms=ramp_ms)
+                _, bands, preamp_db = stream.pending_changes[-1]
+        except EqError as exc:
+            log(f"{where}: {exc}; ignored")
+            return
+        described = "; ".join(band_text(b) for b in bands) or "no bands"
+        log(f"{where}: change at frame {frame}, ramp {human_number(ramp_ms)} ms: "
+            f"preamp {human_number(preamp_db)} dB; {described}")
+
+    ControlReader(path, on_line, log).start()
+
+
+def _checked_channels(channels):
+    from ._engine import check_channels
+
+    return check_channels(channels)
+
+
 def _cmd_response(args):
-    from .design import frequency_response_db
-    from .response import check_plot_path, save_response_plot, table_freqs_hz
+    from .channels import channel_names
+    from .design import channel_groups, frequency_response_db
+    from .response import check_plot_path, default_channels, save_response_plot, table_freqs_hz
 
     preset_bands, extra_bands, preamp_db = _bands_and_preamp(args)
     rate = check_sample_rate(args.rate)
@@ -548,15 +633,20 @@ def _cmd_response(args):
             f"frequency {float(bad[0])!r} Hz is outside 0 .. {nyquist!r} Hz (Nyquist)")
     if args.plot:
         check_plot_path(args.plot)
-    gains_db = frequency_response_db(bands, rate, freqs, preamp_db)
-    print(f"{'freq_hz':>10}  {'gain_db':>8}")
-    for f, g in zip(freqs, gains_db):
-        print(f"{f:10.1f}  {round(g, 2) + 0.0:8.2f}")  # + 0.0: no "-0.00"
+    channels = default_channels(bands, args.channels)
+    names = channel_names(_checked_channels(channels))
+    groups = channel_groups(bands, channels)
+    columns = [(("gain_db" if len(groups) == 1 else "+".join(names[c] for c in chans)),
+                frequency_response_db(group, rate, freqs, preamp_db)) for chans, group in groups]
+    print(f"{'freq_hz':>10}" + "".join(f"  {title:>8}" for title, _ in columns))
+    for i, f in enumerate(freqs):
+        # + 0.0: no "-0.00"
+        print(f"{f:10.1f}" + "".join(f"  {round(g[i], 2) + 0.0:8.2f}" for _, g in columns))
     if args.plot:
         title = "; ".join(band_text(b) for b in bands) or "no bands"
         if preamp_db:
             title = f"preamp {human_number(preamp_db)} dB; {title}"
-        save_response_plot(bands, preamp_db, rate, args.plot, title)
+        save_response_plot(bands, preamp_db, rate, args.plot, title, channels)
         sys.stdout.flush()
         print(f"eq response: saved the plot to {args.plot}", file=sys.stderr)
     return 0

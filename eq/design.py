@@ -11,11 +11,11 @@ and every section divided by its ``a0``.
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .channels import normalize_selection
+from .channels import normalize_selection, resolve_channels
 from .errors import InvalidParameterError, InvalidTypeError
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "design_sos",
     "bands_below_nyquist",
     "frequency_response_db",
+    "channel_groups",
     "parse_band",
 ]
 
@@ -550,6 +551,11 @@ def frequency_response_db(bands, sample_rate, freqs_hz, preamp_db=0.0):
     ndarray
         ``20*log10(|H(f)|)`` at each frequency (``-inf`` at an exact zero).
     """
+    bands = as_bands(bands)
+    if any(band.channels is not None for band in bands):
+        raise InvalidParameterError(
+            "some bands act on some channels only, so the response depends on the channel: "
+            "take each channel's bands with channel_groups() first")
     sos = design_sos(bands, sample_rate)
     try:
         freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
@@ -561,6 +567,37 @@ def frequency_response_db(bands, sample_rate, freqs_hz, preamp_db=0.0):
         h = h * (b0 + z_inv * (b1 + z_inv * b2)) / (1.0 + z_inv * (a1 + z_inv * a2))
     with np.errstate(divide="ignore"):
         return 20.0 * np.log10(np.abs(h)) + _real(preamp_db, "preamp_db")
+
+
+def channel_groups(bands, channels):
+    """The channels that share the same bands, and those bands.
+
+    Parameters
+    ----------
+    bands : iterable of Band or dict
+    channels : int
+        Channels of the stream (names resolve against its layout, :mod:`eq.channels`).
+
+    Returns
+    -------
+    list of (tuple of int, tuple of Band)
+        One item per distinct cascade, in order of its first channel; the bands without
+        their channel selection, in order. Bands on every channel give one item.
+
+    Examples
+    --------
+    >>> groups = channel_groups([parse_band("peaking:1k:gain=3"), parse_band("lowshelf:100:ch=R")], 2)
+    >>> [(chans, len(bands)) for chans, bands in groups]
+    [((0,), 1), ((1,), 2)]
+    """
+    bands = as_bands(bands)
+    selected = [resolve_channels(band.channels, channels) for band in bands]
+    groups = {}
+    for channel in range(channels):
+        key = tuple(i for i, chosen in enumerate(selected) if channel in chosen)
+        groups.setdefault(key, []).append(channel)
+    return [(tuple(chans), tuple(replace(bands[i], channels=None) for i in key))
+            for key, chans in groups.items()]
 
 
 def _parse_number(text, what, spec):

@@ -18,10 +18,17 @@ allpass  AP          Allpass      allpass (order 2)     allpass
 
 Widths are written as Q, or in octaves for a band given in octaves. A value a target cannot
 take (ffmpeg's options have ranges) is an error naming the band and the target.
+
+Bands on some channels (:attr:`~eq.design.Band.channels`): Equalizer APO gets ``Channel:``
+lines, CamillaDSP a pipeline step per run of bands with the same channels, ffmpeg each
+filter's ``c=`` option with ffmpeg's channel names for the channel count (its default layout,
+:mod:`eq.channels`). sox applies every effect to every channel, so it cannot express them:
+that is an error.
 """
 
 from .apo import format_apo
 from .camilladsp import format_camilladsp
+from .channels import CHANNEL_LAYOUTS, FFMPEG_NAMES, resolve_channels
 from .design import GAIN_BAND_TYPES, _exact, as_bands
 from .errors import InvalidParameterError
 
@@ -50,16 +57,31 @@ def _width(band):
     return band.q, "q", "q"
 
 
-def ffmpeg_filter_chain(bands, preamp_db=0.0, precision="f64"):
+def _ffmpeg_channels(band, channels):
+    """The ``:c=`` option of a band on some channels (ffmpeg's names), or ``""``."""
+    if band.channels is None:
+        return ""
+    layout = CHANNEL_LAYOUTS.get(channels)
+    if layout is None:
+        raise InvalidParameterError(
+            f"band {band.spec()}: ffmpeg names channels by layout, and {channels} channels "
+            f"have none here (layouts for {', '.join(map(str, sorted(CHANNEL_LAYOUTS)))})")
+    return ":c=" + "+".join(FFMPEG_NAMES[layout[c]]
+                            for c in resolve_channels(band.channels, channels))
+
+
+def ffmpeg_filter_chain(bands, preamp_db=0.0, precision="f64", channels=2):
     """An ffmpeg ``-af`` filter chain of `bands` after a preamp.
 
     Each band runs at `precision` (``r=``; ``f64``: double, as eq), the preamp is a
-    ``volume`` filter in double precision.
+    ``volume`` filter in double precision. A band on some channels names them in ffmpeg's
+    default layout of `channels` channels (``c=FL``).
 
     Raises
     ------
     InvalidParameterError
-        For a band beyond the range of ffmpeg's options.
+        For a band beyond the range of ffmpeg's options, or on a channel that `channels`
+        channels do not have.
 
     Examples
     --------
@@ -79,12 +101,18 @@ def ffmpeg_filter_chain(bands, preamp_db=0.0, precision="f64"):
         text = f"{_FFMPEG[band.type]}=f={_exact(band.freq_hz)}:t={width_type}:w={_exact(width)}"
         if band.type in GAIN_BAND_TYPES:
             text += f":g={_exact(band.gain_db)}"
-        parts.append(text + _FFMPEG_EXTRA.get(band.type, "") + f":r={precision}")
+        parts.append(text + _FFMPEG_EXTRA.get(band.type, "") + f":r={precision}"
+                     + _ffmpeg_channels(band, channels))
     return ",".join(parts) if parts else "anull"
 
 
 def sox_effects(bands, preamp_db=0.0):
     """A sox effects chain of `bands` after a preamp (``vol GAIN dB``).
+
+    Raises
+    ------
+    InvalidParameterError
+        For a band on some channels only (sox cannot express it).
 
     Examples
     --------
@@ -94,6 +122,10 @@ def sox_effects(bands, preamp_db=0.0):
     """
     parts = [f"vol {_exact(float(preamp_db))} dB"] if preamp_db else []
     for band in as_bands(bands):
+        if band.channels is not None:
+            raise InvalidParameterError(
+                f"band {band.spec()}: sox applies every effect to every channel, so it cannot "
+                "express a band on some channels")
         width, _, suffix = _width(band)
         name = _SOX[band.type]
         if band.type in ("lowshelf", "highshelf"):
@@ -110,7 +142,8 @@ def sox_effects(bands, preamp_db=0.0):
 def export_text(bands, preamp_db, to, channels=2):
     """`bands` and `preamp_db` as text for the target `to` (one of :data:`EXPORT_FORMATS`).
 
-    ``apo`` and ``camilladsp`` give a configuration file (``channels``: CamillaDSP's pipeline),
+    ``apo`` and ``camilladsp`` give a configuration file (``channels``: CamillaDSP's pipeline,
+    and the layout that names channels for ffmpeg),
     ``ffmpeg`` the value of ``-af`` and ``sox`` the effects after the file names; each ends
     in a newline.
     """
@@ -120,7 +153,7 @@ def export_text(bands, preamp_db, to, channels=2):
     if to == "camilladsp":
         return format_camilladsp(bands, preamp_db, channels)
     if to == "ffmpeg":
-        return ffmpeg_filter_chain(bands, preamp_db) + "\n"
+        return ffmpeg_filter_chain(bands, preamp_db, channels=channels) + "\n"
     if to == "sox":
         return sox_effects(bands, preamp_db) + "\n"
     raise InvalidParameterError(f"unknown export format {to!r}; expected one of "

@@ -29,7 +29,9 @@ import numpy as np
 
 from .design import as_bands, bands_below_nyquist
 from .errors import AudioFileError, EqError, InvalidParameterError, TruncatedInputError
+from .formats import get_format
 from ._engine import Engine
+from ._kernels import _add_tpdf
 from .streaming import BlockEqualizer
 
 __all__ = ["FileReport", "FileOutcome", "equalize_file", "equalize_files", "PCM_SUBTYPE_BITS"]
@@ -360,13 +362,26 @@ class _Totals:
     peak: float = 0.0
 
 
-def _block_runner(src, out_subtype, bands, preamp_db):
+def _check_dither(dither, dither_seed, out_subtype):
+    """The engine's dither code (0 for none) for an output of `out_subtype`, or raise."""
+    from .streaming import dither_code
+
+    if dither in (None, "none"):
+        return 0
+    if out_subtype not in PCM_SUBTYPE_BITS:
+        raise InvalidParameterError(
+            f"dither is for integer PCM output ({', '.join(PCM_SUBTYPE_BITS)}); "
+            f"the output subtype is {out_subtype}")
+    return dither_code(dither, dither_seed, get_format("s16le"))
+
+
+def _block_runner(src, out_subtype, bands, preamp_db, dither_code=0):
     """Pick how blocks of `src` are read and equalized into `out_subtype`.
 
     Returns ``(read_dtype, run_block)``, where ``run_block(block, totals)``
     returns the data to write and brings `totals` up to date. It may equalize `block` in
     place: blocks are :func:`equalize_file`'s read buffer, read again only
-    after the data is written.
+    after the data is written. `dither_code` is :func:`_check_dither`'s.
     """
     rate, channels = src.samplerate, src.channels
     # The byte kernels read raw little-endian samples: libsndfile's arrays are
@@ -375,6 +390,7 @@ def _block_runner(src, out_subtype, bands, preamp_db):
             and sys.byteorder == "little"):
         dtype, raw_format, bits = _FUSED_SUBTYPES[out_subtype]
         engine = Engine(rate, channels, bands, preamp_db, raw_format, held_bits=bits)
+        engine.dither_seed = dither_code
         full_scale = engine.format.scale
         is_float = engine.format.is_float
 
@@ -397,8 +413,13 @@ def _block_runner(src, out_subtype, bands, preamp_db):
 
     def run_float(block, totals):
         x = block / _INT32_SCALE if in_bits else block
+        first_sample = beq.frames_processed * channels
         y = beq.process(x, out=x)
         if out_bits:
+            if dither_code:
+                # The stream's TPDF noise, keyed by the same sample index (eq._kernels).
+                flat = y.reshape(-1)
+                _add_tpdf(flat, flat.size, dither_code, first_sample, 2.0 ** (1 - out_bits))
             data, n = _quantize(y, out_bits)
             totals.clipped += n
             totals.peak = max(totals.peak, _peak(data) / _INT32_SCALE)
@@ -456,7 +477,7 @@ def _check_options(block_frames, nyquist):
 
 def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
                   progress=False, subtype=None, io_thread=None, allow_truncated=False,
-                  nyquist="error"):
+                  nyquist="error", dither=None, dither_seed=0):
     """Equalize an audio file into a new file, block by block.
 
     The output is written under a temporary name in the same folder and
@@ -494,6 +515,12 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         What to do with a band at or above the file's Nyquist frequency:
         raise, or leave it out (listed in ``report.dropped_bands``). Presets
         meant for every rate use ``"drop"``.
+    dither : None or "tpdf", optional
+        TPDF dither (+-1 LSB) before integer PCM samples are rounded, as
+        :class:`~eq.StreamingEqualizer` adds it (the same noise for the same
+        `dither_seed` and sample index). Only for integer PCM output subtypes.
+    dither_seed : int, optional
+        From 0 to 2**52 - 1. Default 0.
 
     Returns
     -------
@@ -519,7 +546,8 @@ def equalize_file(in_path, out_path, bands, preamp_db=0.0, block_frames=65536,
         if nyquist == "drop":
             bands, dropped = bands_below_nyquist(bands, src.samplerate)
         out_format, out_subtype = _output_format(src, out_path, subtype)
-        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db)
+        code = _check_dither(dither, dither_seed, out_subtype)
+        read_dtype, run_block = _block_runner(src, out_subtype, bands, preamp_db, code)
         promised = _promised_frames(in_path, src)
         tmp = _temporary_output(out_path)
         bar = dst = None
@@ -591,7 +619,8 @@ class FileOutcome:
 
 
 def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65536,
-                   subtype=None, allow_truncated=False, nyquist="error"):
+                   subtype=None, allow_truncated=False, nyquist="error", dither=None,
+                   dither_seed=0):
     """Equalize several files at once, one file per job.
 
     The kernels release the GIL and libsndfile is called without it, so the
@@ -612,7 +641,7 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
         Frames per block read and written.
     subtype : str, optional
         Output subtype (default: each input's).
-    allow_truncated, nyquist
+    allow_truncated, nyquist, dither, dither_seed
         As for :func:`equalize_file`.
 
     Returns
@@ -637,7 +666,8 @@ def equalize_files(jobs_in_out, bands, preamp_db=0.0, jobs=None, block_frames=65
         try:
             report = equalize_file(pair[0], pair[1], bands, preamp_db, block_frames=block_frames,
                                    subtype=subtype, io_thread=io_thread,
-                                   allow_truncated=allow_truncated, nyquist=nyquist)
+                                   allow_truncated=allow_truncated, nyquist=nyquist,
+                                   dither=dither, dither_seed=dither_seed)
         except EqError as exc:
             return FileOutcome(pair[0], pair[1], error=exc)
         return FileOutcome(pair[0], pair[1], report=report)

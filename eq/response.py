@@ -12,7 +12,8 @@ import textwrap
 
 import numpy as np
 
-from .design import frequency_response_db
+from .channels import channel_names
+from .design import channel_groups, frequency_response_db
 from .errors import EqError, InvalidParameterError
 
 __all__ = ["auto_preamp_db", "AUTO_PREAMP_POINTS", "PLOT_SUFFIXES", "PLOT_RANGE_DB", "MIN_PLOT_SPAN_DB", "table_freqs_hz",
@@ -34,11 +35,12 @@ AUTO_PREAMP_POINTS = 4096
 """Log-spaced frequencies, 1 Hz to Nyquist, on which :func:`auto_preamp_db` looks for the peak."""
 
 
-def auto_preamp_db(bands, sample_rate, points=AUTO_PREAMP_POINTS):
+def auto_preamp_db(bands, sample_rate, points=AUTO_PREAMP_POINTS, channels=None):
     """The preamp that keeps the response's maximum at 0 dB (AutoEQ's ``Preamp`` rule).
 
     ``-max(0, max response in dB)``, the response taken at `points` log-spaced frequencies
-    from 1 Hz to Nyquist, at 0 Hz and at each band's own frequency.
+    from 1 Hz to Nyquist, at 0 Hz and at each band's own frequency; with bands on some
+    channels, the maximum over every channel's response.
 
     Parameters
     ----------
@@ -47,6 +49,9 @@ def auto_preamp_db(bands, sample_rate, points=AUTO_PREAMP_POINTS):
     sample_rate : int
         In Hz.
     points : int, optional
+    channels : int or None, optional
+        Channels of the stream, to resolve bands on some channels (None: 1 if no band
+        selects channels, else 2).
 
     Returns
     -------
@@ -61,8 +66,16 @@ def auto_preamp_db(bands, sample_rate, points=AUTO_PREAMP_POINTS):
     """
     bands = tuple(bands)
     freqs = np.concatenate([[0.0], _log_grid_with_bands(bands, sample_rate, 1.0, 4.0, points)])
-    peak_db = float(np.max(frequency_response_db(bands, sample_rate, freqs)))
+    peak_db = max(float(np.max(frequency_response_db(group, sample_rate, freqs)))
+                  for _, group in channel_groups(bands, default_channels(bands, channels)))
     return 0.0 - max(0.0, peak_db)
+
+
+def default_channels(bands, channels):
+    """`channels`, or when None: 1 if no band selects channels, else 2 (stereo)."""
+    if channels is not None:
+        return channels
+    return 2 if any(band.channels is not None for band in bands) else 1
 
 
 def table_freqs_hz(bands, sample_rate, points):
@@ -178,8 +191,9 @@ def check_plot_path(path):
         os.remove(path)
 
 
-def save_response_plot(bands, preamp_db, sample_rate, path, title):
-    """Save the magnitude response of `bands` as a picture.
+def save_response_plot(bands, preamp_db, sample_rate, path, title, channels=None):
+    """Save the magnitude response of `bands` as a picture: one curve, or one per group of
+    channels with the same bands when bands act on some channels.
 
     Parameters
     ----------
@@ -193,6 +207,8 @@ def save_response_plot(bands, preamp_db, sample_rate, path, title):
         Where to save; the ending picks the format (see :data:`PLOT_SUFFIXES`).
     title : str
         Title of the plot, wrapped where long.
+    channels : int or None, optional
+        Channels of the stream (see :func:`default_channels`).
 
     Returns
     -------
@@ -207,11 +223,21 @@ def save_response_plot(bands, preamp_db, sample_rate, path, title):
     plt = _pyplot()
     bands = tuple(bands)
     freqs = _log_grid_with_bands(bands, sample_rate, 10.0, 4.0, 1000)
-    gains_db = frequency_response_db(bands, sample_rate, freqs, preamp_db)
-    limits = plot_limits_db(gains_db)
+    count = default_channels(bands, channels)
+    groups = channel_groups(bands, count)
+    names = channel_names(count)
+    curves = [("+".join(names[c] for c in chans),
+               frequency_response_db(group, sample_rate, freqs, preamp_db))
+              for chans, group in groups]
+    limits = plot_limits_db(np.concatenate([gains for _, gains in curves]))
     fig, ax = plt.subplots(figsize=(8, 4))
     try:
-        ax.semilogx(freqs, np.maximum(gains_db, limits[0] - 100.0))  # -inf would break the line
+        for label, gains_db in curves:
+            # -inf would break the line
+            ax.semilogx(freqs, np.maximum(gains_db, limits[0] - 100.0),
+                        label=f"channel {label}" if len(curves) > 1 else None)
+        if len(curves) > 1:
+            ax.legend(fontsize=8)
         ax.set_xlim(freqs[0], freqs[-1])
         ax.set_ylim(*limits)
         ax.set_xlabel("frequency (Hz)")

@@ -62,8 +62,9 @@ class _EngineAttributes:
 
     @property
     def pending_changes(self):
-        """The changes scheduled for a later frame: a list of ``(at_frame, bands)``."""
-        return [(at, engine.bands) for at, engine in self._transitions.pending]
+        """The changes not yet begun: a list of ``(at_frame, bands, preamp_db)``, in the order
+        they are due."""
+        return [(at, engine.bands, engine.preamp_db) for at, engine in self._transitions.pending]
 
     @property
     def sos(self):

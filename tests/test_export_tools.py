@@ -138,3 +138,57 @@ def test_sox_chain_matches_eq(name, bands):
     error = np.max(np.abs(y - expected))
     print(f"\n{name}: max error {error:.3g}, bound {bound:.3g}")
     assert error <= bound, (error, bound)
+
+
+def _ffmpeg_bound(sos, fs, peak):
+    """A bound on the difference of two double-precision runs of one cascade: each section's
+    rounding (a few ulps of its largest product, at most ``peak * upstream gain * sum of
+    |coefficients|``) enters its state, then passes through its own poles (the L1 gain of
+    ``1/A(z)``) and the sections after it."""
+    bound = 0.0
+    for k in range(len(sos)):
+        poles = np.array([[1.0, 0.0, 0.0, 1.0, sos[k, 4], sos[k, 5]]])
+        bound += (8 * EPS * peak * l1_gain(sos[:k + 1], fs) * np.sum(np.abs(sos[k]))
+                  * l1_gain(poles, fs) * l1_gain(sos[k + 1:], fs))
+    return bound
+
+
+@pytest.mark.parametrize("channels, bands", [
+    (2, (Band("lowshelf", 105.0, q=0.7, gain_db=5.6, channels=["L"]),
+         Band("peaking", 3057.0, gain_db=6.1, bw_oct=0.8, channels=["R"]),
+         Band("notch", 50.0, q=8.0))),
+    (6, (Band("lowpass", 120.0, q=0.7, channels=["LFE"]),
+         Band("highpass", 80.0, q=0.7, channels=["L", "R", "RL", "RR"]),
+         Band("peaking", 2000.0, q=1.0, gain_db=4.0, channels=["C"]),
+         Band("highshelf", 9000.0, q=0.7, gain_db=-3.0, channels=[4, 5]))),
+])
+def test_ffmpeg_chain_with_bands_on_some_channels_matches_eq(channels, bands):
+    """ffmpeg's ``c=`` names channels in its default layout of the count (5.1 for 6): each
+    channel of ffmpeg's output equals eq's within double-precision rounding, and a channel
+    that no band names passes through unchanged."""
+    stereo, fs = load("music_like_stereo_48k.wav")
+    x = np.column_stack([stereo[:, c % 2] * (0.9 - 0.1 * c) for c in range(channels)])
+    chain = ffmpeg_filter_chain(bands, 0.0, channels=channels)
+    assert ":c=" in chain
+    out = run([ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "f64le", "-ar", str(fs), "-ac",
+               str(channels), "-i", "-", "-af", chain, "-f", "f64le", "-"], x)
+    y = np.frombuffer(out, dtype=np.float64).reshape(-1, channels)
+    expected = eq_output(x, fs, bands, 0.0)
+    from eq.design import channel_groups
+
+    for chans, group in channel_groups(bands, channels):
+        sos = design_sos(group, fs)
+        for c in chans:
+            bound = _ffmpeg_bound(sos, fs, np.max(np.abs(x[:, c])))
+            error = np.max(np.abs(y[:, c] - expected[:, c]))
+            assert error <= bound, (c, error, bound)
+            if not group:
+                assert np.array_equal(y[:, c], x[:, c])
+        assert len(group) < len(bands) or channels == 2  # the selections really differ
+
+
+def test_sox_refuses_bands_on_some_channels():
+    from eq.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="sox applies every effect to every channel"):
+        sox_effects([Band("peaking", 1000.0, gain_db=3.0, channels=["L"])])
