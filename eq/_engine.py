@@ -146,8 +146,10 @@ def channel_cascades(bands, sample_rate, channels):
     cascades : list of ndarray, each ``(n, 6)``
         Distinct per-channel cascades, in order of first use (one when every band is
         on every channel). A channel no band acts on has the empty cascade.
-    runs : list of (first_channel, count, cascade_index)
-        Maximal runs of consecutive channels with the same cascade.
+    runs : list of (first_channel, cascade_indices)
+        Maximal runs of consecutive channels whose cascades have the same number of
+        sections, with each channel's cascade: the kernels filter a run's channels
+        together, in SIMD lanes, each lane with its own coefficients.
     """
     all_sos = design_sos(bands, sample_rate)
     selected = [resolve_channels(band.channels, channels) for band in bands]
@@ -158,10 +160,10 @@ def channel_cascades(bands, sample_rate, channels):
             keys.append(key)
             cascades.append(all_sos[list(key)].reshape(len(key), 6))
         index = keys.index(key)
-        if runs and runs[-1][2] == index:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1, index)
+        if runs and len(cascades[runs[-1][1][0]]) == len(cascades[index]):
+            runs[-1][1].append(index)
         else:
-            runs.append((channel, 1, index))
+            runs.append((channel, [index]))
     return cascades, runs
 
 
@@ -202,15 +204,23 @@ class Engine:
         self.frame_bytes = self.format.bytes_per_sample * self.channels
         cascades, runs = channel_cascades(self.bands, self.sample_rate, self.channels)
         n_sections = max(len(sos) for sos in cascades)
-        self.array = np.zeros(_kernels.engine_size(n_sections, self.channels, len(cascades),
-                                                   len(runs)))
-        header, run_table, self._sets, self._zi = _kernels.engine_views(
-            self.array, n_sections, self.channels, len(cascades), len(runs))
-        for i, sos in enumerate(cascades):
-            self._sets[i, :len(sos)] = sos
-        for r, (first, count, index) in enumerate(runs):
-            run_table[r] = (first, count, 6 * n_sections * index, len(cascades[index]))
-        self._channel_set = [index for first, count, index in runs for _ in range(count)]
+        # A run's cascades in the sos area: one for the run when its channels share it, else
+        # one per channel, each the next (the lane stride, 6 slots per section, apart).
+        blocks = [[cascades[indices[0]]] if len(set(indices)) == 1
+                  else [cascades[i] for i in indices] for first, indices in runs]
+        sos_size = sum(6 * len(block[0]) * len(block) for block in blocks)
+        self.array = np.zeros(_kernels.engine_size(n_sections, self.channels, len(runs),
+                                                   sos_size))
+        header, run_table, sos_area, self._zi = _kernels.engine_views(
+            self.array, n_sections, self.channels, len(runs), sos_size)
+        offset = 0
+        for r, ((first, indices), block) in enumerate(zip(runs, blocks)):
+            k = len(block[0])
+            run_table[r] = (first, len(indices), offset, k, 6 * k if len(block) > 1 else 0)
+            for sos in block:
+                sos_area[offset:offset + 6 * k] = sos.ravel()
+                offset += 6 * k
+        self._channel_set = [i for first, indices in runs for i in indices]
         self._cascades = cascades
         header[_kernels.H_GAIN] = gain
         self._held_bits = held_bits

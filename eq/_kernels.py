@@ -52,53 +52,58 @@ PACKED_S16BE, PACKED_S24LE, PACKED_S24BE, PACKED_S32BE, PACKED_F32BE, PACKED_F64
 # integers held left-aligned in a wider sample (libsndfile's int32 arrays of
 # 24-bit audio) 2 ** (unused low bits): integer samples are rounded and
 # saturated to [H_LO, H_HI] in units of H_SCALE, then multiplied by H_STEP.
-# H_SECTIONS is the longest cascade of a channel; H_SETS the number of distinct cascades and
-# H_RUNS the number of runs of consecutive channels that share one (see engine_size). H_FRAMES
+# H_SECTIONS is the longest cascade of a channel; H_SOS the size of the sos area and H_RUNS
+# the number of runs of consecutive channels filtered together (see engine_size). H_FRAMES
 # counts the frames filtered so far (the byte kernel adds to it): the index of the next frame
 # in the stream. H_DITHER is 0, or the seed (a whole number from 1 to 2**52) of the TPDF dither
 # added before integer samples are rounded (see _add_tpdf).
 (H_KIND, H_CODE, H_OFFSET, H_GAIN, H_SCALE, H_LO, H_HI, H_SECTIONS, H_CHANNELS, H_TILE,
- H_BPS, H_SIZE, H_CLIPPED, H_STEP, H_SETS, H_RUNS, H_FRAMES, H_DITHER) = range(18)
+ H_BPS, H_SIZE, H_CLIPPED, H_STEP, H_SOS, H_RUNS, H_FRAMES, H_DITHER) = range(18)
 HEADER_SIZE = 18
-RUN_SLOTS = 4
-"""A run of the run table: first channel, channel count, offset of its cascade in the sos
-area (in float64 slots), number of sections of that cascade."""
+RUN_SLOTS = 5
+"""A run of the run table: first channel, channel count, offset of the first channel's
+cascade in the sos area (in float64 slots), number of sections, and the lane stride: how much
+further each next channel's cascade is (0 when the channels of the run share one)."""
 
 
-def engine_size(n_sections, channels, n_sets=1, n_runs=1):
+def engine_size(n_sections, channels, n_runs=1, sos_size=None):
     """Length of the float64 engine array for a filter of this size.
 
     Layout: ``HEADER_SIZE`` header slots; the run table (n_runs x ``RUN_SLOTS``);
-    ``sos``, one cascade of up to n_sections sections (x 6) per set of channels
-    with the same bands; the state ``zi`` (n_sections x channels x 2, a channel
-    with a shorter cascade leaving its last rows unused); the tile; a scratch
-    area as large as the tile, where the bytes of packed formats are put in
-    native order (see :func:`_decode_packed`).
+    the sos area of `sos_size` slots (default ``6 * n_sections``: one cascade for
+    every channel), the cascades of the runs; the state ``zi`` (n_sections x
+    channels x 2, a channel with a shorter cascade leaving its last rows unused);
+    the tile; a scratch area as large as the tile, where the bytes of packed
+    formats are put in native order (see :func:`_decode_packed`).
     """
-    return (HEADER_SIZE + RUN_SLOTS * n_runs + 6 * n_sections * n_sets
-            + 2 * n_sections * channels + 2 * tile_samples(channels))
+    if sos_size is None:
+        sos_size = 6 * n_sections
+    return (HEADER_SIZE + RUN_SLOTS * n_runs + sos_size + 2 * n_sections * channels
+            + 2 * tile_samples(channels))
 
 
-def engine_views(engine, n_sections, channels, n_sets=1, n_runs=1):
+def engine_views(engine, n_sections, channels, n_runs=1, sos_size=None):
     """Fill the layout slots of a zeroed `engine` array; return its
     ``(header, runs, sos, zi)`` views.
 
-    ``runs`` is ``(n_runs, RUN_SLOTS)``, ``sos`` ``(n_sets, n_sections, 6)`` and
-    ``zi`` ``(n_sections, channels, 2)``; the tile and the scratch area follow them
-    (see :func:`engine_size`). The caller fills the run table and the cascades.
+    ``runs`` is ``(n_runs, RUN_SLOTS)``, ``sos`` the flat sos area and ``zi``
+    ``(n_sections, channels, 2)``; the tile and the scratch area follow them (see
+    :func:`engine_size`). The caller fills the run table and the cascades.
     """
+    if sos_size is None:
+        sos_size = 6 * n_sections
     header = engine[:HEADER_SIZE]
     header[H_SIZE] = engine.size
     header[H_SECTIONS] = n_sections
     header[H_CHANNELS] = channels
     header[H_TILE] = tile_samples(channels)
-    header[H_SETS] = n_sets
+    header[H_SOS] = sos_size
     header[H_RUNS] = n_runs
     p = HEADER_SIZE
     runs = engine[p:p + RUN_SLOTS * n_runs].reshape(n_runs, RUN_SLOTS)
     p += RUN_SLOTS * n_runs
-    sos = engine[p:p + 6 * n_sections * n_sets].reshape(n_sets, n_sections, 6)
-    p += 6 * n_sections * n_sets
+    sos = engine[p:p + sos_size]
+    p += sos_size
     zi = engine[p:p + 2 * n_sections * channels].reshape(n_sections, channels, 2)
     return header, runs, sos, zi
 
@@ -112,9 +117,11 @@ def tile_samples(channels):
 def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cover - compiled
     """Filter ``m`` interleaved frames of ``tile`` through every channel's sections, in order.
 
-    ``runs`` is the run table (see :func:`engine_size`): each run of consecutive
-    channels shares one cascade, at its offset in ``sos_area``. Bands on every
-    channel make one run of all of them.
+    ``runs`` is the run table (see :func:`engine_size`): a run of consecutive
+    channels has one number of sections; its channels share one cascade (lane
+    stride 0) or each has its own, one after the other in ``sos_area``, and the
+    channels of a SIMD vector then take their own coefficients, one per lane.
+    Bands on every channel make one run of all the channels.
 
     ``wide`` is None or True. With True, the channels of a run go four at a
     time into 4-lane vectors, then in pairs, then one; with None only in pairs
@@ -132,7 +139,7 @@ def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cove
         end = first + np.int64(runs[RUN_SLOTS * r + 1])
         offset = np.int64(runs[RUN_SLOTS * r + 2])
         n_sections = np.int64(runs[RUN_SLOTS * r + 3])
-        sos = sos_area[offset:offset + 6 * n_sections]
+        ls = np.int64(runs[RUN_SLOTS * r + 4])
         n_groups = (n_sections + MAX_FUSED_SECTIONS - 1) // MAX_FUSED_SECTIONS
         # Counters start as int64, not the literal 0: a call typed while one is
         # still the literal would compile the whole kernel chain a second time.
@@ -143,6 +150,7 @@ def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cove
             if wide is not None:
                 if left >= 4:
                     lanes = 4
+            sos = sos_area[offset + (c - first) * ls:]
             s = np.int64(0)
             for g in range(n_groups):
                 # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
@@ -152,18 +160,19 @@ def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cove
                 if wide is not None:
                     quad = lanes == 4
                     if quad:
-                        run_cascade4(k, tile, m, channels, c, sos, zi, s)
+                        run_cascade4(k, tile, m, channels, c, sos, zi, s, ls)
                 if not quad:
-                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s)
+                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s, ls)
                 s += k
             c += lanes
 
 
 @njit(cache=True, nogil=True)
 def _tpdf(seed, index):  # pragma: no cover - compiled
-    """TPDF noise for sample `index` of a stream, in (-1, 1) LSB: the difference of two
-    uniforms from one SplitMix64 hash of ``(seed, index)``. A function of the sample's
-    position, so the same whatever the chunking."""
+    """TPDF noise for sample `index` of a stream, in (-1, 1) LSB: the difference of the two
+    32-bit halves, as uniforms, of SplitMix64's output function applied to
+    ``seed * 0x9E3779B97F4A7C15 + index``. A function of the sample's position, so the same
+    whatever the chunking."""
     z = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(index)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -358,8 +367,8 @@ def _unpack(engine):  # pragma: no cover - compiled
     p = HEADER_SIZE
     runs = engine[p:p + RUN_SLOTS * int(engine[H_RUNS])]
     p += RUN_SLOTS * int(engine[H_RUNS])
-    sos = engine[p:p + 6 * n_sections * int(engine[H_SETS])]
-    p += 6 * n_sections * int(engine[H_SETS])
+    sos = engine[p:p + int(engine[H_SOS])]
+    p += int(engine[H_SOS])
     zi = engine[p:p + 2 * n_sections * channels]
     p += 2 * n_sections * channels
     tile = engine[p:p + int(engine[H_TILE])]

@@ -61,7 +61,7 @@ def _selector(item):
         return int(item)
     if isinstance(item, str):
         text = item.strip().upper()
-        if text.isdigit():
+        if text.isascii() and text.isdecimal():
             return int(text)
         text = _ALIASES.get(text, text)
         if text not in _KNOWN_NAMES:
@@ -95,6 +95,9 @@ def normalize_selection(channels):
     """
     if channels is None:
         return None
+    if isinstance(channels, (bytes, bytearray, memoryview)):
+        raise InvalidTypeError(
+            f"channels must be indices or names such as ['L', 'R'], got {channels!r}")
     if isinstance(channels, str):
         items = [part for part in channels.replace("+", ",").replace(" ", ",").split(",") if part]
         if [item.lower() for item in items] == ["all"]:
@@ -157,8 +160,10 @@ def resolve_channels(selection, count):
             indices.add(_EXTRA[count][selector])
         else:
             known = " ".join(layout) if layout else "none: use indices"
+            aliases = [alias for alias, name in _ALIASES.items() if name == selector]
+            also = f" (or {', '.join(aliases)})" if aliases else ""
             raise InvalidParameterError(
-                f"channel {selector!r} does not exist in a {count}-channel stream "
+                f"channel {selector!r}{also} does not exist in a {count}-channel stream "
                 f"(its names: {known})")
     return tuple(sorted(indices))
 

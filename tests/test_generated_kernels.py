@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eq import _cascades
@@ -37,16 +38,52 @@ def test_one_two_and_four_lane_kernels_agree_for_every_length(rng, k):
         tile = rng.standard_normal(stride * m + 1)
         zi = rng.standard_normal(2 * (k + 1) * stride)
         four, four_zi = tile.copy(), zi.copy()
-        _cascades.run_cascade4(k, four, m, stride, c, sos, four_zi, s)
+        _cascades.run_cascade4(k, four, m, stride, c, sos, four_zi, s, 0)
         if m:
             assert four.tobytes() != tile.tobytes()
         pairs, pairs_zi = tile.copy(), zi.copy()
         for ch in (c, c + 2):
-            _cascades.run_cascade(k, 2, pairs, m, stride, ch, sos, pairs_zi, s)
+            _cascades.run_cascade(k, 2, pairs, m, stride, ch, sos, pairs_zi, s, 0)
         assert pairs.tobytes() == four.tobytes(), m
         assert pairs_zi.tobytes() == four_zi.tobytes(), m
         ones, ones_zi = tile.copy(), zi.copy()
         for ch in range(c, c + 4):
-            _cascades.run_cascade(k, 1, ones, m, stride, ch, sos, ones_zi, s)
+            _cascades.run_cascade(k, 1, ones, m, stride, ch, sos, ones_zi, s, 0)
         assert ones.tobytes() == four.tobytes(), m
         assert ones_zi.tobytes() == four_zi.tobytes(), m
+
+
+@pytest.mark.parametrize("k", range(1, _cascades.MAX_FUSED_SECTIONS + 1))
+def test_lanes_with_their_own_coefficients_match_one_channel_at_a_time(rng, k):
+    # A lane stride ls: channel c + l takes the cascade l * ls further on in sos. The 4- and
+    # 2-lane kernels (pipelined or not) must give each channel what the 1-lane kernel gives it
+    # with that channel's own cascade, bit for bit, at every length.
+    n = k + 1
+    base = design_sos(BANDS, 48000)
+    cascades = [base[[(i + lane) % len(BANDS) for i in range(n)]].ravel() * (1.0 - 0.01 * lane)
+                for lane in range(4)]
+    for cascade in cascades:  # a scaled section stays a valid set of numbers to run
+        cascade.reshape(n, 6)[:, 3] = 1.0
+    ls = 6 * n
+    sos = np.concatenate(cascades)
+    stride, c, s = 5, 1, 1
+    for m in [*range(12), 1000]:
+        tile = rng.standard_normal(stride * m + 1)
+        zi = rng.standard_normal(2 * (k + 1) * stride)
+        ones, ones_zi = tile.copy(), zi.copy()
+        for lane in range(4):
+            _cascades.run_cascade(k, 1, ones, m, stride, c + lane, sos[lane * ls:], ones_zi, s, 0)
+        four, four_zi = tile.copy(), zi.copy()
+        _cascades.run_cascade4(k, four, m, stride, c, sos, four_zi, s, ls)
+        assert four.tobytes() == ones.tobytes(), m
+        assert four_zi.tobytes() == ones_zi.tobytes(), m
+        pairs, pairs_zi = tile.copy(), zi.copy()
+        for lane in (0, 2):
+            _cascades.run_cascade(k, 2, pairs, m, stride, c + lane, sos[lane * ls:], pairs_zi, s,
+                                  ls)
+        assert pairs.tobytes() == ones.tobytes(), m
+        assert pairs_zi.tobytes() == ones_zi.tobytes(), m
+        if m:
+            shared = tile.copy()
+            _cascades.run_cascade4(k, shared, m, stride, c, sos, zi.copy(), s, 0)
+            assert shared.tobytes() != four.tobytes()  # the lanes really differ
