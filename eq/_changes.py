@@ -4,11 +4,12 @@ A change takes effect at a frame of the stream: from that frame a new filter
 (a *voice*, an :class:`~eq._engine.Engine` with the new bands) runs on the same
 input beside the old one, and the output crossfades from the old to the new
 over the ramp, with the raised-cosine weight of :func:`eq._kernels.ramp_weight`;
-then the old voice is dropped. The new voice starts from the state of the
-newest voice, section by section at the same index (exact for the sections in
-front of the first changed band, which have seen the same input; close for
-the others, whose input differs only by the change), so it joins the signal
-already running instead of from silence.
+then the old voice is dropped. In the new voice, every band kept from the newest
+voice keeps its section's state (exact for the bands in front of the first
+change, which have seen the same input; close for those after it, whose input
+differs only by the change), and a new or changed band starts from rest
+(:func:`warm_start`): the new voice joins the signal already running, and no
+section is handed the state of a different filter, which would ring.
 
 Why a crossfade of two running filters and not coefficients interpolated in
 one filter: every voice is a fixed, stable filter, so the output, a convex
@@ -24,6 +25,7 @@ same for any chunking, across changes too.
 """
 
 import collections
+import difflib
 import math
 import numbers
 
@@ -50,6 +52,25 @@ def ramp_frames(ramp_ms, sample_rate):
         raise InvalidParameterError(
             f"ramp_ms must be between 0 and {MAX_RAMP_MS:g} ms, got {ramp_ms!r}")
     return int(round(float(ramp_ms) * sample_rate / 1000.0))
+
+
+def warm_start(new, old):
+    """Give `new` (state zero) the state of the sections of `old` that it shares, per channel.
+
+    Sections are matched by their coefficients, in order (the longest common subsequence of
+    the two cascades, :class:`difflib.SequenceMatcher`): a band kept is the same section, so
+    its state carries over, exactly for the bands in front of the first change (same input)
+    and closely for those after it (an input that differs only by the change). A section
+    without a match (a new or changed band) starts from rest: the state of another filter
+    would make it ring at its own frequencies, which the crossfade does not hide.
+    """
+    for channel in range(new.channels):
+        new_rows = [tuple(row) for row in new.channel_sos(channel)]
+        old_rows = [tuple(row) for row in old.channel_sos(channel)]
+        matcher = difflib.SequenceMatcher(None, old_rows, new_rows, autojunk=False)
+        for block in matcher.get_matching_blocks():
+            for k in range(block.size):
+                new.zi[block.b + k, channel] = old.zi[block.a + k, channel]
 
 
 class Transitions:
@@ -131,9 +152,7 @@ class Transitions:
         if due and len(self.voices) < MAX_VOICES:
             self._queue = [item for item in self._queue if item[0] > position]
             _, _, engine, ramp = due[-1]
-            newest = self.newest
-            n = min(newest.zi.shape[0], engine.zi.shape[0])
-            engine.zi[:n] = newest.zi[:n]
+            warm_start(engine, self.newest)
             engine.frames = position
             engine.clipped_samples = 0
             self.voices.append(engine)

@@ -68,12 +68,12 @@ def parse_control_line(text):
     if unknown:
         raise InvalidParameterError(
             f"unknown key(s) {', '.join(map(repr, unknown))}; expected {', '.join(CONTROL_KEYS)}")
-    if ("bands" in message) == ("index" in message):
-        raise InvalidParameterError("give either 'bands' (every band) or 'index' and 'band'")
     if "index" in message and "band" not in message:
         raise InvalidParameterError("'index' needs a 'band'")
     if "band" in message and "index" not in message:
         raise InvalidParameterError("'band' needs an 'index' (or give 'bands')")
+    if ("bands" in message) == ("index" in message):
+        raise InvalidParameterError("give either 'bands' (every band) or 'index' and 'band'")
     if "bands" in message and not isinstance(message["bands"], list):
         raise InvalidParameterError(f"'bands' must be a list, got {message['bands']!r}")
     return {"bands": [_band(b) for b in message["bands"]] if "bands" in message else None,

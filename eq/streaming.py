@@ -11,6 +11,8 @@ fraction of what it costs in Python, which is most of the cost of a call on a
 few bytes (``benchmarks/`` has the figures). Without it the same steps run in Python, with the same output.
 """
 
+import numbers
+
 import numpy as np
 
 from ._changes import DEFAULT_RAMP_MS, Transitions, ramp_frames
@@ -108,7 +110,7 @@ class _EngineAttributes:
 
         From frame `at_frame` on, a filter with the new bands runs beside the old
         one and the output crossfades to it over `ramp_ms` (a raised cosine); the
-        new filter starts from the old one's state, section by section (see
+        bands kept keep their state, new or changed ones start from rest (see
         :mod:`eq._changes`). The output stays the same however the stream is split.
 
         Parameters
@@ -288,9 +290,11 @@ _STREAMING_DOC = """Equalize a stream of raw interleaved PCM bytes, split anywhe
         ``freq_hz``, ``q``, ``gain_db``.
     preamp_db : float, optional
         Gain applied to the input before the bands. Default 0.
-    dither : None or "tpdf", optional
+    dither : None, "none" or "tpdf", optional
         ``"tpdf"`` adds triangular dither of +-1 LSB peak before integer samples are
-        rounded (not for float formats). Default None: the output is the exact rounding.
+        rounded (not for float formats); a sample that the noise pushes past full scale is
+        saturated and counted in :attr:`clipped_samples`. Default None (the same as
+        ``"none"``): the output is the exact rounding.
     dither_seed : int, optional
         Seed of the dither noise, from 0 to 2**52 - 1. The noise is a function of the
         seed and each sample's index in the stream, so the output is reproducible and
@@ -445,16 +449,17 @@ class _Stream(_EngineAttributes):
 
 def dither_code(dither, seed, fmt):
     """The engine's ``H_DITHER`` value for `dither` and `seed` (0 for none), or raise naming them."""
-    if dither is None or dither == "none":
+    if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+            or not 0 <= seed < 2 ** 52):
+        raise InvalidParameterError(f"dither_seed must be an int from 0 to 2**52 - 1, got {seed!r}")
+    if dither is None or (isinstance(dither, str) and dither == "none"):
         return 0
-    if dither != "tpdf":
-        raise InvalidParameterError(f"dither must be None or 'tpdf', got {dither!r}")
+    if not (isinstance(dither, str) and dither == "tpdf"):
+        raise InvalidParameterError(f"dither must be None, 'none' or 'tpdf', got {dither!r}")
     if fmt.is_float:
         raise InvalidParameterError(
             f"dither is for integer output formats; {fmt.name} samples are not rounded")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 52:
-        raise InvalidParameterError(f"dither_seed must be an int from 0 to 2**52 - 1, got {seed!r}")
-    return seed + 1
+    return int(seed) + 1
 
 
 class _PythonStreamingEqualizer(_Stream, _PyChunks):
