@@ -25,7 +25,6 @@ same for any chunking, across changes too.
 """
 
 import collections
-import difflib
 import math
 import numbers
 
@@ -54,23 +53,58 @@ def ramp_frames(ramp_ms, sample_rate):
     return int(round(float(ramp_ms) * sample_rate / 1000.0))
 
 
-def warm_start(new, old):
-    """Give `new` (state zero) the state of the sections of `old` that it shares, per channel.
+def _kept(old_rows, new_rows):
+    """Pairs ``(old index, new index)`` of the sections a change keeps.
 
-    Sections are matched by their coefficients, in order (the longest common subsequence of
-    the two cascades, :class:`difflib.SequenceMatcher`): a band kept is the same section, so
-    its state carries over, exactly for the bands in front of the first change (same input)
-    and closely for those after it (an input that differs only by the change). A section
-    without a match (a new or changed band) starts from rest: the state of another filter
-    would make it ring at its own frequencies, which the crossfade does not hide.
+    The common prefix first (those sections have seen the same input: their state is exact),
+    then the common suffix, then the longest common subsequence of what is between; a
+    section is kept when its coefficients are equal.
+    """
+    prefix = 0
+    while (prefix < min(len(old_rows), len(new_rows))
+           and old_rows[prefix] == new_rows[prefix]):
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(old_rows), len(new_rows)) - prefix
+           and old_rows[-1 - suffix] == new_rows[-1 - suffix]):
+        suffix += 1
+    a = old_rows[prefix:len(old_rows) - suffix]
+    b = new_rows[prefix:len(new_rows) - suffix]
+    # longest common subsequence of the middles, by dynamic programming (a few sections)
+    length = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            length[i][j] = (length[i + 1][j + 1] + 1 if a[i] == b[j]
+                            else max(length[i + 1][j], length[i][j + 1]))
+    pairs = [(k, k) for k in range(prefix)]
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            pairs.append((prefix + i, prefix + j))
+            i, j = i + 1, j + 1
+        elif length[i + 1][j] >= length[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    pairs += [(len(old_rows) - 1 - k, len(new_rows) - 1 - k) for k in range(suffix)]
+    return pairs
+
+
+def warm_start(new, old):
+    """Give `new` (state zero) the state of the sections of `old` that it keeps, per channel.
+
+    Sections are matched by their coefficients (:func:`_kept`: the common prefix, the common
+    suffix, and the longest common subsequence between them): a band kept is the same
+    section, so its state carries over, exactly for the bands in front of the first change
+    (same input) and closely for those after it (an input that differs only by the change).
+    A section without a match (a new or changed band) starts from rest: the state of another
+    filter would make it ring at its own frequencies, which the crossfade does not hide.
     """
     for channel in range(new.channels):
         new_rows = [tuple(row) for row in new.channel_sos(channel)]
         old_rows = [tuple(row) for row in old.channel_sos(channel)]
-        matcher = difflib.SequenceMatcher(None, old_rows, new_rows, autojunk=False)
-        for block in matcher.get_matching_blocks():
-            for k in range(block.size):
-                new.zi[block.b + k, channel] = old.zi[block.a + k, channel]
+        for i_old, i_new in _kept(old_rows, new_rows):
+            new.zi[i_new, channel] = old.zi[i_old, channel]
 
 
 class Transitions:
@@ -146,8 +180,19 @@ class Transitions:
         self._queue.sort(key=lambda item: (item[0], item[1]))
         return int(at_frame)
 
+    def _drop_finished(self, position):
+        """Drop the voices that a crossfade finished by `position` has replaced."""
+        done = [k for k in range(1, len(self.voices)) if self._starts[k] + self._ramps[k] <= position]
+        if done:
+            k = done[-1]
+            carried = sum(v.clipped_samples for v in self.voices[:k])
+            self.voices[k].clipped_samples = carried + self.voices[k].clipped_samples
+            del self.voices[:k], self._starts[:k], self._ramps[:k]
+
     def _start_due(self, position):
-        """Start the changes due at `position` (room permitting), drop finished crossfades."""
+        """Drop finished crossfades, then start the change due at `position` (room permitting):
+        the same at a frame whatever calls the stream came in."""
+        self._drop_finished(position)
         due = [item for item in self._queue if item[0] <= position]
         if due and len(self.voices) < MAX_VOICES:
             self._queue = [item for item in self._queue if item[0] > position]
@@ -159,12 +204,7 @@ class Transitions:
             self._starts.append(position)
             self._ramps.append(ramp)
             self.started.append((position, engine.bands, engine.preamp_db, ramp))
-        done = [k for k in range(1, len(self.voices)) if self._starts[k] + self._ramps[k] <= position]
-        if done:
-            k = done[-1]
-            carried = sum(v.clipped_samples for v in self.voices[:k])
-            self.voices[k].clipped_samples = carried + self.voices[k].clipped_samples
-            del self.voices[:k], self._starts[:k], self._ramps[:k]
+            self._drop_finished(position)  # a ramp of 0 frames is over as it starts
 
     def _next_event(self, position):
         """Frames from `position` to the next change start or crossfade end (or None)."""

@@ -149,16 +149,18 @@ class _EngineAttributes:
         Parameters
         ----------
         index : int
-            Position of the band in :attr:`bands` (as last set, counting changes not
-            yet due), from 0.
+            Position of the band, from 0, in the bands of the change due last (by frame;
+            the current bands when none is pending).
         band : Band or dict
         """
         bands = list(self._transitions.target.bands)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(bands):
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise InvalidTypeError(f"band index must be an int, got {index!r}")
+        if not 0 <= index < len(bands):
             raise InvalidParameterError(
                 f"band index must be from 0 to {len(bands) - 1}, got {index!r}" if bands
                 else f"there is no band to change (band index {index!r}): use set_bands")
-        bands[index] = band
+        bands[int(index)] = band
         return self.set_bands(bands, at_frame=at_frame, ramp_ms=ramp_ms)
 
 
