@@ -14,6 +14,7 @@ b''
 from .design import (
     BAND_TYPES,
     Band,
+    channel_groups,
     design_sos,
     frequency_response_db,
     parse_band,
@@ -65,6 +66,7 @@ __all__ = [
     "SAMPLE_FORMATS",
     "SampleFormat",
     "StreamingEqualizer",
+    "channel_groups",
     "design_sos",
     "frequency_response_db",
     "parse_band",

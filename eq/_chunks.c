@@ -22,7 +22,8 @@
  *             garbage collection.
  *
  * Chunks.process(data) -> bytes, Chunks._n_pending (int, read and write),
- * Chunks._set_engine(engine) (another engine array for the same kernel).
+ * Chunks._set_engine(engine) (another engine array for the same kernel),
+ * Chunks._set_divert(f) (process(data) calls f(self, data) while f is set).
  * eq.streaming.StreamingEqualizer derives from Chunks, so that process() is
  * this C method itself, with no Python frame around it.
  *
@@ -50,6 +51,7 @@ typedef struct {
     kernel_fn kernel;
     PyObject *type_error;
     PyObject *keep_alive;
+    PyObject *divert;       /* NULL, or f(self, data) that process() hands every call to */
 } Chunks;
 
 static void
@@ -132,6 +134,9 @@ Chunks_process(Chunks *self, PyObject *data)
 {
     if (check_ready(self) < 0) {
         return NULL;
+    }
+    if (self->divert != NULL) {
+        return PyObject_CallFunctionObjArgs(self->divert, (PyObject *)self, data, NULL);
     }
     if (PyBytes_CheckExact(data)) {
         return process_bytes(self, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
@@ -247,6 +252,7 @@ Chunks_dealloc(Chunks *self)
     }
     Py_XDECREF(self->type_error);
     Py_XDECREF(self->keep_alive);
+    Py_XDECREF(self->divert);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -303,7 +309,34 @@ Chunks_set_engine(Chunks *self, PyObject *engine_obj)
     Py_RETURN_NONE;
 }
 
+/* Hand every process() call to f(self, data) (a plain function, which holds no reference
+ * to self), or back to C with None. */
+static PyObject *
+Chunks_set_divert(Chunks *self, PyObject *divert)
+{
+    if (check_ready(self) < 0) {
+        return NULL;
+    }
+    if (divert != Py_None && !PyCallable_Check(divert)) {
+        PyErr_SetString(PyExc_TypeError, "Chunks: divert must be callable or None");
+        return NULL;
+    }
+    PyObject *old = self->divert;
+    if (divert == Py_None) {
+        self->divert = NULL;
+    }
+    else {
+        Py_INCREF(divert);
+        self->divert = divert;
+    }
+    Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Chunks_methods[] = {
+    {"_set_divert", (PyCFunction)Chunks_set_divert, METH_O,
+     "_set_divert($self, function, /)\n--\n\n"
+     "Hand every process() call to function(self, data), or to C again with None.\n"},
     {"_set_engine", (PyCFunction)Chunks_set_engine, METH_O,
      "_set_engine($self, engine, /)\n--\n\n"
      "Filter with another engine array from the next call on (same format and channels).\n"},

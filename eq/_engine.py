@@ -16,7 +16,7 @@ import numpy as np
 from . import _kernels
 from ._memory import address_of
 from .channels import resolve_channels
-from .design import MAX_ABS_GAIN_DB, as_bands, check_sample_rate, design_sos
+from .design import MAX_ABS_GAIN_DB, as_bands, band_sections, check_sample_rate
 from .errors import EqError, InvalidParameterError, InvalidTypeError
 from .formats import get_format
 
@@ -151,7 +151,7 @@ def channel_cascades(bands, sample_rate, channels):
         sections, with each channel's cascade: the kernels filter a run's channels
         together, in SIMD lanes, each lane with its own coefficients.
     """
-    all_sos = design_sos(bands, sample_rate)
+    all_sos = band_sections(bands, sample_rate)
     selected = [resolve_channels(band.channels, channels) for band in bands]
     keys, cascades, runs = [], [], []
     for channel in range(channels):
@@ -274,8 +274,16 @@ class Engine:
 
     def mix_kernel(self):
         """The kernel that crossfades several engines (:func:`eq._kernels.process_bytes_mix`)."""
-        wide = self.wide
-        return load_kernel(("mix", wide), lambda: _kernels.process_bytes_mix)
+        wide, address = self.wide, self.address
+
+        def load():
+            # Zero frames: compiles or loads the kernel (inside load_kernel's notice), no effect.
+            voices = np.array([address], dtype=np.int64)
+            zeros = np.zeros(1, dtype=np.int64)
+            _kernels.process_bytes_mix(address, 0, voices, zeros, zeros, address, wide)
+            return _kernels.process_bytes_mix
+
+        return load_kernel(("mix", wide), load)
 
     def c_kernel(self):
         """The byte kernel compiled as a C function (a numba ``cfunc``, cached on disk like the

@@ -156,7 +156,9 @@ def parse_camilladsp(text, name="preset"):
     # device's, else as many as the steps name); the bands must be the same on every channel
     count = ((config.get("devices") or {}).get("capture") or {}).get("channels")
     if not isinstance(count, int) or count < 1:
-        count = 1 + max((c for channels, _ in steps for c in channels or ()), default=0)
+        # At least 2 without a device: a step on channel 0 alone of a stereo configuration is
+        # not every channel (and on a mono stream, channel 0 is every channel anyway).
+        count = max(2, 1 + max((c for channels, _ in steps for c in channels or ()), default=0))
     per_channel = [[] for _ in range(count)]
     for channels, names in steps:
         for channel in (range(count) if channels is None else channels):

@@ -322,7 +322,9 @@ def build_parser():
                         "Nyquist are dropped, a --band there is an error; also the rate of "
                         "--auto-preamp (default: no check, and 48000 for --auto-preamp)")
     p.add_argument("--channels", "-c", type=int, default=2, metavar="N",
-                   help="camilladsp: channels of the pipeline (default: %(default)s)")
+                   help="channels of the stream: CamillaDSP's pipeline, the layout that names "
+                        "channels for ffmpeg (c=FL...), and the channels --auto-preamp looks at "
+                        "(default: %(default)s)")
     p.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output)")
     parser.commands = dict(sub.choices)
     return parser
@@ -557,6 +559,7 @@ def _cmd_stream(args):
         raise InvalidParameterError("eq stream needs an open standard input and standard output")
     lock = threading.Lock()  # changes arrive in the control thread, between two chunks
     if args.control:
+        stream._engine.mix_kernel()  # compiled or loaded now, not at the first change
         _start_control(args.control, stream, lock)
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     sys.stdout.flush()
@@ -597,7 +600,7 @@ def _start_control(path, stream, lock):
                     if change["preamp_db"] is not None:
                         raise InvalidParameterError("'preamp_db' goes with 'bands', not 'index'")
                     frame = stream.set_band(change["index"], change["band"], ramp_ms=ramp_ms)
-                _, bands, preamp_db = stream.pending_changes[-1]
+                _, bands, preamp_db = stream.pending_changes[-1]  # the change just set: it is due last
         except EqError as exc:
             log(f"{where}: {exc}; ignored")
             return
@@ -635,13 +638,20 @@ def _cmd_response(args):
         check_plot_path(args.plot)
     channels = default_channels(bands, args.channels)
     names = channel_names(_checked_channels(channels))
-    groups = channel_groups(bands, channels)
+    try:
+        groups = channel_groups(bands, channels)
+    except InvalidParameterError as exc:
+        if args.channels is not None:
+            raise
+        raise InvalidParameterError(f"{exc}; give --channels N for another layout") from None
     columns = [(("gain_db" if len(groups) == 1 else "+".join(names[c] for c in chans)),
                 frequency_response_db(group, rate, freqs, preamp_db)) for chans, group in groups]
-    print(f"{'freq_hz':>10}" + "".join(f"  {title:>8}" for title, _ in columns))
+    widths = [max(8, len(title)) for title, _ in columns]
+    print(f"{'freq_hz':>10}" + "".join(f"  {title:>{w}}" for (title, _), w in zip(columns, widths)))
     for i, f in enumerate(freqs):
         # + 0.0: no "-0.00"
-        print(f"{f:10.1f}" + "".join(f"  {round(g[i], 2) + 0.0:8.2f}" for _, g in columns))
+        print(f"{f:10.1f}" + "".join(f"  {round(g[i], 2) + 0.0:{w}.2f}"
+                                     for (_, g), w in zip(columns, widths)))
     if args.plot:
         title = "; ".join(band_text(b) for b in bands) or "no bands"
         if preamp_db:
@@ -692,7 +702,18 @@ def _cmd_export(args):
         bands = _kept_bands(args, preset_bands, extra_bands, check_sample_rate(args.rate))
     else:
         bands = preset_bands + extra_bands
-    preamp_db = _auto_preamp(args, bands, check_sample_rate(args.rate or 48000), preamp_db)
+    if args.auto_preamp and args.rate is None:
+        # The response is taken at 48 kHz: a band there at or above Nyquist stays in the export,
+        # and out of the preamp's computation.
+        from .design import bands_below_nyquist
+
+        audible, beyond = bands_below_nyquist(bands, 48000)
+        for band in beyond:
+            _notice(args, f"--auto-preamp: band {band_text(band)} is at or above Nyquist at "
+                          "48000 Hz, the rate taken without --rate: left out of the preamp")
+        preamp_db = _auto_preamp(args, audible, 48000, preamp_db)
+    else:
+        preamp_db = _auto_preamp(args, bands, check_sample_rate(args.rate or 48000), preamp_db)
     text = export_text(bands, preamp_db, args.to, channels=args.channels)
     if args.output is None:
         sys.stdout.write(text)

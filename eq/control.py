@@ -13,7 +13,8 @@ at the next frame boundary after the line is read (:meth:`eq.StreamingEqualizer.
 
 :class:`ControlReader` reads the lines in a thread: a named pipe is opened again when a
 writer closes it (``echo '{...}' > fifo`` once per change works), a regular file is
-followed as it grows (like ``tail -f``).
+followed as it grows and read again from its start when it is replaced or cut shorter (like
+``tail -F``): every line read is applied, once.
 """
 
 import json
@@ -32,6 +33,9 @@ CONTROL_KEYS = ("bands", "index", "band", "ramp_ms", "preamp_db")
 
 POLL_S = 0.05
 """How often a regular control file is checked for new lines, in seconds."""
+
+MAX_LINE_CHARS = 1_000_000
+"""Longest control line read; a longer one is an error (and is skipped)."""
 
 
 def _band(item):
@@ -58,10 +62,15 @@ def parse_control_line(text):
         For text that is not a JSON object of the keys above, naming what is wrong. The
         bands themselves are checked when they are set.
     """
+    if len(text) > MAX_LINE_CHARS:
+        raise InvalidParameterError(
+            f"a control line of {len(text)} characters; at most {MAX_LINE_CHARS} are read")
     try:
         message = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidParameterError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:  # a huge integer, deep nesting
+        raise InvalidParameterError(f"not JSON that can be read: {str(exc)[:100]}") from None
     if not isinstance(message, dict):
         raise InvalidParameterError(f"a control line is a JSON object, got {message!r}")
     unknown = sorted(set(message) - set(CONTROL_KEYS))
@@ -114,32 +123,64 @@ class ControlReader:
         self._fifo = stat.S_ISFIFO(mode)
         self._thread.start()
 
+    def _replaced(self, handle, seen_mtime_ns):
+        """True if the regular file at the path is no longer what `handle` reads: replaced (a
+        new file renamed over it, as editors save), or rewritten in place (``>``): shorter than
+        what was read, or modified since without growing (an append always grows it)."""
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return False  # gone for now: keep waiting for it to come back
+        before = os.fstat(handle.fileno())
+        return ((now.st_ino, now.st_dev) != (before.st_ino, before.st_dev)
+                or now.st_size < handle.tell()
+                or (now.st_size == handle.tell() and now.st_mtime_ns != seen_mtime_ns))
+
     def _lines(self, handle):
         partial = ""
+        seen_mtime_ns = None  # the file's time when all of it had been read
         while True:
-            text = handle.readline()
+            if not self._fifo:
+                mtime_ns = os.fstat(handle.fileno()).st_mtime_ns
+            text = handle.readline(MAX_LINE_CHARS + 1)
             if not text:
                 if self._fifo:
                     if partial.strip():
                         yield partial
                     return
+                if seen_mtime_ns is None:
+                    seen_mtime_ns = mtime_ns  # taken before a read that found nothing new
+                if self._replaced(handle, seen_mtime_ns):
+                    if partial.strip():
+                        yield partial
+                    return  # read it again from its start
                 time.sleep(POLL_S)  # a regular file: wait for it to grow
                 continue
+            seen_mtime_ns = None  # it grew: its time is taken again at the next end
             partial += text
-            if partial.endswith("\n"):
+            if partial.endswith("\n") or len(partial) > MAX_LINE_CHARS:
                 yield partial
                 partial = ""
 
     def _run(self):
         try:
             while True:
-                with open(self.path, encoding="utf-8", errors="replace") as handle:
+                try:
+                    handle = open(self.path, encoding="utf-8", errors="replace")
+                except FileNotFoundError:
+                    if self._fifo:
+                        raise
+                    time.sleep(POLL_S)  # a file between its removal and its replacement
+                    continue
+                with handle:
                     for text in self._lines(handle):
                         if text.strip():
                             self._number += 1
-                            self._on_line(self._number, text.strip())
-                if not self._fifo:
-                    return
+                            try:
+                                self._on_line(self._number, text.strip())
+                            except Exception as exc:  # one bad line must not stop the reading
+                                self._on_error(f"control line {self._number}: "
+                                               f"{type(exc).__name__}: {exc}; ignored")
         except OSError as exc:
             self._on_error(f"--control {self.path!r}: {exc.strerror or exc}; "
                            "no more changes are read")

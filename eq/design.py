@@ -511,7 +511,9 @@ def design_sos(bands, sample_rate):
     Raises
     ------
     InvalidParameterError
-        If a band is invalid or its frequency is not below ``sample_rate / 2``.
+        If a band is invalid or its frequency is not below ``sample_rate / 2``, or if some
+        band acts on some channels only (there is then a cascade per channel: see
+        :func:`channel_groups`).
 
     See Also
     --------
@@ -524,6 +526,20 @@ def design_sos(bands, sample_rate):
     >>> sos.shape
     (1, 6)
     """
+    bands = as_bands(bands)
+    _one_cascade(bands)
+    return band_sections(bands, sample_rate)
+
+
+def _one_cascade(bands):
+    if any(band.channels is not None for band in bands):
+        raise InvalidParameterError(
+            "some bands act on some channels only, so each channel has its own cascade: "
+            "take each channel's bands with eq.channel_groups() first")
+
+
+def band_sections(bands, sample_rate):
+    """One section per band, ``(n_bands, 6)``, whatever channels each acts on."""
     sample_rate = check_sample_rate(sample_rate)
     bands = as_bands(bands)
     sos = np.empty((len(bands), 6), dtype=np.float64)
@@ -552,10 +568,6 @@ def frequency_response_db(bands, sample_rate, freqs_hz, preamp_db=0.0):
         ``20*log10(|H(f)|)`` at each frequency (``-inf`` at an exact zero).
     """
     bands = as_bands(bands)
-    if any(band.channels is not None for band in bands):
-        raise InvalidParameterError(
-            "some bands act on some channels only, so the response depends on the channel: "
-            "take each channel's bands with channel_groups() first")
     sos = design_sos(bands, sample_rate)
     try:
         freqs_hz = np.asarray(freqs_hz, dtype=np.float64)

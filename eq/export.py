@@ -22,8 +22,10 @@ take (ffmpeg's options have ranges) is an error naming the band and the target.
 Bands on some channels (:attr:`~eq.design.Band.channels`): Equalizer APO gets ``Channel:``
 lines, CamillaDSP a pipeline step per run of bands with the same channels, ffmpeg each
 filter's ``c=`` option with ffmpeg's channel names for the channel count (its default layout,
-:mod:`eq.channels`). sox applies every effect to every channel, so it cannot express them:
-that is an error.
+:mod:`eq.channels`). ffmpeg matches those names against the stream's own layout: a 6-channel
+stream that ffmpeg decodes as 5.1(side) has SL SR where 5.1 has BL BR, and a band on them then
+matches nothing; put ``aformat=channel_layouts=5.1`` first in such a chain. sox applies every
+effect to every channel, so it cannot express bands on some: that is an error.
 """
 
 from .apo import format_apo

@@ -366,7 +366,7 @@ def _check_dither(dither, dither_seed, out_subtype):
     """The engine's dither code (0 for none) for an output of `out_subtype`, or raise."""
     from .streaming import dither_code
 
-    if dither in (None, "none"):
+    if dither_code(dither, dither_seed, get_format("s16le")) == 0:  # checks both, always
         return 0
     if out_subtype not in PCM_SUBTYPE_BITS:
         raise InvalidParameterError(

@@ -189,6 +189,7 @@ class _PyChunks:
 
     def __init__(self, buffer, engine, kernel, kernel_short):
         self._n_pending = 0
+        self._divert = None  # or f(self, data), which process() hands every call to
         # The kernels take addresses (eq._memory): these arrays live as long as self.
         self._buffer, self._engine = buffer, engine
         self._in_view = memoryview(buffer)
@@ -222,6 +223,8 @@ class _PyChunks:
         InvalidTypeError
             If `data` is not bytes-like (a ``str``, for example).
         """
+        if self._divert is not None:
+            return self._divert(self, data)
         if type(data) is not bytes and type(data) is not bytearray:
             if not isinstance(data, memoryview):
                 raise InvalidTypeError(
@@ -259,7 +262,8 @@ class _PyChunks:
         rest = total % self._frame_bytes
         used = total - rest
         dst = np.empty(used, dtype=np.uint8)
-        state, clipped = self._engine.zi.copy(), self._engine.clipped_samples
+        engine = self._engine
+        state, clipped, frames = engine.zi.copy(), engine.clipped_samples, engine.frames
         self._kernel(address_of(src), used // self._frame_bytes, self._engine_address,
                      address_of(dst), self._wide)
         try:
@@ -267,8 +271,9 @@ class _PyChunks:
         except MemoryError:
             # Nothing is lost: the filter goes back to where it was, and the
             # same chunk can be passed again.
-            self._engine.zi[...] = state
-            self._engine.clipped_samples = clipped
+            engine.zi[...] = state
+            engine.clipped_samples = clipped
+            engine.frames = frames
             raise
         self._in_view[:rest] = data[used:]
         self._n_pending = rest
@@ -361,13 +366,15 @@ class _Stream(_EngineAttributes):
         return "tpdf" if self._engine.dither_seed else None
 
     def _changes_begin(self):
-        # This object's process() is the C method (or _PyChunks'): while changes are under way
-        # an instance attribute takes its place, until they are over.
-        self.process = self._process_changing
+        # process() (the C method, or _PyChunks') hands every call to _process_changing while
+        # changes are under way, however it is reached (a saved bound method too). The plain
+        # function holds no reference to self.
+        self._set_divert(_Stream._process_changing)
 
     def _process_changing(self, data):
         """:meth:`process` while a change is scheduled or crossfading (see :mod:`eq._changes`)."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if type(data) is not bytes and type(data) is not bytearray and not isinstance(
+                data, memoryview):
             raise InvalidTypeError(
                 f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}")
         n_pending = self._n_pending
@@ -390,7 +397,7 @@ class _Stream(_EngineAttributes):
         engine = self._transitions.voices[0]
         self._bind_engine(engine)
         self._engine = engine
-        self.__dict__.pop("process", None)
+        self._set_divert(None)
 
     format = property(lambda self: self._engine.format, doc="The :class:`SampleFormat`.")
     frame_bytes = property(lambda self: self._engine.frame_bytes, doc="Bytes per frame.")
@@ -451,8 +458,9 @@ class _Stream(_EngineAttributes):
 
 def dither_code(dither, seed, fmt):
     """The engine's ``H_DITHER`` value for `dither` and `seed` (0 for none), or raise naming them."""
-    if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-            or not 0 <= seed < 2 ** 52):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InvalidTypeError(f"dither_seed must be an int from 0 to 2**52 - 1, got {seed!r}")
+    if not 0 <= seed < 2 ** 52:
         raise InvalidParameterError(f"dither_seed must be an int from 0 to 2**52 - 1, got {seed!r}")
     if dither is None or (isinstance(dither, str) and dither == "none"):
         return 0
@@ -476,6 +484,9 @@ class _PythonStreamingEqualizer(_Stream, _PyChunks):
 
     def _bind_engine(self, engine):
         self._engine_address = engine.address
+
+    def _set_divert(self, function):
+        self._divert = function
 
 
 if _chunks is not None:

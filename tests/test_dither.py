@@ -497,9 +497,13 @@ def test_float_formats_refuse_dither(name):
     assert name in str(info.value)
 
 
-@pytest.mark.parametrize("seed", [-1, 2 ** 52, 1.5, True, "3", None, 2.0])
-def test_bad_dither_seed_is_refused_naming_it(seed):
-    with pytest.raises(eq.InvalidParameterError) as info:
+@pytest.mark.parametrize("seed, error", [
+    (-1, eq.InvalidParameterError), (2 ** 52, eq.InvalidParameterError),
+    (1.5, eq.InvalidTypeError), (True, eq.InvalidTypeError), ("3", eq.InvalidTypeError),
+    (None, eq.InvalidTypeError), (2.0, eq.InvalidTypeError)])
+def test_bad_dither_seed_is_refused_naming_it(seed, error):
+    """A value out of range is a ValueError, a value of the wrong kind a TypeError."""
+    with pytest.raises(error) as info:
         eq.StreamingEqualizer(FS, 2, "s16le", BANDS, dither="tpdf", dither_seed=seed)
     assert repr(seed) in str(info.value)
 

@@ -241,3 +241,93 @@ def test_export_keeps_channels_for_camilladsp(capsys):
     bands, _ = parse_camilladsp(capsys.readouterr().out)
     assert bands[0].channels == (3,)
 
+
+
+def test_export_auto_preamp_without_rate_leaves_bands_beyond_48k_nyquist_out(capsys):
+    """Without --rate the preamp is taken at 48 kHz: a 30 kHz band (meant for 96 kHz) is kept
+    in the export, said in a notice, and left out of the response's maximum."""
+    assert main(["export", "--to", "apo", "--band", "peaking:1k:gain=3",
+                 "--band", "highshelf:30k:gain=6", "--auto-preamp"]) == 0
+    captured = capsys.readouterr()
+    assert "Fc 30000 Hz" in captured.out
+    assert "left out of the preamp" in captured.err
+    preamp = float(captured.out.splitlines()[0].split()[1])
+    expected = -max(eq.frequency_response_db([eq.parse_band("peaking:1k:gain=3")], 48000,
+                                             [1000.0]))
+    assert preamp == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ['{"ramp_ms": ' + "9" * 5000 + "}", "[" * 100000 + "]" * 100000])
+def test_control_lines_json_cannot_read_are_errors_not_crashes(text):
+    with pytest.raises(InvalidParameterError):
+        parse_control_line(text)
+
+
+def _wait_for(condition, what, deadline_s=60.0):
+    """Poll until `condition()`; the deadline only guards against a hang."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"waited {deadline_s} s for {what}")
+        time.sleep(0.02)
+
+
+def test_control_file_is_followed_when_rewritten_or_replaced(tmp_path):
+    """A control file rewritten with '>' or replaced by rename (as editors save) is read again
+    from its start; an exception in one line's handling does not stop the reading."""
+    from eq.control import ControlReader
+
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"n": 1}\n')
+    lines, errors = [], []
+
+    def on_line(number, text):
+        if "boom" in text:
+            raise RuntimeError("boom")
+        lines.append(json.loads(text)["n"])
+
+    ControlReader(str(path), on_line, errors.append).start()
+    _wait_for(lambda: lines == [1], "the first line")
+    path.write_text('{"n": 2}\n')  # '>': the same length, rewritten in place
+    _wait_for(lambda: lines == [1, 2], "the rewritten line")
+    with open(path, "a") as handle:
+        handle.write('{"n": 3}\n{"boom": 1}\n')
+    _wait_for(lambda: lines == [1, 2, 3] and errors, "the appended lines")
+    assert "RuntimeError: boom; ignored" in errors[0]
+    replacement = tmp_path / "c.new"
+    replacement.write_text('{"n": 4}\n')
+    os.replace(replacement, path)
+    _wait_for(lambda: lines == [1, 2, 3, 4], "the replaced file")
+
+
+def test_files_check_the_dither_seed_even_without_dither(tmp_path):
+    src = tmp_path / "in.wav"
+    sf.write(src, np.zeros((10, 1)), RATE, subtype="PCM_16")
+    with pytest.raises(eq.InvalidTypeError, match="dither_seed"):
+        eq.equalize_file(src, tmp_path / "o.wav", [], dither_seed="x")
+    with pytest.raises(InvalidParameterError, match="dither_seed"):
+        eq.equalize_file(src, tmp_path / "o.wav", [], dither_seed=-1)
+    with pytest.raises(InvalidParameterError, match="'bogus'"):
+        eq.equalize_file(src, tmp_path / "o.wav", [], subtype="FLOAT", dither="bogus")
+
+
+def test_camilladsp_step_on_channel_0_alone_is_not_every_channel():
+    from eq.camilladsp import parse_camilladsp
+
+    text = ("filters:\n  b: {type: Biquad, parameters: {type: Peaking, freq: 1000, gain: 3, q: 1}}\n"
+            "pipeline:\n  - {type: Filter, channels: [0], names: [b]}\n")
+    assert parse_camilladsp(text)[0][0].channels == (0,)
+    text_all = text.replace("channels: [0], ", "")
+    assert parse_camilladsp(text_all)[0][0].channels is None
+
+
+def test_design_sos_refuses_bands_on_some_channels():
+    bands = [eq.parse_band("peaking:1k:gain=3:ch=L"), eq.parse_band("lowshelf:100:gain=2")]
+    with pytest.raises(InvalidParameterError, match="channel_groups"):
+        eq.design_sos(bands, RATE)
+    groups = eq.channel_groups(bands, 2)
+    assert [chans for chans, _ in groups] == [(0,), (1,)]
+    np.testing.assert_array_equal(eq.design_sos(groups[0][1], RATE)[0],
+                                  eq.parse_band("peaking:1k:gain=3").sos(RATE))

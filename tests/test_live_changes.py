@@ -120,6 +120,16 @@ def kept_sections(old_sos, new_sos):
     return pairs + [(n - 1 - k, m - 1 - k) for k in range(suffix)]
 
 
+def on_static_path(equalizer):
+    """True when no change is scheduled or crossfading: process() is the static path (no
+    instance attribute stands in for it, and no call is handed to the changing path)."""
+    return "process" not in vars(equalizer) and equalizer._transitions.idle
+
+
+def changing(equalizer):
+    return not on_static_path(equalizer)
+
+
 class OracleVoice:
     """One filter: per channel, its cookbook cascade and sosfilt state ``(n, 2)``."""
 
@@ -438,7 +448,7 @@ def test_ramp_0_swaps_the_coefficients_and_keeps_the_state_of_the_bands_kept(rng
         assert_close(out if kind == "block" else decode(out, kind, channels), y)
     if len(sos_new):
         assert_close(equalizer.get_state(), zf_new, scale=0.5)
-    assert "process" not in vars(equalizer)
+    assert on_static_path(equalizer)
     if old == new:
         # Nothing changed: the output is the static one, bit for bit.
         static, _ = run_eq(kind, channels, src, (old, 0.0), [])
@@ -590,7 +600,7 @@ def test_any_split_gives_the_bytes_of_one_pass_across_changes(case):
         assert stream.bands == one.bands and stream.preamp_db == one.preamp_db
         np.testing.assert_array_equal(stream.get_state(), one.get_state())
         assert stream.pending_changes == one.pending_changes
-        assert ("process" in vars(stream)) == ("process" in vars(one))
+        assert (changing(stream)) == (changing(one))
 
 
 @settings(max_examples=60, deadline=None, database=None)
@@ -622,17 +632,17 @@ def test_after_the_crossfade_the_stream_is_static_again(rng, cls, name, channels
     frame_bytes = PCM_FORMATS[name][0] * channels
     raw = random_pcm(rng, name, 2000, channels, level=0.7)
     stream = cls(FS, channels, name, eq_bands([PK1, LS]), preamp_db=2.0)
-    assert "process" not in vars(stream)
+    assert on_static_path(stream)
     head = stream.process(raw[:100 * frame_bytes + 1])  # a partial frame is held across the change
-    assert "process" not in vars(stream)
+    assert on_static_path(stream)
     assert stream.set_bands(eq_bands([HP, PK2, HS]), at_frame=300, ramp_ms=ms_of(200), preamp_db=-1.0) == 300
-    assert "process" in vars(stream)
+    assert changing(stream)
     # Up to frame 450, in the middle of the ramp: still crossfading.
     middle = stream.process(raw[100 * frame_bytes + 1:450 * frame_bytes])
-    assert "process" in vars(stream) and stream.frames_processed == 450
+    assert changing(stream) and stream.frames_processed == 450
     # To frame 500 exactly, where the ramp ends: the old filter is dropped at once.
     end = stream.process(raw[450 * frame_bytes:500 * frame_bytes])
-    assert "process" not in vars(stream), "still on the crossfading path after the ramp"
+    assert on_static_path(stream), "still on the crossfading path after the ramp"
     assert stream.bands == tuple(eq_bands([HP, PK2, HS])) and stream.preamp_db == -1.0
 
     # What the oracle says about the first 500 frames and the state.
@@ -653,7 +663,7 @@ def test_after_the_crossfade_the_stream_is_static_again(rng, cls, name, channels
     for cut in (0, 1, 777, 5000, len(rest)):  # the same chunks for both
         piece, rest = rest[:cut], rest[cut:]
         assert stream.process(piece) == fresh.process(piece)
-    assert "process" not in vars(stream)
+    assert on_static_path(stream)
     np.testing.assert_array_equal(stream.get_state(), fresh.get_state())
 
 
@@ -664,7 +674,7 @@ def test_a_change_ending_inside_a_chunk_returns_to_the_static_path(rng):
     stream = eq.StreamingEqualizer(FS, 2, "s16le", eq_bands([PK1]))
     stream.set_bands(eq_bands([PK2]), at_frame=1000, ramp_ms=ms_of(100))
     out = stream.process(raw[:2000 * 4])
-    assert "process" not in vars(stream)
+    assert on_static_path(stream)
     fresh = eq.StreamingEqualizer(FS, 2, "s16le", eq_bands([PK2]))
     fresh.set_state(stream.get_state())
     assert stream.process(raw[2000 * 4:]) == fresh.process(raw[2000 * 4:])
@@ -749,13 +759,13 @@ def test_a_refused_change_changes_nothing(rng, kwargs, error, named, during):
                 e.set_bands(eq_bands([HS]), at_frame=50, ramp_ms=ms_of(400))
             feed(e, x[:100], raw[:400])
         before = (equalizer.bands, equalizer.preamp_db, equalizer.pending_changes,
-                  equalizer.frames_processed, "process" in vars(equalizer))
+                  equalizer.frames_processed, changing(equalizer))
         with pytest.raises(error) as info:
             equalizer.set_bands(bands, **args)
         assert named in str(info.value), f"the message does not name {named}: {info.value}"
         assert isinstance(info.value, eq.EqError)
         assert (equalizer.bands, equalizer.preamp_db, equalizer.pending_changes,
-                equalizer.frames_processed, "process" in vars(equalizer)) == before
+                equalizer.frames_processed, changing(equalizer)) == before
         np.testing.assert_array_equal(feed(equalizer, x[100:], raw[400:]), feed(reference, x[100:], raw[400:]))
 
 
@@ -765,7 +775,7 @@ def test_set_band_refuses_an_index_out_of_range_or_not_an_int(index):
         with pytest.raises(eq.EqError) as info:
             equalizer.set_band(index, to_eq(LS))
         assert repr(index) in str(info.value), info.value
-        assert equalizer.pending_changes == [] and "process" not in vars(equalizer)
+        assert equalizer.pending_changes == [] and on_static_path(equalizer)
         assert equalizer.bands == tuple(eq_bands([PK1, PK2, HS]))
 
 
@@ -813,11 +823,11 @@ def test_reset_settles_on_the_last_change_scheduled(rng, cls, when):
         equalizer.process(x[:500])
     else:
         equalizer.process(raw[:500 * 6 + 4])  # and a partial frame, dropped by reset
-    assert "process" in vars(equalizer) or block
+    assert changing(equalizer) or block
     equalizer.reset()
     assert equalizer.frames_processed == 0
     assert equalizer.pending_changes == []
-    assert "process" not in vars(equalizer)
+    assert on_static_path(equalizer)
     assert equalizer.bands == tuple(eq_bands(last[0])) and equalizer.preamp_db == last[1]
     np.testing.assert_array_equal(equalizer.get_state(), 0.0)
     if not block:
@@ -1131,3 +1141,42 @@ def test_bands_in_front_of_the_first_change_keep_their_exact_state(rng, old, new
     reference.set_bands(eq_bands(new), at_frame=1000, ramp_ms=ms_of(300))
     y, _, _, _ = oracle_live(x, FS, (old, 0.0), [(1000, new, 0.0, 300)])
     assert_close(reference.process(x), y)
+
+
+# ------------------------------------------------------------------ review regressions
+@pytest.mark.parametrize("cls", [eq.StreamingEqualizer, _PythonStreamingEqualizer])
+def test_a_saved_process_method_follows_changes(cls):
+    """``p = stream.process`` saved before set_bands: the change applies through it too (it
+    once kept calling the static path until ``stream.process`` was looked up again)."""
+    raw = (np.random.default_rng(1).standard_normal((4800, 2)) * 3000).astype("<i2").tobytes()
+    old, new = eq_bands([PK1]), eq_bands([PK2])
+    stream = cls(FS, 2, "s16le", old)
+    process = stream.process
+    out = process(raw[:9600])
+    assert stream.set_bands(new, ramp_ms=0) == 2400
+    out += process(raw[9600:])
+    reference = cls(FS, 2, "s16le", old)
+    reference.set_bands(new, at_frame=2400, ramp_ms=0)
+    assert out == reference.process(raw)
+    assert on_static_path(stream)
+
+
+@pytest.mark.parametrize("cls", [eq.StreamingEqualizer, _PythonStreamingEqualizer])
+def test_a_stream_dropped_with_changes_pending_is_freed(cls):
+    import gc
+    import weakref
+
+    stream = cls(FS, 2, "s16le", eq_bands([PK1]))
+    stream.set_bands(eq_bands([PK2]), at_frame=10 ** 9)
+    ref = weakref.ref(stream)
+    del stream
+    gc.collect()
+    assert ref() is None
+
+
+def test_process_refuses_the_same_kinds_with_a_change_pending():
+    stream = eq.StreamingEqualizer(FS, 1, "s16le", eq_bands([PK1]))
+    stream.set_bands(eq_bands([PK2]), at_frame=10 ** 6)
+    for data in ("ab", [1, 2], type("Sub", (bytes,), {})(b"ab")):
+        with pytest.raises(eq.InvalidTypeError, match="process\\(\\) takes bytes"):
+            stream.process(data)
