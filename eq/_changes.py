@@ -229,14 +229,16 @@ class Transitions:
             voices = self.voices
             if len(voices) == 1:
                 voice = voices[0]
-                voice.frames_kernel()(src_address, step, voice.address, dst_address, voice.wide)
+                voice.frames_kernel()(src_address, step, voice.address, dst_address, voice.wide,
+                                      voice.own)
             else:
                 first = voices[0]
-                first.mix_kernel()(src_address, step,
+                own = True if any(v.own for v in voices) else None
+                first.mix_kernel(own)(src_address, step,
                                    np.array([v.address for v in voices], dtype=np.int64),
                                    np.array(self._starts, dtype=np.int64),
                                    np.array(self._ramps, dtype=np.int64),
-                                   dst_address, first.wide)
+                                   dst_address, first.wide, own)
             offset = step * voices[0].frame_bytes
             src_address += offset
             dst_address += offset

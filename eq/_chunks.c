@@ -22,7 +22,7 @@
  *             garbage collection.
  *
  * Chunks.process(data) -> bytes, Chunks._n_pending (int, read and write),
- * Chunks._set_engine(engine) (another engine array for the same kernel),
+ * Chunks._set_engine(engine, kernel_address, keep_alive) (another engine and kernel),
  * Chunks._set_divert(f) (process(data) calls f(self, data) while f is set).
  * eq.streaming.StreamingEqualizer derives from Chunks, so that process() is
  * this C method itself, with no Python frame around it.
@@ -285,13 +285,24 @@ Chunks_set_n_pending(Chunks *self, PyObject *value, void *closure)
     return 0;
 }
 
-/* Point the kernel at another engine array (same format and channels: eq.streaming
- * checks); the pending bytes stay. */
+/* Filter with another engine array and kernel (same format and channels: eq.streaming
+ * checks); the pending bytes stay. keep_alive owns the kernel's code. */
 static PyObject *
-Chunks_set_engine(Chunks *self, PyObject *engine_obj)
+Chunks_set_engine(Chunks *self, PyObject *args)
 {
+    PyObject *engine_obj, *kernel_obj, *keep_alive;
     Py_buffer engine;
     if (check_ready(self) < 0) {
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "OOO:_set_engine", &engine_obj, &kernel_obj, &keep_alive)) {
+        return NULL;
+    }
+    void *kernel = PyLong_AsVoidPtr(kernel_obj);
+    if (kernel == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "Chunks: the kernel address is 0");
+        }
         return NULL;
     }
     if (PyObject_GetBuffer(engine_obj, &engine, PyBUF_WRITABLE) < 0) {
@@ -306,6 +317,9 @@ Chunks_set_engine(Chunks *self, PyObject *engine_obj)
     }
     PyBuffer_Release(&self->engine);
     self->engine = engine;
+    self->kernel = (kernel_fn)kernel;
+    Py_INCREF(keep_alive);
+    Py_SETREF(self->keep_alive, keep_alive);
     Py_RETURN_NONE;
 }
 
@@ -337,9 +351,10 @@ static PyMethodDef Chunks_methods[] = {
     {"_set_divert", (PyCFunction)Chunks_set_divert, METH_O,
      "_set_divert($self, function, /)\n--\n\n"
      "Hand every process() call to function(self, data), or to C again with None.\n"},
-    {"_set_engine", (PyCFunction)Chunks_set_engine, METH_O,
-     "_set_engine($self, engine, /)\n--\n\n"
-     "Filter with another engine array from the next call on (same format and channels).\n"},
+    {"_set_engine", (PyCFunction)Chunks_set_engine, METH_VARARGS,
+     "_set_engine($self, engine, kernel_address, keep_alive, /)\n--\n\n"
+     "Filter with another engine array and kernel from the next call on (same format and\n"
+     "channels).\n"},
     {"process", (PyCFunction)Chunks_process, METH_O,
      "process($self, data, /)\n--\n\n"
      "Equalize the next chunk of the stream.\n\n"

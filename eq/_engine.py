@@ -192,6 +192,9 @@ class Engine:
         The engine array; ``address`` is where it lives, for the kernels.
     wide : None or True
         The kernels' ``wide`` argument: True from 4 channels on (4-lane vectors).
+    own : None or True
+        The kernels' ``own`` argument: True when channels with cascades of their own run
+        side by side in one vector (bands on some channels).
     """
 
     def __init__(self, sample_rate, channels, bands, preamp_db, sample_format, held_bits=None):
@@ -228,6 +231,7 @@ class Engine:
         # The kernels take addresses (eq._memory): the array lives as long as self.
         self.address = address_of(self.array)
         self.wide = True if self.channels >= 4 else None
+        self.own = True if any(row[4] for row in run_table) else None
         self._frames_kernel = None
 
     def _write_format(self, header, held_bits):
@@ -258,46 +262,47 @@ class Engine:
     # ------------------------------------------------------------------ kernels
     def frames_kernel(self):
         """The byte kernel that releases the GIL, called as
-        ``(src_address, n_frames, self.address, dst_address, self.wide)``."""
+        ``(src_address, n_frames, self.address, dst_address, self.wide, self.own)``."""
         if self._frames_kernel is None:
-            address, wide = self.address, self.wide
+            address, wide, own = self.address, self.wide, self.own
             # Zero frames (the addresses are not read): compiles or loads the kernel, no effect.
-            self._frames_kernel = load_kernel(("bytes", wide), lambda: compiled_entry(
-                _kernels.process_bytes, (address, 0, address, address, wide)))
+            self._frames_kernel = load_kernel(("bytes", wide, own), lambda: compiled_entry(
+                _kernels.process_bytes, (address, 0, address, address, wide, own)))
         return self._frames_kernel
 
     def short_frames_kernel(self):
         """The byte kernel that holds the GIL (for a few frames), called as :meth:`frames_kernel`."""
-        address, wide = self.address, self.wide
-        return load_kernel(("bytes-short", wide), lambda: compiled_entry(
-            _kernels.process_bytes_holding_gil, (address, 0, address, address, wide)))
+        address, wide, own = self.address, self.wide, self.own
+        return load_kernel(("bytes-short", wide, own), lambda: compiled_entry(
+            _kernels.process_bytes_holding_gil, (address, 0, address, address, wide, own)))
 
-    def mix_kernel(self):
-        """The kernel that crossfades several engines (:func:`eq._kernels.process_bytes_mix`)."""
+    def mix_kernel(self, own=None):
+        """The kernel that crossfades several engines (:func:`eq._kernels.process_bytes_mix`),
+        called with `own` True if any of them has channels with cascades of their own."""
         wide, address = self.wide, self.address
 
         def load():
             # Zero frames: compiles or loads the kernel (inside load_kernel's notice), no effect.
             voices = np.array([address], dtype=np.int64)
             zeros = np.zeros(1, dtype=np.int64)
-            _kernels.process_bytes_mix(address, 0, voices, zeros, zeros, address, wide)
+            _kernels.process_bytes_mix(address, 0, voices, zeros, zeros, address, wide, own)
             return _kernels.process_bytes_mix
 
-        return load_kernel(("mix", wide), load)
+        return load_kernel(("mix", wide, own), load)
 
     def c_kernel(self):
         """The byte kernel compiled as a C function (a numba ``cfunc``, cached on disk like the
         other kernels), for the extension ``eq._chunks``; its ``address`` is what the extension
-        calls, with the arguments of :meth:`frames_kernel` but `wide`."""
-        wide = self.wide
+        calls, with the arguments of :meth:`frames_kernel` but `wide` and `own`."""
+        wide, own = self.wide, self.own
 
         def load():
             from numba import cfunc
 
-            entry = _kernels.bytes_entry_wide if wide else _kernels.bytes_entry
-            return cfunc(_kernels.C_ENTRY_SIGNATURE, cache=True)(entry)
+            return cfunc(_kernels.C_ENTRY_SIGNATURE, cache=True)(
+                _kernels.BYTES_ENTRIES[wide, own])
 
-        return load_kernel(("c-bytes", wide), load)
+        return load_kernel(("c-bytes", wide, own), load)
 
     def process_frames_into(self, src, dst):
         """Equalize whole frames from one array into another, without copies.
@@ -315,7 +320,7 @@ class Engine:
         n_frames = src.nbytes // self.frame_bytes
         if n_frames:
             self.frames_kernel()(address_of(src), n_frames, self.address, address_of(dst),
-                                 self.wide)
+                                 self.wide, self.own)
 
     # -------------------------------------------------------------------- state
     @property

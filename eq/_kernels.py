@@ -24,14 +24,15 @@ tile and scratch, see :func:`engine_size`) as integers, because on small
 chunks the cost of a call is mostly numba unboxing its arguments (see
 :mod:`eq._memory`). It
 releases the GIL; :func:`process_bytes_holding_gil`, its twin for chunks of a
-few frames, does not. :func:`bytes_entry` and :func:`bytes_entry_wide` are
+few frames, does not. The ``bytes_entry`` functions are
 the same kernel compiled as C functions, for the C extension ``eq._chunks``.
 """
 
 import numpy as np
 from numba import njit
 
-from ._cascades import MAX_FUSED_SECTIONS, run_cascade, run_cascade4
+from ._cascades import (MAX_FUSED_SECTIONS, run_cascade, run_cascade4, run_cascade4_own,
+                        run_cascade_own)
 from ._fpenv import flush_subnormals, restore_fp_control
 from ._memory import array_at
 
@@ -114,7 +115,7 @@ def tile_samples(channels):
 
 
 @njit(cache=True, nogil=True)
-def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cover - compiled
+def filter_tile(tile, m, channels, runs, sos_area, zi, wide, own):  # pragma: no cover - compiled
     """Filter ``m`` interleaved frames of ``tile`` through every channel's sections, in order.
 
     ``runs`` is the run table (see :func:`engine_size`): a run of consecutive
@@ -129,6 +130,10 @@ def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cove
     the ``wide is not None`` branches when ``wide`` is typed None), so
     streams of up to 3 channels do not compile them. Both give the same
     samples: every lane does the same arithmetic.
+
+    ``own`` is None, or True when some run's channels each have their own
+    cascade (a lane stride): its kernels are pruned the same way, so streams
+    with the same bands on every channel do not compile them.
 
     Each kernel dispatcher has one call site, here, and this function one,
     in each entry point: LLVM inlines the whole chain at every call site, so
@@ -156,13 +161,23 @@ def filter_tile(tile, m, channels, runs, sos_area, zi, wide):  # pragma: no cove
                 # Near-equal groups (9 sections -> 5 + 4, not 8 + 1): a lone
                 # section is latency-bound, a group of several is not.
                 k = (n_sections - s) // (n_groups - g)
-                quad = False
+                done = False
                 if wide is not None:
-                    quad = lanes == 4
-                    if quad:
-                        run_cascade4(k, tile, m, channels, c, sos, zi, s, ls)
-                if not quad:
-                    run_cascade(k, lanes, tile, m, channels, c, sos, zi, s, ls)
+                    if lanes == 4:
+                        if own is not None:
+                            if ls != 0:
+                                run_cascade4_own(k, tile, m, channels, c, sos, zi, s, ls)
+                                done = True
+                        if not done:
+                            run_cascade4(k, tile, m, channels, c, sos, zi, s, ls)
+                            done = True
+                if not done:
+                    if own is not None:
+                        if ls != 0:
+                            run_cascade_own(k, lanes, tile, m, channels, c, sos, zi, s, ls)
+                            done = True
+                    if not done:
+                        run_cascade(k, lanes, tile, m, channels, c, sos, zi, s, ls)
                 s += k
             c += lanes
 
@@ -384,7 +399,8 @@ def _scratch_address(engine_address, engine):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # pragma: no cover
+def process_bytes(src_address, n_frames, engine_address, dst_address, wide,
+                  own):  # pragma: no cover
     """Equalize ``n_frames`` whole frames from memory at ``src_address`` into ``dst_address``.
 
     Parameters
@@ -404,6 +420,9 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     wide : None or True
         True to run four channels at a time in 4-lane vectors (compiles the
         4-lane kernels); see :func:`filter_tile`.
+    own : None or True
+        True when some channels have cascades of their own run side by side in
+        one vector (compiles those kernels); see :func:`filter_tile`.
 
     Notes
     -----
@@ -415,45 +434,60 @@ def process_bytes(src_address, n_frames, engine_address, dst_address, wide):  # 
     engine = array_at(engine_address, int(head[H_SIZE]), np.float64)
     old = flush_subnormals()
     engine[H_CLIPPED] += _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
-                                      wide)
+                                      wide, own)
     engine[H_FRAMES] += n_frames
     restore_fp_control(old)
 
 
 @njit(cache=True)
 def process_bytes_holding_gil(src_address, n_frames, engine_address, dst_address,
-                              wide):  # pragma: no cover
+                              wide, own):  # pragma: no cover
     """:func:`process_bytes` without releasing the GIL, for short chunks.
 
     Releasing the GIL and taking it back costs as much as filtering a few
     frames, so chunks of a few frames are filtered
     holding it. Same arguments and results as :func:`process_bytes`.
     """
-    process_bytes(src_address, n_frames, engine_address, dst_address, wide)
+    process_bytes(src_address, n_frames, engine_address, dst_address, wide, own)
 
 
 C_ENTRY_SIGNATURE = "void(int64, int64, int64, int64)"
-"""numba signature of :func:`bytes_entry` and :func:`bytes_entry_wide` as C functions."""
+"""numba signature of the ``bytes_entry`` functions as C functions."""
 
 
 def bytes_entry(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
-    """:func:`process_bytes` with ``wide`` None, to compile as a C function.
+    """:func:`process_bytes` with ``wide`` and ``own`` None, to compile as a C function.
 
     ``eq.streaming`` compiles it with numba's ``cfunc`` (signature
     :data:`C_ENTRY_SIGNATURE`) and hands its address to the C extension
     ``eq._chunks``, which calls it without going through Python.
     """
-    process_bytes(src_address, n_frames, engine_address, dst_address, None)
+    process_bytes(src_address, n_frames, engine_address, dst_address, None, None)
 
 
 def bytes_entry_wide(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
     """:func:`bytes_entry` with ``wide`` True (4 channels or more)."""
-    process_bytes(src_address, n_frames, engine_address, dst_address, True)
+    process_bytes(src_address, n_frames, engine_address, dst_address, True, None)
+
+
+def bytes_entry_own(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
+    """:func:`bytes_entry` with ``own`` True (channels with cascades of their own)."""
+    process_bytes(src_address, n_frames, engine_address, dst_address, None, True)
+
+
+def bytes_entry_wide_own(src_address, n_frames, engine_address, dst_address):  # pragma: no cover
+    """:func:`bytes_entry` with ``wide`` and ``own`` True."""
+    process_bytes(src_address, n_frames, engine_address, dst_address, True, True)
+
+
+BYTES_ENTRIES = {(None, None): bytes_entry, (True, None): bytes_entry_wide,
+                 (None, True): bytes_entry_own, (True, True): bytes_entry_wide_own}
+"""The C entry for ``(wide, own)``."""
 
 
 @njit(cache=True, nogil=True)
 def _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
-                 wide):  # pragma: no cover
+                 wide, own):  # pragma: no cover
     """:func:`process_bytes` without the change of floating-point mode.
 
     Tile by tile: decode into the tile, filter it, encode it. Decoding and
@@ -474,7 +508,7 @@ def _bytes_tiles(src_address, n_frames, engine_address, engine, dst_address,
         count = m * channels
         first = f0 * channels * bps  # byte offset of the tile
         _decode(kind, code, src_address + first, count, offset, inv_scale, scratch, tile)
-        filter_tile(tile, m, channels, runs, sos, zi, wide)
+        filter_tile(tile, m, channels, runs, sos, zi, wide, own)
         if seed != 0:
             _add_tpdf(tile, count, seed, first_sample + f0 * channels, 1.0 / scale)
         clipped += _encode(kind, code, tile, count, offset, scale, lo, hi, step, scratch,
@@ -548,7 +582,7 @@ def ramp_weight(j, ramp_frames):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def process_bytes_mix(src_address, n_frames, addresses, starts, ramps, dst_address,
-                      wide):  # pragma: no cover - compiled
+                      wide, own):  # pragma: no cover - compiled
     """Equalize ``n_frames`` whole frames through several engines crossfaded into one output.
 
     Every engine (voice) filters the same input; the output is voice 0's, then
@@ -561,8 +595,9 @@ def process_bytes_mix(src_address, n_frames, addresses, starts, ramps, dst_addre
 
     Parameters
     ----------
-    src_address, n_frames, dst_address, wide
-        As :func:`process_bytes`.
+    src_address, n_frames, dst_address, wide, own
+        As :func:`process_bytes` (``own`` True if any voice has channels with cascades of
+        their own).
     addresses : ndarray of int64
         The engines' addresses; all of the same format and channel count, each
         with its own bands, preamp and state, and all with the same frame count.
@@ -594,7 +629,7 @@ def process_bytes_mix(src_address, n_frames, addresses, starts, ramps, dst_addre
              tile_v) = _unpack(engine_v)
             _decode(kind, code, src_address + first, count, offset, gain_v / (scale * step),
                     _scratch_address(addresses[v], engine_v), tile_v)
-            filter_tile(tile_v, m, channels, runs_v, sos_v, zi_v, wide)
+            filter_tile(tile_v, m, channels, runs_v, sos_v, zi_v, wide, own)
             if v > 0:
                 for j in range(m):
                     g = ramp_weight(frame0 + f0 + j - starts[v], ramps[v])

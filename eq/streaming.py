@@ -201,7 +201,8 @@ class _PyChunks:
         # The last output slice, reused while the chunk size stays the same.
         self._out_slice = self._out_view[:0]
         self._frame_bytes = engine.frame_bytes
-        self._kernel, self._kernel_short, self._wide = kernel, kernel_short, engine.wide
+        self._kernel, self._kernel_short = kernel, kernel_short
+        self._wide, self._own = engine.wide, engine.own
 
     def process(self, data):
         """Equalize the next chunk of the stream.
@@ -246,7 +247,7 @@ class _PyChunks:
             return b""
         kernel = self._kernel_short if used <= SHORT_CHUNK_BYTES else self._kernel
         kernel(self._in_address, used // frame_bytes, self._engine_address, self._out_address,
-               self._wide)
+               self._wide, self._own)
         if rest:
             in_view[:rest] = in_view[used:total]  # disjoint: rest < frame_bytes <= used
         out = self._out_slice
@@ -265,7 +266,7 @@ class _PyChunks:
         engine = self._engine
         state, clipped, frames = engine.zi.copy(), engine.clipped_samples, engine.frames
         self._kernel(address_of(src), used // self._frame_bytes, self._engine_address,
-                     address_of(dst), self._wide)
+                     address_of(dst), self._wide, self._own)
         try:
             out = dst.tobytes()
         except MemoryError:
@@ -484,6 +485,8 @@ class _PythonStreamingEqualizer(_Stream, _PyChunks):
 
     def _bind_engine(self, engine):
         self._engine_address = engine.address
+        self._kernel, self._kernel_short = engine.frames_kernel(), engine.short_frames_kernel()
+        self._own = engine.own
 
     def _set_divert(self, function):
         self._divert = function
@@ -502,7 +505,8 @@ if _chunks is not None:
                                     c_kernel.address, SHORT_CHUNK_BYTES, InvalidTypeError, c_kernel)
 
         def _bind_engine(self, engine):
-            self._set_engine(engine.array)
+            c_kernel = engine.c_kernel()
+            self._set_engine(engine.array, c_kernel.address, c_kernel)
 else:  # pragma: no cover - installed without a C compiler
     class StreamingEqualizer(_PythonStreamingEqualizer):
         __doc__ = _STREAMING_DOC

@@ -56,8 +56,9 @@ def test_one_two_and_four_lane_kernels_agree_for_every_length(rng, k):
 @pytest.mark.parametrize("k", range(1, _cascades.MAX_FUSED_SECTIONS + 1))
 def test_lanes_with_their_own_coefficients_match_one_channel_at_a_time(rng, k):
     # A lane stride ls: channel c + l takes the cascade l * ls further on in sos. The 4- and
-    # 2-lane kernels (pipelined or not) must give each channel what the 1-lane kernel gives it
-    # with that channel's own cascade, bit for bit, at every length.
+    # 2-lane kernels of their own coefficients (pipelined or not) must give each channel what
+    # the 1-lane kernel gives it with that channel's own cascade, bit for bit, at every length;
+    # and with every lane on the same cascade, what the shared kernels give.
     n = k + 1
     base = design_sos(BANDS, 48000)
     cascades = [base[[(i + lane) % len(BANDS) for i in range(n)]].ravel() * (1.0 - 0.01 * lane)
@@ -74,16 +75,20 @@ def test_lanes_with_their_own_coefficients_match_one_channel_at_a_time(rng, k):
         for lane in range(4):
             _cascades.run_cascade(k, 1, ones, m, stride, c + lane, sos[lane * ls:], ones_zi, s, 0)
         four, four_zi = tile.copy(), zi.copy()
-        _cascades.run_cascade4(k, four, m, stride, c, sos, four_zi, s, ls)
+        _cascades.run_cascade4_own(k, four, m, stride, c, sos, four_zi, s, ls)
         assert four.tobytes() == ones.tobytes(), m
         assert four_zi.tobytes() == ones_zi.tobytes(), m
         pairs, pairs_zi = tile.copy(), zi.copy()
         for lane in (0, 2):
-            _cascades.run_cascade(k, 2, pairs, m, stride, c + lane, sos[lane * ls:], pairs_zi, s,
-                                  ls)
+            _cascades.run_cascade_own(k, 2, pairs, m, stride, c + lane, sos[lane * ls:], pairs_zi,
+                                      s, ls)
         assert pairs.tobytes() == ones.tobytes(), m
         assert pairs_zi.tobytes() == ones_zi.tobytes(), m
         if m:
             shared = tile.copy()
             _cascades.run_cascade4(k, shared, m, stride, c, sos, zi.copy(), s, 0)
             assert shared.tobytes() != four.tobytes()  # the lanes really differ
+            same = tile.copy()
+            _cascades.run_cascade4_own(k, same, m, stride, c, np.tile(sos[:ls], 4), zi.copy(), s,
+                                       ls)
+            assert same.tobytes() == shared.tobytes()
