@@ -191,6 +191,23 @@ def plane_tables(pix_fmt, brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.
         If a parameter is out of range or not a number, or `pix_fmt` is unknown.
     """
     n_planes = _check_pix_fmt(pix_fmt)[2]
+    settings, gamma_weight = _plane_settings(brightness, contrast, saturation, gamma, gamma_r,
+                                             gamma_g, gamma_b, gamma_weight)
+    tables = np.empty((n_planes, 256), dtype=np.uint8)
+    paths = []
+    for plane in range(n_planes):
+        if plane == 3:
+            tables[plane] = np.arange(256)
+            paths.append("copy")
+            continue
+        tables[plane], path = _plane_table(*settings[plane], gamma_weight)
+        paths.append(path)
+    return tables, tuple(paths)
+
+
+def _plane_settings(brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.0, gamma_r=1.0,
+                    gamma_g=1.0, gamma_b=1.0, gamma_weight=1.0):
+    """``([(contrast, brightness, gamma)] for Y, U, V, gamma_weight)`` as FFmpeg stores them."""
     p = {name: _as_c_float(_check_param(name, value)) for name, value in (
         ("brightness", brightness), ("contrast", contrast), ("saturation", saturation),
         ("gamma", gamma), ("gamma_r", gamma_r), ("gamma_g", gamma_g), ("gamma_b", gamma_b),
@@ -202,16 +219,7 @@ def plane_tables(pix_fmt, brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.
         (p["saturation"], 0.0, math.sqrt(p["gamma_b"] / p["gamma_g"])),
         (p["saturation"], 0.0, math.sqrt(p["gamma_r"] / p["gamma_g"])),
     ]
-    tables = np.empty((n_planes, 256), dtype=np.uint8)
-    paths = []
-    for plane in range(n_planes):
-        if plane == 3:
-            tables[plane] = np.arange(256)
-            paths.append("copy")
-            continue
-        tables[plane], path = _plane_table(*settings[plane], p["gamma_weight"])
-        paths.append(path)
-    return tables, tuple(paths)
+    return settings, p["gamma_weight"]
 
 
 def _check_pix_fmt(pix_fmt):
@@ -296,9 +304,20 @@ class StreamingVideoEqualizer:
         }
         tables, self._paths = plane_tables(pix_fmt, **self._params)
         self._tables = np.ascontiguousarray(tables)
-        # The kernel copies a plane whose table is the identity, and looks the others up.
-        self._kinds = np.array([0 if path == "copy" else 1 for path in self._paths],
+        # How the kernel runs each plane (eq._video_kernels): a copy, FFmpeg's integer
+        # arithmetic, or the table; each gives the table's bytes, checked here.
+        self._kinds = np.array([{"copy": 0, "integer": 1, "lut": 2}[path] for path in self._paths],
                                dtype=np.int64)
+        self._out = np.empty(0, dtype=np.uint8)
+        self._coefficients = np.zeros((len(self._paths), 2), dtype=np.int64)
+        for plane, setting in enumerate(_plane_settings(**self._params)[0][:len(self._paths)]):
+            if self._paths[plane] == "integer":
+                c, b = _integer_coefficients(*setting[:2])
+                self._coefficients[plane] = c, b
+                values = np.arange(256, dtype=np.int64)
+                if not np.array_equal(np.clip(((values * c) >> 12) + b, 0, 255),
+                                      self._tables[plane]):
+                    raise AssertionError("integer path and its table disagree")  # invariant
         self._params = {k: float(v) for k, v in self._params.items()}
         luma = self._width * self._height
         # AV_CEIL_RSHIFT(a, s) = -((-a) >> s)
@@ -396,9 +415,11 @@ class StreamingVideoEqualizer:
         n = src.shape[0]
         if n == 0:
             return b""
-        out = np.empty(n, dtype=np.uint8)
-        apply_plane_tables(src, out, self._tables, self._kinds, self._plane_ends,
-                           self._frame_pos)
+        if self._out.shape[0] < n:  # kept between calls: a fresh array costs page faults
+            self._out = np.empty(n, dtype=np.uint8)
+        out = self._out[:n]
+        apply_plane_tables(src, out, self._tables, self._kinds, self._coefficients,
+                           self._plane_ends, self._frame_pos)
         total = self._frame_pos + n
         self._frames += total // self._frame_bytes
         self._frame_pos = total % self._frame_bytes
