@@ -79,6 +79,10 @@ MAX_SIZE_PX = 1 << 15
 
 _PLANE_NAMES = ("Y", "U", "V", "A")
 
+KEPT_OUTPUT_BYTES = 1 << 24
+"""Calls of up to this many bytes write into an array the equalizer keeps; longer ones
+into an array of their own, freed after the call."""
+
 
 def _as_c_float(value):
     """`value` rounded to a C ``float`` and back, as ``av_clipf`` stores it."""
@@ -150,7 +154,10 @@ def _check_param(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidTypeError(f"{name} must be a real number, got {value!r}")
     low, high = PARAM_RANGES[name]
-    value_f = float(value)
+    try:
+        value_f = float(value)
+    except OverflowError:  # an int beyond any float: out of range too
+        value_f = math.inf
     if not low <= value_f <= high:  # False for NaN too
         raise InvalidParameterError(
             f"{name} must be in [{low:g}, {high:g}] (the range of FFmpeg's eq filter), got {value!r}"
@@ -273,6 +280,9 @@ class StreamingVideoEqualizer:
     The output is bit-exact with ``ffmpeg -f rawvideo ... -vf eq=...``: see the
     module docstring for the formulas. The parameters are fixed (FFmpeg's
     default ``eval=init``); make a new object to change them.
+
+    An equalizer is a stream: use one object from one thread at a time (several
+    objects may run in parallel; the kernel releases the GIL).
 
     Examples
     --------
@@ -415,9 +425,13 @@ class StreamingVideoEqualizer:
         n = src.shape[0]
         if n == 0:
             return b""
-        if self._out.shape[0] < n:  # kept between calls: a fresh array costs page faults
-            self._out = np.empty(n, dtype=np.uint8)
-        out = self._out[:n]
+        if n <= KEPT_OUTPUT_BYTES:
+            # kept between calls (a fresh array costs page faults), up to a bound
+            if self._out.shape[0] < n:
+                self._out = np.empty(n, dtype=np.uint8)
+            out = self._out[:n]
+        else:
+            out = np.empty(n, dtype=np.uint8)
         apply_plane_tables(src, out, self._tables, self._kinds, self._coefficients,
                            self._plane_ends, self._frame_pos)
         total = self._frame_pos + n

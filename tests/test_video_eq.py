@@ -339,3 +339,22 @@ def test_video_benchmark_runs_and_matches_ffmpeg(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "video.json").read_text())["rows"]
     assert len(rows) == 4 and all(row["equal_to_ffmpeg"] for row in rows)
+
+
+def test_a_huge_integer_parameter_is_out_of_range():
+    from eq.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="contrast"):
+        StreamingVideoEqualizer(4, 2, "yuv420p", contrast=10 ** 400)
+
+
+def test_calls_beyond_the_kept_array_give_the_same_bytes(monkeypatch):
+    """A call longer than KEPT_OUTPUT_BYTES writes into an array of its own: same output."""
+    import eq.video
+
+    data = bytes(range(256)) * 40
+    kept = StreamingVideoEqualizer(16, 8, "yuv420p", contrast=1.7, gamma=1.4).process(data)
+    monkeypatch.setattr(eq.video, "KEPT_OUTPUT_BYTES", 100)
+    video = StreamingVideoEqualizer(16, 8, "yuv420p", contrast=1.7, gamma=1.4)
+    assert video.process(data[:50]) + video.process(data[50:]) == kept
+    assert video._out.shape[0] <= 100
