@@ -24,7 +24,6 @@ its ramp a frame is), never on how the stream was split, so the output is the
 same for any chunking, across changes too.
 """
 
-import collections
 import math
 import numbers
 
@@ -128,9 +127,6 @@ class Transitions:
         self._ramps = [0]
         self._queue = []  # (at_frame, order, engine, ramp_frames), sorted
         self._order = 0
-        # (frame, bands, preamp_db, ramp_frames) of the changes begun, oldest first; the
-        # command line takes them out to log them, and only the last ones are kept.
-        self.started = collections.deque(maxlen=1000)
 
     @property
     def newest(self):
@@ -203,7 +199,6 @@ class Transitions:
             self.voices.append(engine)
             self._starts.append(position)
             self._ramps.append(ramp)
-            self.started.append((position, engine.bands, engine.preamp_db, ramp))
             self._drop_finished(position)  # a ramp of 0 frames is over as it starts
 
     def _next_event(self, position):

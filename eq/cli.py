@@ -18,6 +18,7 @@ Exit status: 0 on success; 1 when the job failed on its input or output (see
 """
 
 import argparse
+import contextlib
 import importlib
 import math
 import os
@@ -555,6 +556,21 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+def _pipe(process, lock):
+    """Standard input to standard output through `process`, a read at a time, each call
+    under `lock` (a change of bands may come from another thread between two calls)."""
+    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout.flush()
+    while True:
+        chunk = os.read(in_fd, READ_BYTES)
+        if not chunk:
+            return
+        with lock:
+            out = process(chunk)
+        if out:
+            _write_all(out_fd, out)
+
+
 def _kept_bands(args, preset_bands, extra_bands, sample_rate):
     """The bands to run at `sample_rate`: the preset's below Nyquist (notices for the
     others), then the --band ones (an error if one is not below Nyquist)."""
@@ -583,16 +599,7 @@ def _cmd_stream(args):
     if args.control:
         stream._engine.mix_kernel()  # compiled or loaded now, not at the first change
         _start_control(args.control, stream, lock)
-    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    sys.stdout.flush()
-    while True:
-        chunk = os.read(in_fd, READ_BYTES)
-        if not chunk:
-            break
-        with lock:
-            out = stream.process(chunk)
-        if out:
-            _write_all(out_fd, out)
+    _pipe(stream.process, lock)
     try:
         stream.flush()
     finally:
@@ -622,13 +629,7 @@ def _cmd_video(args):
         gamma_g=args.gamma_g, gamma_b=args.gamma_b, gamma_weight=args.gamma_weight)
     if sys.stdin is None or sys.stdout is None:
         raise InvalidParameterError("eq video needs an open standard input and standard output")
-    in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    sys.stdout.flush()
-    while True:
-        chunk = os.read(in_fd, READ_BYTES)
-        if not chunk:
-            break
-        _write_all(out_fd, video.process(chunk))
+    _pipe(video.process, contextlib.nullcontext())
     video.flush()  # raises if the stream ended inside a frame (every byte was written)
     return 0
 
@@ -664,13 +665,8 @@ def _start_control(path, stream, lock):
     ControlReader(path, on_line, log).start()
 
 
-def _checked_channels(channels):
-    from ._engine import check_channels
-
-    return check_channels(channels)
-
-
 def _cmd_response(args):
+    from ._engine import check_channels
     from .channels import channel_names
     from .design import channel_groups, frequency_response_db
     from .response import check_plot_path, default_channels, save_response_plot, table_freqs_hz
@@ -690,7 +686,7 @@ def _cmd_response(args):
     if args.plot:
         check_plot_path(args.plot)
     channels = default_channels(bands, args.channels)
-    names = channel_names(_checked_channels(channels))
+    names = channel_names(check_channels(channels))
     try:
         groups = channel_groups(bands, channels)
     except InvalidParameterError as exc:

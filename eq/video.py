@@ -197,10 +197,18 @@ def plane_tables(pix_fmt, brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.
     InvalidParameterError, InvalidTypeError
         If a parameter is out of range or not a number, or `pix_fmt` is unknown.
     """
+    tables, paths, _ = _plane_programs(pix_fmt, brightness, contrast, saturation, gamma,
+                                       gamma_r, gamma_g, gamma_b, gamma_weight)
+    return tables, paths
+
+
+def _plane_programs(pix_fmt, *params):
+    """:func:`plane_tables`, and ``(c, b)`` of :func:`_integer_coefficients` for each plane on
+    the integer path (zeros elsewhere), which the kernel computes instead of looking up."""
     n_planes = _check_pix_fmt(pix_fmt)[2]
-    settings, gamma_weight = _plane_settings(brightness, contrast, saturation, gamma, gamma_r,
-                                             gamma_g, gamma_b, gamma_weight)
+    settings, gamma_weight = _plane_settings(*params)
     tables = np.empty((n_planes, 256), dtype=np.uint8)
+    coefficients = np.zeros((n_planes, 2), dtype=np.int64)
     paths = []
     for plane in range(n_planes):
         if plane == 3:
@@ -209,7 +217,9 @@ def plane_tables(pix_fmt, brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.
             continue
         tables[plane], path = _plane_table(*settings[plane], gamma_weight)
         paths.append(path)
-    return tables, tuple(paths)
+        if path == "integer":
+            coefficients[plane] = _integer_coefficients(*settings[plane][:2])
+    return tables, tuple(paths), coefficients
 
 
 def _plane_settings(brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.0, gamma_r=1.0,
@@ -307,28 +317,19 @@ class StreamingVideoEqualizer:
         self._height = _check_size("height", height)
         log2_w, log2_h, n_planes = _check_pix_fmt(pix_fmt)
         self._pix_fmt = pix_fmt
-        self._params = {
-            "brightness": brightness, "contrast": contrast, "saturation": saturation,
-            "gamma": gamma, "gamma_r": gamma_r, "gamma_g": gamma_g, "gamma_b": gamma_b,
-            "gamma_weight": gamma_weight,
-        }
-        tables, self._paths = plane_tables(pix_fmt, **self._params)
+        tables, self._paths, self._coefficients = _plane_programs(
+            pix_fmt, brightness, contrast, saturation, gamma, gamma_r, gamma_g, gamma_b,
+            gamma_weight)
         self._tables = np.ascontiguousarray(tables)
         # How the kernel runs each plane (eq._video_kernels): a copy, FFmpeg's integer
-        # arithmetic, or the table; each gives the table's bytes, checked here.
+        # arithmetic with self._coefficients, or the table.
         self._kinds = np.array([{"copy": 0, "integer": 1, "lut": 2}[path] for path in self._paths],
                                dtype=np.int64)
+        self._params = {name: float(value) for name, value in (
+            ("brightness", brightness), ("contrast", contrast), ("saturation", saturation),
+            ("gamma", gamma), ("gamma_r", gamma_r), ("gamma_g", gamma_g), ("gamma_b", gamma_b),
+            ("gamma_weight", gamma_weight))}
         self._out = np.empty(0, dtype=np.uint8)
-        self._coefficients = np.zeros((len(self._paths), 2), dtype=np.int64)
-        for plane, setting in enumerate(_plane_settings(**self._params)[0][:len(self._paths)]):
-            if self._paths[plane] == "integer":
-                c, b = _integer_coefficients(*setting[:2])
-                self._coefficients[plane] = c, b
-                values = np.arange(256, dtype=np.int64)
-                if not np.array_equal(np.clip(((values * c) >> 12) + b, 0, 255),
-                                      self._tables[plane]):
-                    raise AssertionError("integer path and its table disagree")  # invariant
-        self._params = {k: float(v) for k, v in self._params.items()}
         luma = self._width * self._height
         # AV_CEIL_RSHIFT(a, s) = -((-a) >> s)
         chroma = (-((-self._width) >> log2_w)) * (-((-self._height) >> log2_h))
