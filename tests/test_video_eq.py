@@ -1,8 +1,10 @@
 """The streaming video equalizer against the real ``ffmpeg -vf eq``, its oracle."""
 
 import array
+import json
 import math
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +17,39 @@ from eq.video import PARAM_RANGES, PIX_FMTS, StreamingVideoEqualizer, plane_tabl
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
+#: The test frames: raw video files with a manifest (``video_fixtures/README.md``).
+FIXTURE_DIR = Path(__file__).resolve().parents[1] / "video_fixtures"
+FIXTURES = json.loads((FIXTURE_DIR / "manifest.json").read_text(encoding="utf-8"))["files"]
+
+#: Sizes every pixel format has a fixture of (odd, even, one pixel), besides its 33x17 gradient.
 SIZES = [(1, 1), (3, 5), (17, 9), (64, 2)]
+
+
+def read_fixture(entry):
+    """The bytes of one fixture file, checked against the manifest's size."""
+    data = (FIXTURE_DIR / entry["name"]).read_bytes()
+    assert len(data) == entry["frames"] * entry["frame_bytes"], entry["name"]
+    return data
+
+
+def fixture_named(kind, pix_fmt):
+    """The one fixture entry of this kind (``gradient``, ``bars``) and pixel format."""
+    (entry,) = [e for e in FIXTURES if e["name"].startswith(kind + "_") and e["pix_fmt"] == pix_fmt]
+    return entry
+
+
+def fixture_planes(entry):
+    """The planes of a fixture, each an array of shape ``(frames, plane bytes)``, as
+    :class:`StreamingVideoEqualizer` lays out a frame."""
+    eqv = StreamingVideoEqualizer(entry["width"], entry["height"], entry["pix_fmt"])
+    frames = np.frombuffer(read_fixture(entry), np.uint8).reshape(entry["frames"], eqv.frame_bytes)
+    bounds = np.cumsum((0,) + eqv.plane_bytes)
+    return [frames[:, start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def _fixture_params(entries):
+    return [pytest.param(e, id=e["name"]) for e in entries]
+
 
 # Covers copy, the integer path (process_c) and the table (create_lut) on luma
 # and chroma; clipping at both ends; negative contrast; the |contrast| < 7.9
@@ -48,36 +82,63 @@ def ffmpeg_eq(data, pix_fmt, width, height, params, loglevel="error"):
     return done.stdout, done.stderr.decode(errors="replace")
 
 
-def test_frames(eqv, rng):
-    """Ramps that give each plane every value, seeded noise and colour bars, as one stream."""
-    frame_bytes = eqv.frame_bytes
-    n_ramp = max(1, math.ceil(256 / min(eqv.plane_bytes)))
-    offsets = np.arange(n_ramp)[:, None] * 37 + np.arange(frame_bytes)[None, :]
-    ramps = (offsets % 256).astype(np.uint8).ravel()
-    noise = rng.integers(0, 256, 2 * frame_bytes, dtype=np.uint8)
-    bar_values = np.array([16, 235, 128, 0, 255, 64, 192, 100], dtype=np.uint8)
-    bars = np.concatenate([
-        bar_values[(np.arange(n) * len(bar_values)) // n] for n in eqv.plane_bytes])
-    return np.concatenate([ramps, noise, bars]).tobytes()
-
-
-test_frames.__test__ = False  # a helper, not a test
+@pytest.mark.parametrize("entry", _fixture_params(FIXTURES))
+def test_bit_exact_with_ffmpeg(entry):
+    """Each fixture file (ramps, bars, noise; every format; odd, even and 1x1 sizes; 2-3 frames)
+    through every setting of PARAM_GRID: the same bytes as ``ffmpeg -vf eq``."""
+    width, height, pix_fmt = entry["width"], entry["height"], entry["pix_fmt"]
+    data = read_fixture(entry)
+    for params in PARAM_GRID:
+        eqv = StreamingVideoEqualizer(width, height, pix_fmt, **params)
+        expected, _ = ffmpeg_eq(data, pix_fmt, width, height, params)
+        got = eqv.process(data)
+        assert len(expected) == len(data)
+        if got != expected:
+            a, b = np.frombuffer(got, np.uint8), np.frombuffer(expected, np.uint8)
+            where = np.flatnonzero(a != b)
+            pytest.fail(f"{entry['name']} {params}: {where.size} bytes differ, "
+                        f"first at {where[:5]} (ours {a[where[:5]]}, ffmpeg {b[where[:5]]})")
 
 
 @pytest.mark.parametrize("pix_fmt", sorted(PIX_FMTS))
-def test_bit_exact_with_ffmpeg(pix_fmt, rng):
-    for width, height in SIZES:
-        for params in PARAM_GRID:
-            eqv = StreamingVideoEqualizer(width, height, pix_fmt, **params)
-            data = test_frames(eqv, rng)
-            expected, _ = ffmpeg_eq(data, pix_fmt, width, height, params)
-            got = eqv.process(data)
-            assert len(expected) == len(data)
-            if got != expected:
-                a, b = np.frombuffer(got, np.uint8), np.frombuffer(expected, np.uint8)
-                where = np.flatnonzero(a != b)
-                pytest.fail(f"{pix_fmt} {width}x{height} {params}: {where.size} bytes differ, "
-                            f"first at {where[:5]} (ours {a[where[:5]]}, ffmpeg {b[where[:5]]})")
+def test_fixtures_cover_every_size_and_every_value_of_every_plane(pix_fmt):
+    """What the grid above runs on: in every format, the sizes of SIZES (odd, even, 1x1) and an
+    odd one with rounded-up chroma, two frames or more per file, and every byte value in every
+    plane (the gradient has them all)."""
+    mine = [e for e in FIXTURES if e["pix_fmt"] == pix_fmt]
+    sizes = {(e["width"], e["height"]) for e in mine}
+    assert set(SIZES) | {(33, 17)} <= sizes
+    assert all(e["frames"] >= 2 for e in mine)
+    planes = fixture_planes(fixture_named("gradient", pix_fmt))
+    assert len(planes) == PIX_FMTS[pix_fmt][2]
+    for plane in planes:
+        np.testing.assert_array_equal(np.unique(plane), np.arange(256))
+
+
+def test_fixtures_are_in_the_formats_of_eq_video():
+    assert {e["pix_fmt"] for e in FIXTURES} == set(PIX_FMTS)
+
+
+@pytest.mark.parametrize("pix_fmt", sorted(PIX_FMTS))
+def test_grid_clips_at_both_ends_on_both_paths(pix_fmt):
+    """On the fixtures of each format, the grid maps inputs 1..254 to 0 and to 255 through the
+    integer path and through the table, on luma and (where there is one) on chroma."""
+    values = [set(), set(), set()]
+    for entry in (e for e in FIXTURES if e["pix_fmt"] == pix_fmt):
+        for p, plane in enumerate(fixture_planes(entry)[:3]):
+            values[p].update(np.unique(plane).tolist())
+    clipped = set()
+    for params in PARAM_GRID:
+        tables, paths = plane_tables(pix_fmt, **params)
+        for p in range(min(3, len(paths))):
+            inner = np.array(sorted(values[p] - {0, 255}))
+            out = tables[p][inner]
+            for end in (0, 255):
+                if np.any(out == end):
+                    clipped.add(("luma" if p == 0 else "chroma", paths[p], end))
+    planes = ("luma",) if pix_fmt == "gray" else ("luma", "chroma")
+    assert clipped == {(plane, path, end) for plane in planes
+                       for path in ("integer", "lut") for end in (0, 255)}
 
 
 def test_grid_covers_every_path():
@@ -88,9 +149,14 @@ def test_grid_covers_every_path():
 
 
 def test_tables_exhaustive_random_settings():
-    """Every input value of every plane, for random settings, in one 256x1 frame per setting."""
+    """Every input value of every plane, for random settings: the yuva444p gradient fixture holds
+    each value in each plane."""
     rng = np.random.default_rng(11)
-    frame = np.tile(np.arange(256, dtype=np.uint8), 4).tobytes()
+    entry = fixture_named("gradient", "yuva444p")
+    for plane in fixture_planes(entry):
+        np.testing.assert_array_equal(np.unique(plane), np.arange(256))
+    frames = read_fixture(entry)
+    width, height = entry["width"], entry["height"]
     for _ in range(40):
         params = {}
         for name, (low, high) in PARAM_RANGES.items():
@@ -99,14 +165,14 @@ def test_tables_exhaustive_random_settings():
             if name == "contrast" and rng.random() < 0.9:
                 low, high = -9.0, 9.0
             params[name] = round(float(rng.uniform(low, high)), int(rng.integers(1, 6)))
-        eqv = StreamingVideoEqualizer(256, 1, "yuva444p", **params)
-        assert eqv.process(frame) == ffmpeg_eq(frame, "yuva444p", 256, 1, params)[0], params
+        eqv = StreamingVideoEqualizer(width, height, "yuva444p", **params)
+        assert eqv.process(frames) == ffmpeg_eq(frames, "yuva444p", width, height, params)[0], params
 
 
 @pytest.mark.parametrize("pix_fmt", sorted(PIX_FMTS))
 def test_ffmpeg_inserts_no_conversion(pix_fmt):
-    eqv = StreamingVideoEqualizer(5, 3, pix_fmt)
-    _, log = ffmpeg_eq(bytes(eqv.frame_bytes), pix_fmt, 5, 3, {"gamma": 1.5}, loglevel="verbose")
+    entry = fixture_named("noise_3x5", pix_fmt)
+    _, log = ffmpeg_eq(read_fixture(entry), pix_fmt, 3, 5, {"gamma": 1.5}, loglevel="verbose")
     assert f"pixfmt:{pix_fmt} " in log
     assert "auto-inserting" not in log
 
@@ -295,6 +361,37 @@ def test_eq_video_between_two_ffmpeg_commands_is_ffmpegs_eq(tmp_path):
                                capture_output=True)
     assert len(decoded.stdout) == 10 * 64 * 48 * 3 // 2
     assert decoded.stdout == reference.stdout
+
+
+@pytest.mark.parametrize("entry", _fixture_params(
+    [fixture_named("gradient", "yuv420p"), fixture_named("gradient", "yuva420p")]))
+def test_eq_video_between_two_ffmpeg_commands_on_a_fixture(entry, tmp_path):
+    """The same pipeline from a fixture file at an odd size (chroma rounded up), with and without
+    alpha: ffmpeg reads it as raw video, `eq video` equalizes it, ffmpeg encodes it losslessly
+    (FFV1). Decoded again, it is byte for byte what ffmpeg's own eq filter makes of the file, and
+    not the file itself."""
+    import shlex
+    import sys
+
+    ff = shlex.quote(_ffmpeg())
+    raw_in = ["-f", "rawvideo", "-pix_fmt", entry["pix_fmt"], "-s", f"{entry['width']}x{entry['height']}"]
+    source = str(FIXTURE_DIR / entry["name"])
+    out = tmp_path / "out.mkv"
+    pipeline = (f"{ff} -nostdin -v error {shlex.join(raw_in)} -i {shlex.quote(source)} -f rawvideo - "
+                f"| {shlex.quote(sys.executable)} -m eq video --size {entry['width']}x{entry['height']} "
+                f"--pix-fmt {entry['pix_fmt']} --contrast 1.3 --brightness 0.05 --saturation 1.4 "
+                f"--gamma 1.2 --gamma-b 0.8 "
+                f"| {ff} -nostdin -v error {shlex.join(raw_in)} -r 10 -i - -c:v ffv1 {shlex.quote(str(out))}")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    decoded = subprocess.run([_ffmpeg(), "-nostdin", "-v", "error", "-i", str(out), "-f", "rawvideo",
+                              "-pix_fmt", entry["pix_fmt"], "-"], capture_output=True, check=True)
+    params = "contrast=1.3:brightness=0.05:saturation=1.4:gamma=1.2:gamma_b=0.8"
+    reference = subprocess.run([_ffmpeg(), "-nostdin", "-v", "error", *raw_in, "-i", source, "-vf",
+                                f"eq={params}", "-f", "rawvideo", "-"], capture_output=True, check=True)
+    assert len(decoded.stdout) == entry["frames"] * entry["frame_bytes"]
+    assert decoded.stdout == reference.stdout
+    assert decoded.stdout != read_fixture(entry)
 
 
 def test_eq_video_reports_a_stream_that_ends_inside_a_frame():
