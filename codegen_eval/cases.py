@@ -1,34 +1,33 @@
-"""Deterministic, seeded generation of inputs and chunkings from the task data.
+"""Deterministic, seeded cases of a task: inputs and chunkings, from the task data.
 
-Every array is laid out ``(frames, channels)``. The same task, case and seed always give the
-same bytes.
+What a case's configuration and input signal are belongs to the task (its judge module's
+``case_setup``); how a case's input is cut into chunks, and which input each chunking gets, is the
+same for every task and lives here. The same task, case and seed always give the same bytes.
 """
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
-
-from . import pcm
 
 
 @dataclass
 class Case:
-    """One configuration with its input signal.
+    """One configuration with its input.
 
     Attributes
     ----------
     id : str
     config : dict
-        ``sample_rate``, ``channels``, ``format``, ``format_code``, ``bands`` (dicts).
+        The configuration, as the task's judge describes it (names, not codes).
     spec : dict
-        The format description from the task interface.
+        The sample format: ``bytes`` and ``kind`` (``uint``, ``int`` or ``float``) at least.
     input_bytes : bytes
         The input fed whole (the ``whole`` chunking's).
-    x : ndarray, shape (frames, channels)
-        That input decoded, float64.
+    x : ndarray or None
+        That input decoded by the task (audio: float64, ``(frames, channels)``), or None.
     family : str
     chunkings : dict
         Chunking name -> list of chunk sizes in bytes (sums to ``len(input_bytes)``).
@@ -36,81 +35,84 @@ class Case:
         Chunking name -> the input bytes fed with that chunking. Every chunking has its own signal
         (same length, level and kind), so that no process sees an input twice and none can replay
         an earlier answer.
+    frame_bytes : int
+        The unit of zero latency: after every call the output holds every complete unit received.
+    sample_bytes : int
+        Bytes of one sample (for telling chunk boundaries inside a sample from those between).
+    units : dict
+        Named sizes in bytes that chunking rules may cut by (``unit_bytes`` rules), e.g. ``row``.
+    decode : callable or None
+        ``decode(data) -> x`` for the inputs of other chunkings.
     """
 
     id: str
     config: dict
     spec: dict
     input_bytes: bytes
-    x: np.ndarray
+    x: np.ndarray | None
     family: str
     chunkings: dict = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)
+    frame_bytes: int = 1
+    sample_bytes: int = 1
+    units: dict = field(default_factory=dict)
+    decode: Callable | None = None
 
     def for_input(self, name: str) -> "Case":
         """The same case with the input of chunking `name` as its ``input_bytes`` and ``x``."""
         data = self.inputs[name]
-        return replace(self, input_bytes=data, x=pcm.to_float(data, self.spec, self.config["channels"]))
-
-    @property
-    def frame_bytes(self) -> int:
-        return self.spec["bytes"] * self.config["channels"]
+        return replace(self, input_bytes=data, x=self.decode(data) if self.decode else None)
 
     @property
     def frames(self) -> int:
-        return self.x.shape[0]
+        """Complete units of zero latency in the input (audio: frames)."""
+        return len(self.input_bytes) // self.frame_bytes
+
+
+@dataclass
+class CaseSetup:
+    """What a task's judge says of one case of its data (see :func:`build_case`).
+
+    Attributes
+    ----------
+    config, spec, frame_bytes, sample_bytes, units, decode
+        As in :class:`Case`.
+    make_input : callable
+        ``make_input(rng) -> bytes``: one input signal of the case from a seeded generator.
+    """
+
+    config: dict
+    spec: dict
+    make_input: Callable
+    frame_bytes: int
+    sample_bytes: int
+    units: dict = field(default_factory=dict)
+    decode: Callable | None = None
 
 
 def _rng(seed: int, *names: str) -> np.random.Generator:
     return np.random.default_rng([int(seed)] + [zlib.crc32(n.encode()) for n in names])
 
 
-def _signal(kind: dict, frames: int, channels: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    level = 10.0 ** (kind.get("level_dbfs", -12.0) / 20.0)
-    t = np.arange(frames) / sample_rate
-    x = np.zeros((frames, channels))
-    for ch in range(channels):
-        # a different level per channel so that mixed channels are visible
-        ch_level = level * (1.0 - 0.08 * ch)
-        name = kind["kind"]
-        if name == "noise":
-            sig = rng.standard_normal(frames) * ch_level
-        elif name == "sines":
-            freqs = rng.uniform(40.0, 0.4 * sample_rate, size=3)
-            phases = rng.uniform(0, 2 * math.pi, size=3)
-            sig = sum(np.sin(2 * math.pi * f * t + p) for f, p in zip(freqs, phases)) * ch_level / 2
-            sig = sig + rng.standard_normal(frames) * ch_level * 0.05
-        elif name == "loud":
-            # a quiet first quarter, then a loud passage that the boost pushes past full scale
-            sig = rng.standard_normal(frames) * ch_level
-            sig[: frames // 4] *= 0.05
-        elif name == "lowfreq":
-            f = kind.get("freq_hz", 5.0) * (1.0 + 0.1 * ch)
-            sig = np.sin(2 * math.pi * f * t + rng.uniform(0, 2 * math.pi)) * ch_level
-            sig = sig + rng.standard_normal(frames) * ch_level * 0.1
-        else:
-            raise ValueError(f"unknown signal kind {name!r}")
-        x[:, ch] = sig
-    for ch in kind.get("silent_channels", []):
-        x[:, ch] = 0.0
-    return np.clip(x, -1.0, 1.0 - 1e-9)
+def chunk_sizes(rule: dict, n_bytes: int, frame_bytes: int, sample_bytes: int, rng: np.random.Generator,
+                units: dict | None = None) -> list[int]:
+    """Return chunk sizes (bytes) for one chunking rule of the task data; they sum to `n_bytes`.
 
-
-def _float_value(v):
-    return float(v) if isinstance(v, str) else v
-
-
-def normalise_bands(bands: list[dict]) -> list[dict]:
-    """Return band dicts with string numbers such as ``"nan"`` turned into floats."""
-    return [{k: _float_value(v) if k != "type" else v for k, v in b.items()} for b in bands]
-
-
-def chunk_sizes(rule: dict, n_bytes: int, frame_bytes: int, sample_bytes: int, rng: np.random.Generator) -> list[int]:
-    """Return chunk sizes (bytes) for one chunking rule of the task data; they sum to `n_bytes`."""
+    Kinds: ``whole``; ``fixed_bytes`` (``size``, the first ``prefix_bytes`` only, then 4097-byte
+    chunks); ``fixed_frames`` (``size`` frames); ``samples_misaligned`` (``samples`` whole samples,
+    one more when that is whole frames); ``unit_bytes`` (``count`` times the case's unit named
+    ``unit``, plus ``plus`` bytes: e.g. one row, or a plane and a byte); ``random_bytes``
+    (``max_bytes``, ``zero_probability`` of an empty call).
+    """
     kind = rule["kind"]
     sizes: list[int] = []
     if kind == "whole":
         return [n_bytes]
+    if kind == "unit_bytes":
+        unit = (units or {}).get(rule["unit"])
+        if unit is None:
+            raise ValueError(f"chunking {rule['name']!r} cuts by unit {rule['unit']!r}, which this case has not")
+        return _repeated(max(1, rule.get("count", 1) * unit + rule.get("plus", 0)), n_bytes)
     if kind == "fixed_bytes":
         prefix = min(n_bytes, rule.get("prefix_bytes", n_bytes))
         sizes = [rule["size"]] * (prefix // rule["size"])
@@ -163,22 +165,23 @@ def boundary_kind(sizes: list[int], frame_bytes: int, sample_bytes: int) -> str:
     return "misaligned"
 
 
-def build_case(task_data: dict, case_data: dict, seed: int) -> Case:
-    """Generate the input and chunkings of one case of the task data."""
-    fmt = case_data["format"]
-    spec = task_data["interface"]["formats"][fmt]
-    channels = case_data["channels"]
+def build_case(task_data: dict, case_data: dict, seed: int, setup: Callable) -> Case:
+    """Generate the input and chunkings of one case of the task data.
 
-    def make_input(rng: np.random.Generator) -> bytes:
-        x = _signal(case_data["signal"], case_data["frames"], channels, case_data["sample_rate"], rng)
-        return pcm.encode(pcm.quantize(x, spec), spec)
-
-    input_bytes = make_input(_rng(seed, case_data["id"]))
-    x = pcm.to_float(input_bytes, spec, channels)
-    config = {"sample_rate": case_data["sample_rate"], "channels": channels, "format": fmt,
-              "format_code": spec["code"], "bands": normalise_bands(case_data["bands"])}
-    case = Case(id=case_data["id"], config=config, spec=spec, input_bytes=input_bytes, x=x,
-                family=case_data.get("family", ""))
+    Parameters
+    ----------
+    task_data, case_data : dict
+        The task's data and one of its ``cases``.
+    seed : int
+    setup : callable
+        The task judge's ``case_setup(task_data, case_data) -> CaseSetup``.
+    """
+    made = setup(task_data, case_data)
+    input_bytes = made.make_input(_rng(seed, case_data["id"]))
+    case = Case(id=case_data["id"], config=made.config, spec=made.spec, input_bytes=input_bytes,
+                x=made.decode(input_bytes) if made.decode else None, family=case_data.get("family", ""),
+                frame_bytes=made.frame_bytes, sample_bytes=made.sample_bytes, units=dict(made.units),
+                decode=made.decode)
     only = case_data.get("chunkings")
     pairs = task_data.get("interleaved_pairs", [])
     paired = {cid for pair in pairs for cid in pair}
@@ -192,9 +195,10 @@ def build_case(task_data: dict, case_data: dict, seed: int) -> Case:
         if rule.get("second_instance") and case_data["id"] not in twinned:
             continue  # the second of two instances with one configuration
         chunk_rng = _rng(seed, case_data["id"], name)
-        case.chunkings[name] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, spec["bytes"], chunk_rng)
-        case.inputs[name] = input_bytes if rule["kind"] == "whole" else make_input(_rng(seed, case_data["id"],
-                                                                                          "input", name))
+        case.chunkings[name] = chunk_sizes(rule, len(input_bytes), case.frame_bytes, case.sample_bytes, chunk_rng,
+                                           case.units)
+        case.inputs[name] = input_bytes if rule["kind"] == "whole" else made.make_input(
+            _rng(seed, case_data["id"], "input", name))
     return case
 
 
@@ -211,31 +215,24 @@ def check_selection(task_data: dict, case_ids: list[str] | None, chunking_names:
 
 
 def build_cases(task_data: dict, seed: int, case_ids: list[str] | None = None,
-                chunking_names: list[str] | None = None) -> list[Case]:
+                chunking_names: list[str] | None = None, setup: Callable | None = None) -> list[Case]:
     """Generate all cases (or those in `case_ids`), keeping only `chunking_names` when given.
 
     The ``whole`` chunking is always kept: it is the baseline every other chunking is compared to.
     A case may name the chunkings it uses (``"chunkings"`` in the task data; ``whole`` always).
     """
+    if setup is None:  # the judge of the task these data belong to
+        from .task import load_task
+
+        setup = load_task(task_data["name"]).judge.case_setup
     check_selection(task_data, case_ids, chunking_names)
     out = []
     for case_data in task_data["cases"]:
         if case_ids and case_data["id"] not in case_ids:
             continue
-        case = build_case(task_data, case_data, seed)
+        case = build_case(task_data, case_data, seed, setup)
         if chunking_names:
             case.chunkings = {k: v for k, v in case.chunkings.items() if k in chunking_names or k == "whole"}
             case.inputs = {k: v for k, v in case.inputs.items() if k in case.chunkings}
         out.append(case)
-    return out
-
-
-def config_for_language(config: dict, spec_formats: dict, band_types: list[str]) -> dict:
-    """Return a config dict as given to the worker (keeps names and codes; unknown names -> code -1)."""
-    fmt = config["format"]
-    out = dict(config)
-    # an unknown name is code 99 unless the task data gives the code (e.g. -1)
-    out["format_code"] = spec_formats[fmt]["code"] if fmt in spec_formats else config.get("format_code", 99)
-    out["bands"] = [dict(b, type_code=band_types.index(b["type"]) if b["type"] in band_types
-                         else b.get("type_code", 99)) for b in normalise_bands(config["bands"])]
     return out

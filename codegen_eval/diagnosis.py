@@ -1,32 +1,72 @@
 """Pure functions: say *why* a candidate failed, from a fixed vocabulary, with evidence.
 
 Each diagnosis is a dict ``{"code", "detail", "evidence": [...], "replay"}``. Evidence items name
-the case, the chunking, the first divergent frame and channel, its signed distance from the
-nearest chunk boundary (frames) and the error size (LSB for integer formats, absolute for f32).
-The rules contrast runs that differ in one factor: mono vs multichannel, frame-aligned vs
-misaligned chunks, whole vs chunked, one format or one band type vs the others.
+the case, the chunking, where the output first diverges (in the task's own terms: frame and
+channel for audio; frame, plane, row and column for video), its signed distance from the
+nearest chunk boundary and the error size.
+
+This module holds what every task shares: building, loading and running the candidate,
+exceptions, configuration checks, determinism, lengths and latency, instances fed in turns.
+What the output's *content* says is the task's: its judge module's ``diagnose_content`` gets
+the :class:`RunView` and adds diagnoses from its own vocabulary (the judge's ``VOCABULARY``,
+registered when the task is loaded).
 """
 from __future__ import annotations
 
 import shlex
 import signal
 from collections import defaultdict
+from dataclasses import dataclass
 
 from .cases import Case
 from .scoring import RunResult, config_right
 
+#: The codes every task shares, in report order; each task adds its own (:func:`register`).
 VOCABULARY = (
     "compile_error", "load_error", "crash", "timeout", "resource_limit", "disallowed_import",
-    "rejects_valid_config", "accepts_invalid_config", "wrong_coefficients", "channel_crosstalk",
-    "state_reset_at_boundary", "partial_frame_mishandled", "added_latency", "no_saturation",
-    "rounding_bias", "precision_loss", "format_error", "wrong_length", "nondeterministic",
+    "rejects_valid_config", "accepts_invalid_config", "state_reset_at_boundary",
+    "partial_frame_mishandled", "added_latency", "wrong_length", "nondeterministic",
     "long_input_error", "shared_state", "unexplained_failure",
 )
+_TASK_CODES: list[str] = []
 MAX_EVIDENCE = 3
-# a failing run whose error is this small relative to the signal is a precision problem
-PRECISION_RELATIVE_RMS = 1e-4
-# an f32le error at most this large (about -100 dBFS) is a rounding matter, never a wrong filter
-SMALLEST_FLOAT_ERROR = 1e-5
+
+
+def register(codes) -> None:
+    """Add a task's own diagnosis codes to the vocabulary (after the shared ones, in order)."""
+    for code in codes:
+        if code not in VOCABULARY and code not in _TASK_CODES:
+            _TASK_CODES.append(code)
+
+
+def vocabulary() -> tuple[str, ...]:
+    """Every code known in this process: the shared ones, then those of the tasks loaded."""
+    return VOCABULARY + tuple(_TASK_CODES)
+
+
+@dataclass
+class RunView:
+    """The runs a task's content rules look at (from :func:`diagnose_runs`).
+
+    Attributes
+    ----------
+    whole : dict
+        Case id -> the whole-input run judged for content (see :func:`_whole_runs`).
+    first : list of RunResult
+        The stream worker's completed runs, without those already put down to shared state.
+    replay : dict
+        ``(case id, input name)`` -> the replay worker's whole run of that input.
+    latency_cases : set
+        Cases whose lengths are already diagnosed (their content is not judged again).
+    nondeterministic : bool
+        The same input already gave different bytes in two processes.
+    """
+
+    whole: dict
+    first: list
+    replay: dict
+    latency_cases: set
+    nondeterministic: bool
 
 
 def replay_command(target: str, case_id: str | None, chunking: str | None) -> str:
@@ -100,10 +140,10 @@ def describe_exception(err: dict | None, max_chars: int = 200) -> str:
 
 
 def make(code: str, detail: str, evidence: list[dict], **extra) -> dict:
-    """One diagnosis: `code` from :data:`VOCABULARY`, a one-line `detail`, the first
+    """One diagnosis: `code` from :func:`vocabulary`, a one-line `detail`, the first
     :data:`MAX_EVIDENCE` items of `evidence`, and `extra` keys (``formats``, ``band_types``)."""
-    if code not in VOCABULARY:
-        raise ValueError(f"diagnosis code must be one of VOCABULARY, got {code!r}")
+    if code not in vocabulary():
+        raise ValueError(f"diagnosis code must be one of {vocabulary()!r}, got {code!r}")
     d = {"code": code, "detail": detail, "evidence": evidence[:MAX_EVIDENCE]}
     d.update(extra)
     return d
@@ -120,7 +160,8 @@ def merge(diagnoses: list[dict]) -> list[dict]:
                 m["detail"] += "; " + d["detail"]
         else:
             merged[d["code"]] = dict(d)
-    return sorted(merged.values(), key=lambda d: VOCABULARY.index(d["code"]))
+    order = vocabulary()
+    return sorted(merged.values(), key=lambda d: order.index(d["code"]) if d["code"] in order else len(order))
 
 
 def diagnose_infrastructure(compile_info: dict | None, load: dict | None, outcome: dict,
@@ -217,7 +258,7 @@ def signal_label(sig: int) -> str:
 
 
 def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
-                  config_results: list[dict], violations: list[dict] = ()) -> list[dict]:
+                  config_results: list[dict], violations: list[dict] = (), content=None) -> list[dict]:
     """Diagnoses from the measured runs and the configuration checks.
 
     An exception is the candidate's own account, told from inside its process, and cannot make a
@@ -237,12 +278,15 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
         The configuration checks: ``kind`` (``valid``/``invalid``), ``why``, ``accepted``, ``error``.
     violations : list of dict
         Refusals on record (see :func:`diagnose_infrastructure`).
+    content : callable, optional
+        The task judge's ``diagnose_content(cases, view, found) -> list of dict``: the rules on what
+        the output holds, given a :class:`RunView` and the diagnoses found so far.
 
     Returns
     -------
     list of dict
-        Diagnoses (``code``, ``detail``, ``evidence`` and for some ``formats``/``band_types``),
-        possibly several with the same code; see :func:`merge`.
+        Diagnoses (``code``, ``detail``, ``evidence`` and task-specific keys), possibly several with
+        the same code; see :func:`merge`.
     """
     out: list[dict] = []
     # ------------------------------------------------------ exceptions, configs
@@ -324,45 +368,10 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
                         [dict(r.evidence(), delay_frames=r.shift_frames) for r in shifted]))
         latency_cases |= {r.case_id for r in shifted}
 
-    # ---------------------------------------------------- content, whole runs
-    failing = {cid: r for cid, r in whole.items()
-               if not r.within_tolerance and r.got_bytes == r.expected_bytes and cid not in latency_cases}
-    explained: set = set()
-    sat = [r for r in failing.values() if r.saturated_bad > 0 and r.saturated_bad >= 0.5 * r.bad_samples]
-    if sat:
-        out.append(make("no_saturation", "errors sit where the output must saturate (wrap-around)",
-                        [_ev(r) for r in sat]))
-        explained |= {r.case_id for r in sat}
-    # a rule that reproduces the output, or a bias that single precision does not explain
-    bias = [r for cid, r in failing.items() if cid not in explained and cases[cid].spec["kind"] != "float"
-            and r.max_abs <= 2 and (r.rounding_rule or (not r.float32_like and (
-                abs(r.mean_diff) >= 0.2 or abs(r.mean_signed_diff) >= 0.2)))]
-    if bias:
-        rules = sorted({r.rounding_rule for r in bias if r.rounding_rule})
-        how = f"rounds {' / '.join(rules)} instead of to nearest; " if rules else ""
-        out.append(make("rounding_bias", f"systematic rounding: {how}mean error {bias[0].mean_diff:+.2f} LSB, "
-                        f"toward zero {bias[0].mean_signed_diff:+.2f} LSB", [_ev(r) for r in bias]))
-        explained |= {r.case_id for r in bias}
-    def is_small(r: RunResult) -> bool:
-        # single precision can be very wrong in extreme filters, but never larger than the signal;
-        # and an error of one step of the format (on a quiet case a large part of the signal) is
-        # rounding, not a wrong filter
-        one_step = r.max_abs <= (1.0 if r.error_unit == "LSB" else SMALLEST_FLOAT_ERROR)
-        return (one_step or r.relative_rms < PRECISION_RELATIVE_RMS
-                or (r.float32_like and r.relative_rms < 0.5))
-
-    large = {cid: r for cid, r in failing.items() if cid not in explained and not is_small(r)}
-    small = [r for cid, r in failing.items() if cid not in explained and is_small(r)]
-    large_diags = _diagnose_large(cases, whole, large, explained)
-    out += large_diags
-    # a small error in a case that shares the factor of a large-error diagnosis is the same bug
-    small = [r for r in small if not any(_shares_factor(d, cases[r.case_id]) for d in large_diags)]
-    if small:
-        out.append(make("precision_loss", f"small errors (relative rms {max(r.relative_rms for r in small):.1e}) "
-                        "typical of single precision", [_ev(r) for r in small]))
-
-    if not nondet:  # chunk invariance means nothing when a second identical run differs already
-        out += _diagnose_chunking(cases, whole, first, replay, latency_cases)
+    if content is not None:
+        view = RunView(whole=whole, first=first, replay=replay, latency_cases=latency_cases,
+                       nondeterministic=bool(nondet))
+        out += content(cases, view, out)
     return out
 
 
@@ -414,16 +423,6 @@ def unexplained(results: list[RunResult], config_results: list[dict], diagnoses:
                  "in a way no rule recognises", ev)]
 
 
-def _shares_factor(d: dict, case: Case) -> bool:
-    if d["code"] == "format_error":
-        return case.config["format"] in d.get("formats", [])
-    if d["code"] == "channel_crosstalk":
-        return case.config["channels"] > 1
-    if d["code"] == "wrong_coefficients":
-        return bool({b["type"] for b in case.config["bands"]} & set(d.get("band_types", [])))
-    return False
-
-
 def _diagnose_lengths(whole: dict, first: list[RunResult]) -> list[dict]:
     out = []
     # held back (never more than the complete frames, possibly less at the end: the C contract
@@ -445,98 +444,6 @@ def _diagnose_lengths(whole: dict, first: list[RunResult]) -> list[dict]:
     elif misaligned_bad:
         out.append(make("partial_frame_mishandled", "output length wrong only when chunks split a frame",
                         [_len_ev(r) for r in misaligned_bad]))
-    return out
-
-
-def _diagnose_large(cases: dict[str, Case], whole: dict, large: dict, explained: set) -> list[dict]:
-    """Large errors in whole runs: a format, channels, or band types."""
-    out: list[dict] = []
-    if not large:
-        return out
-    ok = {cid for cid, r in whole.items() if r.ok}
-    # right for as long as every passing case lasts, wrong after: work skipped on long inputs
-    longest_ok = max((cases[cid].frames for cid in ok), default=None)
-    late = {cid: r for cid, r in large.items()
-            if longest_ok is not None and r.first_frame is not None and r.first_frame >= longest_ok}
-    if late:
-        first = min(r.first_frame for r in late.values())
-        out.append(make("long_input_error", f"right for the first {first} frames, wrong after; every case of "
-                        f"at most {longest_ok} frames passes", [_ev(r) for r in late.values()]))
-        explained |= set(late)
-        large = {cid: r for cid, r in large.items() if cid not in late}
-        if not large:
-            return out
-    by_format = defaultdict(list)
-    for cid in whole:
-        by_format[cases[cid].config["format"]].append(cid)
-    bad_formats = sorted(f for f, ids in by_format.items()
-                         if all(i in large for i in ids) and any(i in ok for i in whole if i not in ids))
-    if bad_formats:
-        ids = [i for f in bad_formats for i in by_format[f]]
-        out.append(make("format_error", "wrong output in every case of format " + ", ".join(bad_formats),
-                        [_ev(large[i]) for i in ids], formats=bad_formats))
-        explained |= set(ids)
-    rest = {cid: r for cid, r in large.items() if cid not in explained}
-    if not rest:
-        return out
-    mono_ok = [cid for cid in whole if cases[cid].config["channels"] == 1 and cid not in large]
-    multi_bad = [cid for cid in rest if cases[cid].config["channels"] > 1]
-    mono_bad = [cid for cid in rest if cases[cid].config["channels"] == 1]
-    if multi_bad and not mono_bad and mono_ok:
-        out.append(make("channel_crosstalk", "mono cases pass, multichannel cases fail",
-                        [_ev(rest[i]) for i in multi_bad]))
-        explained |= set(multi_bad)
-        rest = {cid: r for cid, r in rest.items() if cid not in explained}
-    if not rest:
-        return out
-    types_bad = set()
-    types_ok = set()
-    for cid, r in whole.items():
-        types = {b["type"] for b in cases[cid].config["bands"]}
-        if cid in rest and len(types) == 1:
-            types_bad |= types
-        elif cid in ok:
-            types_ok |= types
-    named = sorted(types_bad - types_ok) or sorted(types_bad)
-    if not named:
-        common = None
-        for cid in rest:
-            t = {b["type"] for b in cases[cid].config["bands"]}
-            common = t if common is None else common & t
-        named = sorted((common or set()) - types_ok) or sorted(common or [])
-    out.append(make("wrong_coefficients", "wrong response for band type(s) " + (", ".join(named) or "unknown"),
-                    [_ev(r) for r in rest.values()], band_types=named))
-    return out
-
-
-def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResult], replay: dict,
-                       latency_cases: set) -> list[dict]:
-    """Chunked runs that fail although the same input fed whole (the replay) is right."""
-    out = []
-
-    def whole_is_right(r: RunResult) -> bool:
-        twin = replay.get((r.case_id, r.input_name))
-        if twin is not None:
-            return not _bad_content(twin)
-        return r.case_id in whole and whole[r.case_id].ok
-
-    fails = [r for r in first if r.chunking != "whole" and whole_is_right(r)
-             and r.case_id not in latency_cases and r.got_bytes == r.expected_bytes
-             and (not r.within_tolerance or r.identical_to_whole is False)]
-    if not fails:
-        return out
-    aligned = [r for r in fails if r.boundary_kind == "frame_aligned"]
-    misaligned = [r for r in fails if r.boundary_kind in ("sample_aligned", "misaligned")]
-    if aligned:
-        near = [r for r in aligned if r.boundary_distance_frames is not None and 0 <= r.boundary_distance_frames <= 2]
-        ev = [_ev(r) for r in (near or aligned)]
-        out.append(make("state_reset_at_boundary",
-                        "whole input passes; frame-aligned chunks diverge right after a chunk boundary"
-                        if near else "whole input passes; frame-aligned chunks diverge", ev))
-    elif misaligned:
-        out.append(make("partial_frame_mishandled",
-                        "whole input and frame-aligned chunks pass; chunks that split a frame or sample diverge",
-                        [_ev(r) for r in misaligned]))
     return out
 
 

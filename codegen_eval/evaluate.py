@@ -30,13 +30,11 @@ from . import cases as cases_mod
 from . import diagnosis, provenance, sandbox, scoring, throughput
 from .compile import compile_candidate
 from .parallel import score_in_processes
-from .reference import compute_reference
 from .runner import (CLOSE, CREATE, LOAD, OK, OUTPUT, PROCESS, Limits, ReplyTooLong, Worker, WorkerGone, _as_error,
                      run_interleaved, run_stream, usable_cpus)
 from .task import DEFAULT_TASK, TASKS_DIR, Task, language_of, load_task
 
 RESULT_SCHEMA = "codegen_eval.result/2"
-REFERENCE_CANDIDATE = "<eq.StreamingEqualizer>"
 _REFERENCE_CACHE: dict = {}
 # one error plot per failing case (at most this many), each decimated to at most PLOT_POINTS points
 MAX_PLOTS = 64
@@ -56,8 +54,9 @@ def prepare(task: Task, seed: int, case_ids=None, chunkings=None) -> tuple[list,
     key = (str(task.folder), seed, tuple(case_ids or ()), tuple(chunkings or ()))
     if key not in _REFERENCE_CACHE:
         t0 = time.perf_counter()
-        built = cases_mod.build_cases(task.data, seed, case_ids, chunkings)
-        refs = {(c.id, name): compute_reference(c.for_input(name), task.data["tolerances"], seed=seed)
+        judge = task.judge
+        built = cases_mod.build_cases(task.data, seed, case_ids, chunkings, setup=judge.case_setup)
+        refs = {(c.id, name): judge.compute_reference(c.for_input(name), task.data["tolerances"], seed=seed)
                 for c in built for name in c.inputs}
         _REFERENCE_CACHE[key] = (built, refs, time.perf_counter() - t0)
     return _REFERENCE_CACHE[key]
@@ -128,9 +127,11 @@ def _job(task: Task, language: str, candidate_inside: str, workdir: str, referen
     job = {"language": language, "candidate": candidate_inside, "workdir": workdir, "sys_path": sys_path,
            "library_dirs": library_dirs, "allowed_imports": task.data["allowed_imports"]["python"],
            "never_import": NEVER_IMPORT, "class_name": task.data["interface"]["python"]["class"],
-           "out_extra_bytes_per_channel": task.data["interface"]["c"].get("out_extra_bytes_per_channel", 4)}
+           "c_abi": task.data["interface"]["c"]}
     if reference:
-        job.update(reference={"module": "eq", "class": "StreamingEqualizer"}, allow_modules=["eq"])
+        ref = task.data["reference"]
+        job.update(reference={"module": ref["module"], "class": ref["class"]},
+                   allow_modules=[ref["module"].partition(".")[0]])
     return job
 
 
@@ -155,6 +156,7 @@ def start_worker(task: Task, staged: Staged, cpu: int | None, pass_fds: tuple = 
     """
     limits = Limits.from_task(task.data["limits"])
     packages = list(task.data["allowed_imports"]["python"].get("third_party", []))
+    ref_package = task.data["reference"]["module"].partition(".")[0]
     if staged.unsafe:
         workdir = tempfile.mkdtemp(prefix="codegen_eval_unsafe_", dir=staged.stage_dir)
         inside = str(Path(workdir, staged.name))
@@ -162,17 +164,17 @@ def start_worker(task: Task, staged: Staged, cpu: int | None, pass_fds: tuple = 
             shutil.copyfile(staged.host_file, inside)
         lib_dirs = [_find(p) for p in sandbox.with_dependencies(packages) if _find(p)]
         worker = Worker(None, limits, cpu=cpu, unsafe={"workdir": workdir}, pass_fds=pass_fds)
-        sys_path = [str(eq_parent())] if staged.reference else []
+        sys_path = [str(eq_parent(ref_package))] if staged.reference else []
     else:
         inside = f"{sandbox.WORKDIR}/{staged.name}"
         hide = [str(p) for p in sandbox.project_folders()]
-        extra = reference_binds() if staged.reference else []
+        extra = reference_binds(ref_package) if staged.reference else []
         spec = sandbox.worker_spec(packages, hide, staged.host_file or None, staged.name, extra_binds=extra,
                                    reference=staged.reference,
                                    limits={"tmp_mb": limits.tmp_mb, "workdir_mb": limits.workdir_mb})
         worker = Worker(spec, limits, cpu=cpu, pass_fds=pass_fds)
         workdir, lib_dirs = sandbox.WORKDIR, [sandbox.SITE_DIR]
-        sys_path = [sandbox.SITE_DIR] + ([str(eq_parent())] if staged.reference else [])
+        sys_path = [sandbox.SITE_DIR] + ([str(eq_parent(ref_package))] if staged.reference else [])
     job = _job(task, staged.language, inside, workdir, staged.reference, lib_dirs, sys_path)
     job.update(extra_job or {})
     return worker, job
@@ -201,16 +203,17 @@ def _find(module: str) -> str | None:
     return os.path.realpath(list(spec.submodule_search_locations)[0])
 
 
-def eq_parent() -> Path:
-    """The folder that holds the reference package ``eq``."""
-    return Path(_find("eq")).parent
+def eq_parent(package: str = "eq") -> Path:
+    """The folder that holds the reference package (``eq``)."""
+    return Path(_find(package)).parent
 
 
-def reference_binds() -> list[str]:
-    """bwrap arguments that give the reference worker the ``eq`` package, read-only, at its own path,
-    with the numba cache the harness itself uses writable (that worker runs no candidate code):
-    the package's ``__pycache__``, or numba's cache folder when the package is read-only."""
-    eq_dir = Path(_find("eq"))
+def reference_binds(package: str = "eq") -> list[str]:
+    """bwrap arguments that give the reference worker the reference package (``eq``), read-only, at
+    its own path, with the numba cache the harness itself uses writable (that worker runs no
+    candidate code): the package's ``__pycache__``, or numba's cache folder when the package is
+    read-only."""
+    eq_dir = Path(_find(package))
     binds = ["--ro-bind", str(eq_dir), str(eq_dir)]
     cache = eq_dir / "__pycache__"
     try:
@@ -227,30 +230,24 @@ def reference_binds() -> list[str]:
     return binds + ["--bind", str(user_cache), str(user_cache), "--setenv", "NUMBA_CACHE_DIR", str(user_cache)]
 
 
-def _configs(task: Task) -> list[dict]:
-    iface = task.data["interface"]
-    out = []
-    for kind in ("invalid", "valid"):
-        for entry in task.data.get(f"{kind}_configs", []):
-            conf = cases_mod.config_for_language(entry, iface["formats"], iface["band_types"])
-            out.append({"kind": kind, "why": entry["why"], "config": conf})
-    return out
+def _configs(task: Task, language: str) -> list[dict]:
+    """The task's configuration checks, each with the worker's create message for `language`."""
+    judge = task.judge
+    return [dict(c, payload=judge.worker_config(task.data, c["config"], language))
+            for c in judge.config_checks(task.data)]
 
 
-def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) -> None:
-    """Create, feed a few zero bytes to and close every configuration check."""
+def _check_configs(worker: Worker, task: Task, configs: list[dict], report: WorkerReport) -> None:
+    """Create, feed a few bytes to (the judge's ``probe``) and close every configuration check."""
     for entry, record in zip(configs, report.configs):
-        kind, reply = worker.request_json(CREATE, entry["config"], allowance="load")
+        kind, reply = worker.request_json(CREATE, entry["payload"], allowance="load")
         if kind != OK:
             record.update(accepted=False, error=_as_error(reply))
             continue
         record["accepted"] = True
+        data, max_reply = task.judge.probe(entry["config"])
         try:
-            channels = max(1, int(entry["config"].get("channels", 1)))
-        except (TypeError, ValueError, OverflowError):
-            channels = 1
-        try:
-            kind, payload = worker.request(PROCESS, b"\x00" * 4 * channels, max_reply=8 * channels)
+            kind, payload = worker.request(PROCESS, data, max_reply=max_reply)
             if kind != OUTPUT:
                 record["error"] = _as_error(payload)
         except ReplyTooLong as exc:  # what the parent saw, not what the candidate said
@@ -261,16 +258,16 @@ def _check_configs(worker: Worker, configs: list[dict], report: WorkerReport) ->
 def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) -> WorkerReport:
     """Run the configuration checks and every run of the plan in two fresh workers."""
     stream_plan, replay_plan = run_plan(built, task.data.get("interleaved_pairs", []))
-    configs = _configs(task)
+    configs = _configs(task, staged.language)
     report = WorkerReport(
         raws=[scoring.RawRun(case_id=c.id, chunking=k, input_name=i) for step in stream_plan for c, k, i in step]
         + [scoring.RawRun(case_id=c.id, chunking=k, input_name=i, repeat=True)
            for step in replay_plan for c, k, i in step],
         configs=[{"kind": c["kind"], "why": c["why"], "accepted": None} for c in configs])
-    iface = task.data["interface"]
-    extra = iface["c"].get("out_extra_bytes_per_channel", 4)
+    judge = task.judge
     has_flush = staged.language == "python"
-    conf = {c.id: cases_mod.config_for_language(c.config, iface["formats"], iface["band_types"]) for c in built}
+    room = {c.id: judge.reply_room(c.config) for c in built}
+    conf = {c.id: judge.worker_config(task.data, c.config, staged.language, room[c.id][0]) for c in built}
     offset = 0
     for plan, check_configs in ((stream_plan, True), (replay_plan, False)):
         worker = None
@@ -286,15 +283,15 @@ def run_correctness(task: Task, staged: Staged, built: list, cpu: int | None) ->
                 break
             report.load = {"ok": True}
             if check_configs:
-                _check_configs(worker, configs, report)
+                _check_configs(worker, task, configs, report)
             j = offset
             for n_step, step in enumerate(plan):
                 position = (step[0][0].id, step[0][1])
-                runs = [(conf[case.id], case.inputs[input_name], case.chunkings[chunking])
+                runs = [(conf[case.id], case.inputs[input_name], case.chunkings[chunking], room[case.id])
                         for case, chunking, input_name in step]
                 # pairs close in turn first-in first-out and last-in first-out
-                got = (run_interleaved(worker, runs, extra, has_flush, lifo=n_step % 2 == 1) if len(runs) == 2
-                       else [run_stream(worker, *runs[0], extra, has_flush)])
+                got = (run_interleaved(worker, runs, has_flush, lifo=n_step % 2 == 1) if len(runs) == 2
+                       else [run_stream(worker, *runs[0], has_flush)])
                 for res in got:
                     report.raws[j].fill(res)
                     j += 1
@@ -436,8 +433,9 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
     task = task or load_task()
     seed = fresh_seed() if seed is None else seed
     t_start = time.perf_counter()
+    judge = task.judge
     if reference:
-        language, cand_name = "python", REFERENCE_CANDIDATE
+        language, cand_name = "python", task.reference_label
     else:
         language, cand_name = language_of(candidate), str(candidate)
     sandbox_info = sandbox_record(unsafe_no_sandbox)
@@ -454,14 +452,15 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
             with pinned(cpu):
                 worker = run_correctness(task, staged, built, cpu)
         correctness_s = time.perf_counter() - t0
-        results = [scoring.measure(by_id[r.case_id], refs[(r.case_id, r.input_name)], r) for r in worker.raws]
+        results = [judge.measure(by_id[r.case_id], refs[(r.case_id, r.input_name)], r) for r in worker.raws]
         scoring.compare_with_replay(results, worker.raws)
         outcome_info = dict(worker.outcome, finished=worker.finished,
                             memory_limit_mb=task.data["limits"].get("memory_mb"), running=worker.running)
         diags = diagnosis.diagnose_infrastructure(compile_info, worker.load, outcome_info, worker.violations,
                                                   worker.running)
         if not any(d["code"] in ("compile_error", "load_error") for d in diags) and worker.load is not None:
-            diags += diagnosis.diagnose_runs(by_id, results, worker.configs, worker.violations)
+            diags += diagnosis.diagnose_runs(by_id, results, worker.configs, worker.violations,
+                                             content=judge.diagnose_content)
         diags += diagnosis.unexplained(results, worker.configs, diags)
         target = _replay_target(candidate, task, seed, reference, unsafe_no_sandbox)
         props = scoring.properties(results, worker.configs)
@@ -481,9 +480,8 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
             "schema": RESULT_SCHEMA, "task": task.name, "candidate": cand_name, "language": language,
             "sha256": hashlib.sha256(source_bytes).hexdigest(), "verdict": verdict, "diagnoses": diags,
             "properties": props, "configs": worker.configs,
-            "cases": [{"id": c.id, "config": dict(c.config), "frames": c.frames, "inputs": len(c.inputs),
-                       "tolerance": refs[(c.id, "whole")].tolerance.as_dict(),
-                       "reference_oracle_max_diff": refs[(c.id, "whole")].oracle_max_diff} for c in built],
+            "cases": [dict({"id": c.id, "config": dict(c.config), "inputs": len(c.inputs)},
+                           **judge.case_summary(c, refs[(c.id, "whole")])) for c in built],
             "failing_runs": [_run_summary(r) for r in results if not r.ok][:MAX_FAILING_RUNS],
             "violations": worker.violations,
             "throughput": tp, "worker": outcome_info, "replay_worker": worker.replay_outcome,
@@ -505,7 +503,7 @@ def _stage(candidate, task: Task, language: str, stage_dir: str, reference: bool
     Returns the source bytes, the staged candidate, and the compile record (None for Python).
     """
     if reference:
-        return b"<eq.StreamingEqualizer>", Staged("python", "", "reference", True, unsafe, stage_dir), None
+        return task.reference_label.encode(), Staged("python", "", "reference", True, unsafe, stage_dir), None
     source_bytes = Path(candidate).read_bytes()
     suffix = task.data["languages"][language]["suffix"]
     if language not in ("c", "cpp"):
@@ -584,15 +582,15 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
         bounds = np.zeros(0, dtype=np.int64) if r.boundaries_frames is None else r.boundaries_frames
         if bounds.size > PLOT_POINTS:  # one mark per plotted point is all the eye can see
             bounds = np.unique(bounds // step * step)
-        fmt = cases[case_id].config["format"]
-        plots.append({"case": case_id, "chunking": r.chunking, "format": fmt,
-                      "unit": "abs" if cases[case_id].spec["kind"] == "float" else "LSB",
+        plots.append({"case": case_id, "chunking": r.chunking, "format": cases[case_id].config.get(
+                      "format", cases[case_id].config.get("pix_fmt")), "unit": r.error_unit,
                       "frames": int(r.error_per_frame.size), "frames_per_point": step,
                       "error": [float(f"{v:.3g}") if np.isfinite(v) else None for v in pooled],
                       "boundaries_frames": [int(b) for b in bounds], "first_frame": r.first_frame,
                       "diagnoses": cited.get((case_id, r.chunking), [])})
     for r in results:
         r.error_per_frame = None
+        r.values = None
     return plots
 
 

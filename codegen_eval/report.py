@@ -182,7 +182,19 @@ def describe_evidence(ev: dict, unit: str = "") -> str:
         where.append(f"configuration '{ev['config']}'")
     head = ", ".join(where)
     facts = []
-    if "frame" in ev:
+    unit = ev.get("error_unit") or unit
+    if "plane" in ev:  # a video task: frame, plane, row and column of the first wrong byte
+        text = (f"first divergence at frame {ev.get('video_frame')}, plane {ev['plane']}, row {ev.get('row')}, "
+                f"column {ev.get('column')} (byte {ev.get('byte')} of the stream")
+        if "expected" in ev and "got" in ev:
+            text += f"; expected {_num(ev['expected'])}, got {_num(ev['got'])}"
+        text += ")"
+        d = ev.get("boundary_distance_bytes")
+        if d is not None:
+            text += (", the first byte of a chunk" if d == 0 else
+                     f", {abs(d)} byte(s) {'after' if d > 0 else 'before'} the nearest chunk boundary")
+        facts.append(text)
+    elif "frame" in ev:
         text = f"first divergence at frame {ev['frame']}, channel {ev.get('channel')}"
         if "expected" in ev and "got" in ev:
             text += f" (expected {_num(ev['expected'])}, got {_num(ev['got'])})"
@@ -357,14 +369,22 @@ def describe_throughput(tp: dict) -> list[str]:
     warnings = ["throughput: " + w for w in throughput_warnings(tp)]
     if not tp.get("rows"):
         return warnings + [f"throughput: {tp.get('error', 'not measured')}"]
-    c = tp["config"]
-    lines = warnings + [f"throughput ({c['channels']} ch {c['format']} {c['sample_rate']} Hz, {tp['n_bands']} bands, "
-             f"{c['seconds']:g} s), Msamples/s median ± IQR; speedup = candidate / reference:",
+    lines = warnings + [f"throughput ({throughput_setting(tp)}), Msamples/s median ± IQR; speedup = candidate / "
+                        "reference:",
              f"  {'chunk':<12}{'candidate':>18}{'reference':>18}{'speedup':>10}"]
     for row in tp["rows"]:
         cand, ref = row["candidate"], row["reference"]
         lines.append(f"  {row['chunking']:<12}{_rate(cand):>18}{_rate(ref):>18}{row['speedup']:>9.2f}x")
     return lines
+
+
+def throughput_setting(tp: dict) -> str:
+    """One line saying what was timed: the task's own words, or (results of the audio task before
+    tasks said it themselves) channels, format, rate, bands and length."""
+    if tp.get("setting"):
+        return tp["setting"]
+    c = tp["config"]
+    return f"{c['channels']} ch {c['format']} {c['sample_rate']} Hz, {tp['n_bands']} bands, {c['seconds']:g} s"
 
 
 def _rate(stats: dict) -> str:

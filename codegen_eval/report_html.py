@@ -17,7 +17,7 @@ import shlex
 
 from .diagnosis import describe_exception
 from .scoring import ERROR_DIAGNOSES
-from .report import (_code_label, _error_unit, best_speedup, describe_evidence, describe_outcome,
+from .report import (throughput_setting, _code_label, _error_unit, best_speedup, describe_evidence, describe_outcome,
                      throughput_warnings)
 
 _CSS = """
@@ -159,9 +159,7 @@ def _throughput(tp: dict | None) -> str:
     notes = "".join(f"<p class='danger'>{e(line)}</p>" for line in throughput_warnings(tp))
     if not tp.get("rows"):
         return f"<h3>Throughput</h3>{notes}<p>{e(str(tp.get('error', 'not measured')))}</p>"
-    c = tp["config"]
-    rows = [f"<h3>Throughput</h3>{notes}<p>{c['channels']} channels {e(c['format'])} {c['sample_rate']} Hz, "
-            f"{tp['n_bands']} bands, {c['seconds']:g} s of noise, fresh for every turn; candidate and reference "
+    rows = [f"<h3>Throughput</h3>{notes}<p>{e(throughput_setting(tp))}, a fresh input for every turn; candidate and reference "
             "in two sandboxed workers on one CPU, taking turns (the idle one stopped), timed by the harness's "
             "clock, every timed output checked. Millions of samples per second, median ± interquartile range; "
             "speedup = candidate / reference.</p><table><tr><th>chunk</th><th>candidate</th><th>reference</th>"

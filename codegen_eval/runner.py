@@ -608,14 +608,12 @@ class CallResult:
 class _Stream:
     """One instance being fed its chunks, one call at a time, and what came back."""
 
-    def __init__(self, worker: Worker, config: dict, data: bytes, sizes: list[int], extra_per_channel: int):
+    def __init__(self, worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple[int, int]):
         self.worker = worker
         self.config = config
         self.data = data
         self.sizes = sizes
-        channels = config.get("channels", 1)
-        self.channels = max(1, channels) if isinstance(channels, int) and not isinstance(channels, bool) else 1
-        self.extra = extra_per_channel * self.channels
+        self.extra, self.flush_room = room
         self.res = CallResult()
         self.outputs: list[bytes] = []
         self.total = 0
@@ -666,7 +664,7 @@ class _Stream:
             return res
         if res.error is None and has_flush:
             try:
-                kind, out = self.worker.request(FLUSH, max_reply=self.extra + 64 * self.channels)
+                kind, out = self.worker.request(FLUSH, max_reply=self.flush_room)
                 if kind == OUTPUT:
                     self.outputs.append(out)
                 else:
@@ -683,27 +681,27 @@ class _Stream:
         return res
 
 
-def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], extra_per_channel: int,
+def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple[int, int],
                has_flush: bool) -> CallResult:
     """Feed `data` to a new instance in chunks of `sizes`, one call at a time, and collect it.
 
-    Each call's reply may be at most the chunk's length plus `extra_per_channel` bytes per channel
-    (a flush: one frame plus that). The parent reveals chunk k+1 only after it has the output of
-    call k.
+    `config` is the worker's create message. `room` is ``(extra, flush)``: each call's reply may be
+    at most the chunk's length plus `extra` bytes, a flush's at most `flush` bytes (the task
+    judge's ``reply_room``). The parent reveals chunk k+1 only after it has the output of call k.
 
     Raises
     ------
     WorkerGone
         The worker ended during the run (the result so far is lost with it).
     """
-    stream = _Stream(worker, config, data, sizes, extra_per_channel)
+    stream = _Stream(worker, config, data, sizes, room)
     if stream.create():
         while stream.more:
             stream.call()
     return stream.finish(has_flush)
 
 
-def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int, has_flush: bool,
+def run_interleaved(worker: Worker, runs: list[tuple], has_flush: bool,
                     lifo: bool = False) -> list[CallResult]:
     """Two instances alive at once, fed in turns: the second is created after the first has had a
     chunk, then one chunk each, in turn, until both are done.
@@ -711,7 +709,7 @@ def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int, h
     Parameters
     ----------
     runs : list of tuple
-        Two ``(config, data, sizes)``.
+        Two ``(config, data, sizes, room)`` (see :func:`run_stream`).
     lifo : bool
         Close the second instance first (else the first).
 
@@ -720,7 +718,7 @@ def run_interleaved(worker: Worker, runs: list[tuple], extra_per_channel: int, h
     list of CallResult
         One per run, each to be judged like a run of its own.
     """
-    streams = [_Stream(worker, c, d, s, extra_per_channel) for c, d, s in runs]
+    streams = [_Stream(worker, c, d, s, r) for c, d, s, r in runs]
 
     def on(slot: int) -> _Stream:
         worker.request(SELECT, bytes([slot]))

@@ -1,11 +1,20 @@
 """Load a task folder (prompt, interface, cases, tolerances, allowed imports) from data.
 
-A task lives in ``codegen_eval/tasks/<name>/`` and is described by ``task.json``; the
-harness code reads everything task-specific from there.
+A task lives in ``codegen_eval/tasks/<name>/`` (or any folder given by path): ``task.json``
+describes it, the prompts beside it, and a Python package (``__init__.py`` and the judge module
+that ``task.json`` names) holds what only this task knows: how to make a case's input, the
+reference output, how to compare, and the diagnoses in its own terms. The harness reads
+everything task-specific from there; ``codegen_eval/README.md`` ("Adding a task") lists what a
+judge module defines.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +55,17 @@ class Task:
             text = text.replace("{contract}", contract)
         return text
 
+    @property
+    def judge(self):
+        """The task's judge module (``judge`` in ``task.json``, a module of the task's folder)."""
+        return _judge(str(self.folder.resolve()), self.data.get("judge", "judge"))
+
+    @property
+    def reference_label(self) -> str:
+        """How results name the reference when it is scored as a candidate: ``<module.Class>``."""
+        ref = self.data["reference"]
+        return f"<{ref['module']}.{ref['class']}>"
+
     def case(self, case_id: str) -> dict[str, Any]:
         """Return the case description with id `case_id`."""
         for case in self.data["cases"]:
@@ -64,6 +84,31 @@ def load_task(name_or_path: str | Path = DEFAULT_TASK) -> Task:
         raise ValueError(f"no task {str(name_or_path)!r}; known tasks: {known!r}")
     data = json.loads((folder / "task.json").read_text(encoding="utf-8"))
     return Task(name=data.get("name", folder.name), folder=folder, data=data)
+
+
+@functools.lru_cache(maxsize=None)
+def _judge(folder: str, module: str):
+    """Import the judge module `module` of the task folder `folder` (once per process), as
+    ``codegen_eval.tasks.<name>.<module>`` for a folder of this package, else under a name made
+    from the folder's path; and add the codes of its ``VOCABULARY`` to the diagnosis vocabulary."""
+    from . import diagnosis
+
+    path = Path(folder)
+    if path.parent == TASKS_DIR.resolve():
+        package = f"{__package__}.tasks.{path.name}"
+    else:
+        package = "codegen_eval_task_" + hashlib.sha256(folder.encode()).hexdigest()[:16]
+        if package not in sys.modules:
+            init = path / "__init__.py"
+            if not init.is_file():
+                raise ValueError(f"task folder {folder!r} has no __init__.py: its judge module cannot be imported")
+            spec = importlib.util.spec_from_file_location(package, init, submodule_search_locations=[folder])
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[package] = mod
+            spec.loader.exec_module(mod)
+    judge = importlib.import_module(f"{package}.{module}")
+    diagnosis.register(getattr(judge, "VOCABULARY", ()))
+    return judge
 
 
 def language_of(path: str | Path) -> str:

@@ -20,13 +20,13 @@ import contextlib
 import json
 import os
 import time
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
-import scipy.signal
 
 from . import cases as cases_mod
-from . import pcm, scoring
-from .reference import Reference, reference_output, compute_reference, design
+from . import scoring
 from .runner import CLOSE, CREATE, DONE, OK, TIMED, Worker, WorkerGone, _as_error, parse_reply
 from .worker import LENGTH_BYTES
 
@@ -44,11 +44,45 @@ def summarise(times_s: list[float], samples: int) -> dict:
             "rounds": len(times_s), "median_runtime_s": float(np.median(times_s))}
 
 
-def _signal(spec_tp: dict, spec: dict, seed: int, turn: int) -> bytes:
-    frames = int(spec_tp["seconds"] * spec_tp["sample_rate"])
-    rng = np.random.default_rng([seed, 7, turn])
-    x = np.clip(rng.standard_normal((frames, spec_tp["channels"])) * 0.25, -1, 1)
-    return pcm.encode(pcm.quantize(x, spec), spec)
+@dataclass
+class Plan:
+    """What a task's judge says of its timed runs (its ``throughput_plan(task_data, seed)``).
+
+    Attributes
+    ----------
+    config : dict
+        The configuration of the timed instances (as in a case).
+    setting : str
+        One line for reports, e.g. ``"2 ch s16le 48000 Hz, 5 bands, 2 s"``.
+    record : dict
+        Recorded as the result's ``throughput.config``.
+    n_bytes : int
+        Bytes of every timed input.
+    samples : int
+        Samples in one input (rates are in millions of samples per second).
+    chunkings : list of (str, int)
+        Name and chunk size in bytes of each chunking timed.
+    make_case : callable
+        ``make_case(turn, name, sizes) -> Case``: a fresh input for turn `turn` (0: the warm-up).
+    reference : callable
+        ``reference(case) -> reference``: the reference output and tolerance of a fresh case.
+    extra : dict
+        More keys for the result (for example ``n_bands``, ``frames``).
+    output_room : int or None
+        Bytes the outputs of one timed run may take in all; default the input's length plus the
+        judge's ``reply_room`` extra for every call.
+    """
+
+    config: dict
+    setting: str
+    record: dict
+    n_bytes: int
+    samples: int
+    chunkings: list
+    make_case: Callable
+    reference: Callable
+    extra: dict = field(default_factory=dict)
+    output_room: int | None = None
 
 
 class _Side:
@@ -145,7 +179,7 @@ def _error_text(reply: dict) -> str:
     return f"{err['type']}: {err['message']}"
 
 
-def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], name: str) -> scoring.RunResult:
+def _check(side: _Side, case: cases_mod.Case, ref, sizes: list[int], name: str, judge) -> scoring.RunResult:
     """Compare what the worker left in its output memory with the reference, as a correctness run."""
     calls = len(sizes)
     lengths_blob = os.pread(side.out_fd, LENGTH_BYTES * calls, side.room)
@@ -156,15 +190,7 @@ def _check(side: _Side, case: cases_mod.Case, ref: Reference, sizes: list[int], 
     total = max(0, min(total, side.room))
     raw = scoring.RawRun(case_id=case.id, chunking=name, output=os.pread(side.out_fd, total, 0), lengths=lengths,
                          completed=True)
-    return scoring.measure(case, ref, raw)
-
-
-def _reference_for(case: cases_mod.Case, tolerance, sos: np.ndarray) -> Reference:
-    """The reference of a fresh input, with a tolerance derived once for the throughput signal."""
-    out = reference_output(case)
-    values = pcm.stored_values(out, case.spec, case.config["channels"])
-    y = scipy.signal.sosfilt(sos, case.x, axis=0) if sos.shape[0] else case.x.copy()
-    return Reference(output_bytes=out, values=values, y=y, tolerance=tolerance, sos=sos, oracle_max_diff=0.0)
+    return judge.measure(case, ref, raw)
 
 
 def measure(task, staged, seed: int, cpu: int | None) -> dict:
@@ -173,7 +199,8 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
     Parameters
     ----------
     task : Task
-        Its ``throughput`` entry gives the configuration, signal length, chunk sizes and rounds.
+        Its judge's ``throughput_plan`` gives the configuration, inputs and chunk sizes (a
+        :class:`Plan`); its ``throughput`` entry the rounds.
     staged : evaluate.Staged
         The candidate, ready to load.
     seed : int
@@ -184,7 +211,7 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
     Returns
     -------
     dict
-        ``config``, ``n_bands``, ``frames`` and ``rows``: per chunking the candidate's and the
+        ``config``, ``setting`` (and the plan's extra keys) and ``rows``: per chunking the candidate's and the
         reference's :func:`summarise` figures (wall time), their CPU time, and ``speedup`` =
         candidate / reference (median rates); ``failures`` (timed runs whose output was wrong, as
         run summaries), ``implausible`` (a speed-up above :data:`PLAUSIBLE_SPEEDUP`), and
@@ -193,35 +220,18 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
     from .evaluate import Staged, load, pinned, start_worker
 
     spec_tp = task.data["throughput"]
-    iface = task.data["interface"]
-    spec = iface["formats"][spec_tp["format"]]
-    channels = spec_tp["channels"]
-    frames = int(spec_tp["seconds"] * spec_tp["sample_rate"])
-    frame_bytes = spec["bytes"] * channels
-    n_bytes = frames * frame_bytes
-    extra = iface["c"].get("out_extra_bytes_per_channel", 4) * channels
-    chunkings = []
-    for chunk in spec_tp["chunk_frames"]:
-        step = n_bytes if chunk is None else chunk * frame_bytes
-        sizes = cases_mod._repeated(step, n_bytes)
-        chunkings.append(("whole" if chunk is None else f"{chunk} frames", step, sizes))
+    judge = task.judge
+    plan = judge.throughput_plan(task.data, seed)
+    n_bytes = plan.n_bytes
+    extra = judge.reply_room(plan.config)[0]
+    chunkings = [(name, step, cases_mod._repeated(step, n_bytes)) for name, step in plan.chunkings]
     max_calls = max(len(s) for _, _, s in chunkings)
-    room = n_bytes + max_calls * extra
-    config = cases_mod.config_for_language(
-        {"sample_rate": spec_tp["sample_rate"], "channels": channels, "format": spec_tp["format"],
-         "bands": spec_tp["preset_bands"]}, iface["formats"], iface["band_types"])
-    out = {"config": {k: spec_tp[k] for k in ("sample_rate", "channels", "format", "seconds")},
-           "n_bands": len(spec_tp["preset_bands"]), "frames": frames, "rows": [], "failures": [],
-           "implausible": False, "cpu": cpu}
-
-    def case_for(data: bytes, name: str, sizes: list[int]) -> cases_mod.Case:
-        return cases_mod.Case(id=f"throughput-{frames}-frames", config=config, spec=spec, input_bytes=data,
-                              x=pcm.to_float(data, spec, channels), family="throughput", chunkings={name: sizes},
-                              inputs={name: data})
-
-    first = case_for(_signal(spec_tp, spec, seed, 0), "whole", [n_bytes])
-    base = compute_reference(first, task.data["tolerances"], seed=seed)
-    sos = design(first)
+    room = n_bytes + max_calls * extra if plan.output_room is None else plan.output_room
+    payloads = {"candidate": judge.worker_config(task.data, plan.config, staged.language, extra),
+                "reference": judge.worker_config(task.data, plan.config, "python", extra)}
+    out = dict({"config": plan.record, "setting": plan.setting, "rows": [], "failures": [],
+                "implausible": False, "cpu": cpu}, **plan.extra)
+    first = plan.make_case(0, "whole", [n_bytes])
     sides: dict = {}
     turn = 0
     with pinned(cpu):
@@ -242,25 +252,24 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                 walls = {"candidate": [], "reference": []}
                 for label in ("candidate", "reference"):  # warm-up: JIT compilation and caches
                     with _blame(label):
-                        _turn(sides[label], config, first.input_bytes, step, room)
+                        _turn(sides[label], payloads[label], first.input_bytes, step, room)
                 started = time.perf_counter()
                 rounds = 0
                 while rounds < spec_tp["max_rounds"]:
                     turn += 1
-                    case = case_for(_signal(spec_tp, spec, seed, turn), name, sizes)
-                    ref = _reference_for(case, base.tolerance, sos)
-                    ref.float32_rms = base.float32_rms
+                    case = plan.make_case(turn, name, sizes)
+                    ref = plan.reference(case)
                     for label in ("candidate", "reference"):
                         other = "reference" if label == "candidate" else "candidate"
                         idle_ns = sides[other].worker.run_time_ns()
                         with _blame(label):
-                            run_s, wall_s, reply = _turn(sides[label], config, case.input_bytes, step, room)
+                            run_s, wall_s, reply = _turn(sides[label], payloads[label], case.input_bytes, step, room)
                         if sides[other].worker.run_time_ns() - idle_ns > IDLE_RUN_NS:
                             sides[other].worker.kill("not_stopped")
                             raise _Failed(other, "it ran while it was stopped for the other's turn")
                         if "error" in reply:
                             raise _Failed(label, f"its timed run failed: {_error_text(reply['error'])}")
-                        checked = _check(sides[label], case, ref, sizes, name)
+                        checked = _check(sides[label], case, ref, sizes, name, judge)
                         if not checked.ok:
                             if label == "reference":
                                 raise _Failed(label, "its timed output differs from eq's in this process")
@@ -274,8 +283,8 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
                         break
                 if out["failures"]:
                     break
-                cand = summarise(times["candidate"], frames * channels)
-                refr = summarise(times["reference"], frames * channels)
+                cand = summarise(times["candidate"], plan.samples)
+                refr = summarise(times["reference"], plan.samples)
                 cand["median_wall_s"] = float(np.median(walls["candidate"]))
                 refr["median_wall_s"] = float(np.median(walls["reference"]))
                 speedup = cand["median_msamples_per_s"] / refr["median_msamples_per_s"]
@@ -317,8 +326,9 @@ def diagnose(tp: dict | None) -> list[dict]:
     if tp.get("failures"):
         f = tp["failures"][0]
         out.append(diagnosis.make(
-            "long_input_error", f"every correctness case passes, but a timed run of {tp['frames']} frames "
-            f"({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
+            "long_input_error", "every correctness case passes, but a timed run of " + (
+                f"{tp['frames']} frames" if "frames" in tp else tp.get("setting", "the timed input"))
+            + f" ({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
     if tp.get("error_side") == "reference":
         return out  # the reference's own worker failed: nothing of the candidate is in question
     if tp.get("error_side") == "harness":

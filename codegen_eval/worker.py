@@ -374,7 +374,7 @@ def install_policy(policy: Policy) -> None:
 # ----------------------------------------------------------------- candidates
 
 class PythonCandidate:
-    """A candidate module defining the task's class (``StreamingEqualizer``)."""
+    """A candidate module defining the task's class (``interface.python.class`` of the task)."""
 
     has_flush = True
 
@@ -390,8 +390,8 @@ class PythonCandidate:
             raise AttributeError(f"the module defines no {class_name} class")
 
     def create(self, config: dict):
-        bands = [{"type": b["type"], "freq": b["freq"], "q": b["q"], "gain_db": b["gain_db"]} for b in config["bands"]]
-        return PythonInstance(self.cls(config["sample_rate"], config["channels"], config["format"], bands))
+        """An instance made with the arguments the parent chose (``args`` and ``kwargs``)."""
+        return PythonInstance(self.cls(*config.get("args", []), **config.get("kwargs", {})))
 
 
 class PythonInstance:
@@ -419,67 +419,92 @@ class ReferenceCandidate(PythonCandidate):
     """The reference package's class through the Python contract (the reference worker only)."""
 
     def __init__(self, module_name: str, class_name: str):
-        module = __import__(module_name)
-        self.cls = getattr(module, class_name)
+        import importlib
+
+        self.cls = getattr(importlib.import_module(module_name), class_name)
 
 
 class BufferOverrun(Exception):
-    """``eq_process`` wrote past the room it was given."""
+    """The process function wrote past the room it was given."""
+
+
+_C_TYPES = ("int", "double")
 
 
 class CCandidate:
-    """A shared library exporting ``eq_create``, ``eq_process`` and ``eq_destroy``."""
+    """A shared library exporting the task's three functions (``interface.c`` of the task).
+
+    `abi` names them (``create``, ``process``, ``destroy``) and lists the arguments of the create
+    function (``create_args``): ``"int"``, ``"double"``, ``{"struct": fields}`` (a pointer to one
+    struct, given as a dict) or ``{"array": fields}`` (a pointer to structs, given as a list of
+    dicts), where `fields` is a list of ``[name, "int" | "double"]``. The process function is
+    always ``size_t process(void *h, const unsigned char *in, size_t n, unsigned char *out)``.
+    """
 
     GUARD_BYTES = 64
     has_flush = False
 
-    def __init__(self, path: str, out_extra_bytes_per_channel: int):
+    def __init__(self, path: str, abi: dict):
         import ctypes
 
         self.ct = ctypes
-        self.extra = out_extra_bytes_per_channel
         lib = ctypes.CDLL(os.path.abspath(path))
-
-        class Band(ctypes.Structure):
-            _fields_ = [("type", ctypes.c_int), ("freq", ctypes.c_double), ("q", ctypes.c_double),
-                        ("gain_db", ctypes.c_double)]
-
-        self.Band = Band
-        self.create_fn = lib.eq_create
+        scalar = {"int": ctypes.c_int, "double": ctypes.c_double}
+        self.args = []  # (kind, ctypes type, fields) per argument
+        for arg in abi["create_args"]:
+            if isinstance(arg, str):
+                self.args.append(("scalar", scalar[arg], None))
+                continue
+            kind, fields = next(iter(arg.items()))
+            struct = type("Struct", (ctypes.Structure,), {"_fields_": [(n, scalar[t]) for n, t in fields]})
+            self.args.append((kind, struct, [(n, t) for n, t in fields]))
+        self.create_fn = getattr(lib, abi["create"])
         self.create_fn.restype = ctypes.c_void_p
-        self.create_fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.POINTER(Band), ctypes.c_int]
-        self.process_fn = lib.eq_process
+        self.create_fn.argtypes = [t if k == "scalar" else ctypes.POINTER(t) for k, t, _ in self.args]
+        self.create_name = abi["create"]
+        self.process_fn = getattr(lib, abi["process"])
         self.process_fn.restype = ctypes.c_size_t
         self.process_fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p]
-        self.destroy_fn = lib.eq_destroy
+        self.process_name = abi["process"]
+        self.destroy_fn = getattr(lib, abi["destroy"])
         self.destroy_fn.restype = None
         self.destroy_fn.argtypes = [ctypes.c_void_p]
         self.lib = lib
 
+    def _struct(self, struct, fields, value: dict):
+        s = struct()
+        for name, kind in fields:
+            setattr(s, name, int(value[name]) if kind == "int" else float(value[name]))
+        return s
+
     def create(self, config: dict):
-        bands = config["bands"]
-        arr = (self.Band * max(1, len(bands)))()
-        for i, b in enumerate(bands):
-            arr[i].type = int(b["type_code"])
-            arr[i].freq = float(b["freq"])
-            arr[i].q = float(b["q"])
-            arr[i].gain_db = float(b["gain_db"])
-        ptr = self.create_fn(int(config["sample_rate"]), int(config["channels"]), int(config["format_code"]),
-                             arr, len(bands))
+        """Call the create function with ``args`` (one value per argument of the ABI); the parent
+        also says how many bytes a call may write beyond its input (``out_extra_bytes``)."""
+        values = config["args"]
+        if len(values) != len(self.args):
+            raise ValueError(f"{self.create_name} takes {len(self.args)} arguments, got {len(values)}")
+        call = []
+        for (kind, ctype, fields), value in zip(self.args, values):
+            if kind == "scalar":
+                call.append(int(value) if ctype is self.ct.c_int else float(value))
+            elif kind == "struct":
+                call.append(self.ct.pointer(self._struct(ctype, fields, value)))
+            else:
+                arr = (ctype * max(1, len(value)))()
+                for i, item in enumerate(value):
+                    arr[i] = self._struct(ctype, fields, item)
+                call.append(arr)
+        ptr = self.create_fn(*call)
         if not ptr:
-            raise ValueError("eq_create returned NULL")
-        return CInstance(self, ptr, max(1, int(config["channels"])))
-
-
-_GUARD = b"\xa5" * CCandidate.GUARD_BYTES
+            raise ValueError(f"{self.create_name} returned NULL")
+        return CInstance(self, ptr, max(0, int(config.get("out_extra_bytes", 0))))
 
 
 class CInstance:
-    def __init__(self, cand: CCandidate, ptr: int, channels: int):
+    def __init__(self, cand: CCandidate, ptr: int, extra: int):
         self.cand = cand
         self.ptr = ptr
-        self.channels = channels
-        self.extra = cand.extra * channels
+        self.extra = extra
         self.process_fn = cand.process_fn
         self.buf = None
         self.cap = -1
@@ -492,10 +517,15 @@ class CInstance:
             self.addr = self.cand.ct.addressof(self.buf)
             self.view = memoryview(self.buf).cast("B")
         view = self.view
-        view[room:room + CCandidate.GUARD_BYTES] = _GUARD
+        # fresh random guard bytes for every call: a write past the room shows unless it puts back
+        # the very bytes that were there (which changes nothing). It finds bugs; it is no boundary
+        # (the buffer is in the candidate's own process: the sandbox around it is the boundary)
+        guard = os.urandom(CCandidate.GUARD_BYTES)
+        view[room:room + CCandidate.GUARD_BYTES] = guard
         n = self.process_fn(self.ptr, chunk, len(chunk), self.addr)
-        if n > room or view[room:room + CCandidate.GUARD_BYTES] != _GUARD:
-            raise BufferOverrun(f"eq_process wrote past the {room} bytes of room it was given (returned {n})")
+        if n > room or view[room:room + CCandidate.GUARD_BYTES] != guard:
+            raise BufferOverrun(f"{self.cand.process_name} wrote past the {room} bytes of room it was given "
+                                f"(returned {n})")
         return view[:n].tobytes()
 
     def flush(self) -> bytes:
@@ -512,8 +542,8 @@ def load_candidate(job: dict):
         ref = job["reference"]
         return ReferenceCandidate(ref["module"], ref["class"])
     if job["language"] == "python":
-        return PythonCandidate(job["candidate"], job.get("class_name", "StreamingEqualizer"))
-    return CCandidate(job["candidate"], int(job.get("out_extra_bytes_per_channel", 4)))
+        return PythonCandidate(job["candidate"], job["class_name"])
+    return CCandidate(job["candidate"], job["c_abi"])
 
 
 def describe(exc: BaseException) -> dict:

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen_eval import cli, diagnosis, pcm, report, report_html, scoring
+from codegen_eval import cli, diagnosis, report, report_html, scoring
+from codegen_eval.tasks.streaming_eq import judge as audio
+from codegen_eval.tasks.streaming_eq import pcm
 from codegen_eval.evaluate import prepare, run_plan, score
 from codegen_eval.task import load_task
 
@@ -179,8 +181,8 @@ def test_length_evidence_says_totals_after_a_call_and_at_the_end(task):
     whole_ref = refs[(case.id, "whole")]
     whole = scoring.RawRun(case_id=case.id, chunking="whole", output=pcm.encode(whole_ref.values, case.spec),
                            lengths=np.array([len(whole_ref.output_bytes)]), completed=True)
-    results = [scoring.measure(case, whole_ref, whole), scoring.measure(case, ref, raw)]
-    diags = diagnosis.diagnose_runs({case.id: case}, results, [])
+    results = [audio.measure(case, whole_ref, whole), audio.measure(case, ref, raw)]
+    diags = diagnosis.diagnose_runs({case.id: case}, results, [], content=audio.diagnose_content)
     ev = next(e for d in diags for e in d["evidence"] if e.get("chunking") == name)
     first = int(np.argmax(want > 0))
     text = report.describe_evidence(ev)

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codegen_eval import cases as cases_mod
-from codegen_eval import cli, diagnosis, pcm, report, report_html, scoring
+from codegen_eval import cli, diagnosis, report, report_html, scoring
+from codegen_eval.tasks.streaming_eq import judge as audio
+from codegen_eval.tasks.streaming_eq import pcm
 from codegen_eval.evaluate import prepare
 from codegen_eval.task import load_task
 
@@ -99,17 +101,17 @@ def _float32_values(case):
 def test_float32_oracle_fails_and_direct_form_one_passes(prepared):
     """An independent single-precision filter (scipy, float32) must fail the derived tolerance,
     and an independent float64 direct form I must pass it, on every case."""
-    from codegen_eval import _kernels
+    from codegen_eval.tasks.streaming_eq import _kernels
 
     built, refs = prepared
     f32_failures = 0
     for cid, case in built.items():
         sos = refs[cid].sos
         df1 = pcm.quantize(_kernels.df1(sos, case.x), case.spec)
-        assert scoring.measure(case, refs[cid], _raw_from_values(case, df1)).ok, cid
-        f32_failures += not scoring.measure(case, refs[cid], _raw_from_values(case, _float32_values(case))).ok
+        assert audio.measure(case, refs[cid], _raw_from_values(case, df1)).ok, cid
+        f32_failures += not audio.measure(case, refs[cid], _raw_from_values(case, _float32_values(case))).ok
     assert f32_failures >= 5
-    assert not scoring.measure(built["lowfreq-hp-192k-s32"], refs["lowfreq-hp-192k-s32"],
+    assert not audio.measure(built["lowfreq-hp-192k-s32"], refs["lowfreq-hp-192k-s32"],
                                _raw_from_values(built["lowfreq-hp-192k-s32"],
                                                 _float32_values(built["lowfreq-hp-192k-s32"]))).ok
 
@@ -122,8 +124,8 @@ def test_truncation_is_diagnosed_as_rounding_bias(prepared):
         y = refs[cid].y
         values = np.trunc(y * case.spec["scale"]).astype(np.int64) if case.spec["kind"] != "float" \
             else pcm.quantize(y, case.spec)
-        results.append(scoring.measure(case, refs[cid], _raw_from_values(case, values)))
-    codes = {d["code"] for d in diagnosis.diagnose_runs(built, results, [])}
+        results.append(audio.measure(case, refs[cid], _raw_from_values(case, values)))
+    codes = {d["code"] for d in diagnosis.diagnose_runs(built, results, [], content=audio.diagnose_content)}
     assert codes == {"rounding_bias"}
 
 
@@ -139,18 +141,18 @@ def test_rounding_rule_is_named_and_single_precision_is_not_mistaken_for_one(pre
         lo, hi = case.spec["min"] - case.spec.get("offset", 0), case.spec["max"] - case.spec.get("offset", 0)
         for name, rule in rules.items():
             values = np.clip(rule(refs[cid].y * case.spec["scale"]), lo, hi).astype(np.int64)
-            result = scoring.measure(case, refs[cid], _raw_from_values(case, values))
+            result = audio.measure(case, refs[cid], _raw_from_values(case, values))
             assert not result.ok and result.rounding_rule == name, (cid, name, result.rounding_rule)
     named = []
     for cid in int_cases:
-        result = scoring.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
+        result = audio.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
         if not result.ok:
             named.append((cid, result.rounding_rule))
             assert result.rounding_rule is None, (cid, result.rounding_rule)
     assert named, "single precision should fail some integer case"
-    f32_results = [scoring.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
+    f32_results = [audio.measure(built[cid], refs[cid], _raw_from_values(built[cid], _float32_values(built[cid])))
                    for cid in int_cases]
-    codes = {d["code"] for d in diagnosis.diagnose_runs(built, f32_results, [])}
+    codes = {d["code"] for d in diagnosis.diagnose_runs(built, f32_results, [], content=audio.diagnose_content)}
     assert "rounding_bias" not in codes, codes
 
 
@@ -158,9 +160,9 @@ def test_delayed_output_is_diagnosed_as_added_latency(prepared):
     built, refs = prepared
     case = built["ch-2"]
     values = np.vstack([np.zeros((3, 2), dtype=np.int64), refs["ch-2"].values[:-3]])
-    res = scoring.measure(case, refs["ch-2"], _raw_from_values(case, values))
+    res = audio.measure(case, refs["ch-2"], _raw_from_values(case, values))
     assert res.shift_frames == 3
-    codes = {d["code"] for d in diagnosis.diagnose_runs({"ch-2": case}, [res], [])}
+    codes = {d["code"] for d in diagnosis.diagnose_runs({"ch-2": case}, [res], [], content=audio.diagnose_content)}
     assert "added_latency" in codes
 
 
@@ -288,8 +290,8 @@ def test_one_plot_per_failing_case_prefers_the_cited_run(prepared):
     bad[40:] += 5  # wrong from frame 40 on, whatever the chunking
 
     def results():
-        out = [scoring.measure(case, ref, _raw_from_values(case, ref.values, "whole"))]
-        return out + [scoring.measure(case, ref, _raw_from_values(case, bad, name)) for name in ("frames-17", "random")]
+        out = [audio.measure(case, ref, _raw_from_values(case, ref.values, "whole"))]
+        return out + [audio.measure(case, ref, _raw_from_values(case, bad, name)) for name in ("frames-17", "random")]
 
     fewest = min(("frames-17", "random"), key=lambda n: len(case.chunkings[n]))
     measured = results()

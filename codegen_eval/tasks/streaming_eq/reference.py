@@ -19,7 +19,7 @@ import numpy as np
 import scipy.signal
 
 from . import pcm
-from .cases import Case
+from ...cases import Case
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The audio task: a byte-in, byte-out streaming parametric equalizer for interleaved PCM."""
