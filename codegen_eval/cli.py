@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pr = sub.add_parser("prompt", help="print the prompt of a task for one language")
-    pr.add_argument("task", nargs="?", default=DEFAULT_TASK,
-                    help="task folder name or path (default: %(default)s)")
+    pr.add_argument("task", nargs="?", default=None,
+                    help=f"task folder name or path (default: {DEFAULT_TASK})")
+    pr.add_argument("--task", dest="task_option", metavar="TASK", default=None,
+                    help="the same, as an option (as for score and generate)")
     pr.add_argument("--language", choices=LANGUAGES, default="python",
                     help="language the candidate is to be written in (default: %(default)s)")
 
@@ -211,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "prompt":
-            sys.stdout.write(load_task(args.task).prompt(args.language))
+            if args.task and args.task_option and args.task != args.task_option:
+                raise UsageError(f"two tasks given: {args.task!r} and --task {args.task_option!r}")
+            sys.stdout.write(load_task(args.task or args.task_option or DEFAULT_TASK).prompt(args.language))
             return 0
         if args.command == "generate":
             from .generation import run_generate

@@ -13,6 +13,9 @@ Models (a provider prefix such as ``org/demo-correct`` is ignored, as hosted API
     the code).
 ``demo-buggy``
     The ``state_reset_at_boundary`` candidate of the corpus (C++: :func:`cpp_state_reset`).
+
+The answers follow the task of the prompt: the video task's prompts get the candidates of
+``tests/corpus/video``, every other prompt the audio task's.
 ``demo-nocode``
     Prose only.
 ``demo-mixed``
@@ -53,6 +56,10 @@ MAX_DELAY_S = 600.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
 CORRECT_FILES = {"python": "python/correct_numpy.py", "c": "c/correct.c", "cpp": "cpp/correct.cpp"}
 BUGGY_FILES = {"python": "python/state_reset_at_boundary.py", "c": "c/state_reset_at_boundary.c"}
+# the video task's answers (tests/corpus/video): correct, and the state-reset bug in each language
+VIDEO_CORRECT_FILES = {"python": "python/correct.py", "c": "c/correct.c", "cpp": "cpp/correct.cpp"}
+VIDEO_BUGGY_FILES = {lang: f"{lang}/state_reset_at_boundary.{ext}" for lang, ext in
+                     (("python", "py"), ("c", "c"), ("cpp", "cpp"))}
 # the C++ state-reset bug: the line the state reset goes after, and the reset itself
 CPP_RESET_ANCHOR = "size_t used = 0, written = 0;"
 CPP_RESET_LINE = "std::fill(z_.begin(), z_.end(), 0.0);  // bug: state_reset_at_boundary"
@@ -118,18 +125,24 @@ def load_answers(corpus: str | Path | None = None) -> dict[str, dict[str, str]]:
     correct = {lang: read(name) for lang, name in CORRECT_FILES.items()}
     buggy = {lang: read(name) for lang, name in BUGGY_FILES.items()}
     buggy["cpp"] = cpp_state_reset(correct["cpp"])
-    return {"correct": correct, "buggy": buggy}
+    out = {"correct": correct, "buggy": buggy}
+    video = folder / "video"
+    if all((video / name).is_file() for name in list(VIDEO_CORRECT_FILES.values()) + list(VIDEO_BUGGY_FILES.values())):
+        out["streaming_video_eq"] = {
+            "correct": {lang: read(f"video/{name}") for lang, name in VIDEO_CORRECT_FILES.items()},
+            "buggy": {lang: read(f"video/{name}") for lang, name in VIDEO_BUGGY_FILES.items()}}
+    return out
 
 
-def _prompts() -> dict[str, str]:
-    """Every task prompt, by its text: ``{prompt: language}``."""
+def _task_prompts() -> dict[str, tuple[str, str]]:
+    """Every task prompt, by its text: ``{prompt: (task name, language)}``."""
     out = {}
     for folder in sorted(TASKS_DIR.iterdir()):
         if (folder / "task.json").is_file():
             task = load_task(folder)
             for lang in LANGUAGES:
                 try:
-                    out[task.prompt(lang).strip()] = lang
+                    out[task.prompt(lang).strip()] = (task.name, lang)
                 except (ValueError, OSError):
                     continue
     return out
@@ -147,9 +160,11 @@ def detect_language(prompt: str, known: dict[str, str]) -> str | None:
     return None
 
 
-def answer_text(kind: str, language: str, answers: dict) -> str:
-    """The assistant's message for `kind` (``correct``, ``buggy`` or ``nocode``)."""
+def answer_text(kind: str, language: str, answers: dict, task: str | None = None) -> str:
+    """The assistant's message for `kind` (``correct``, ``buggy`` or ``nocode``); the answers of
+    `task` when it has its own (the video task), else the audio task's."""
     label = LANGUAGE_LABEL[language]
+    answers = answers.get(task, answers) if task else answers
     if kind == "nocode":
         return (f"A streaming equalizer in {label} keeps one biquad state per section and channel, "
                 "carries the bytes of an incomplete frame to the next call, rounds half to even and "
@@ -178,7 +193,8 @@ class ModelServer(ThreadingHTTPServer):
                  log: bool = False):
         super().__init__(address, _Handler)
         self.answers = answers
-        self.prompts = _prompts()
+        self.task_prompts = _task_prompts()
+        self.prompts = {prompt: lang for prompt, (_, lang) in self.task_prompts.items()}
         self.slow_delay_s = slow_delay_s
         self.log = log
         self.attempts: dict[str, int] = {}
@@ -282,7 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif name == "demo-mixed" and not repairing:
             pick = seed if isinstance(seed, int) else int(key[:8], 16)
             kind = ("correct", "buggy", "nocode")[pick % 3]
-        text = answer_text(kind, language, self.server.answers)
+        task = self.server.task_prompts.get(str(first_user).strip(), (None, None))[0]
+        text = answer_text(kind, language, self.server.answers, task)
         prompt_chars = sum(len(str(m.get("content") or "")) for m in messages)
         tokens_in, tokens_out = -(-prompt_chars // 4), -(-len(text) // 4)
         body = {"id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion",

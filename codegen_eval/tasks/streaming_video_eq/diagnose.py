@@ -1,0 +1,196 @@
+"""Content rules of the video task: why an equalizer's output is wrong, in video terms.
+
+Each rule contrasts the cases or runs that differ in one factor: odd and even sizes with
+subsampled chroma, saturation 1 or not, the plane's arithmetic (FFmpeg's integer path or its
+table), the first frame and the later ones, whole calls and chunks that split a plane. Evidence
+names the first wrong byte by frame, plane, row and column, and its distance in bytes from the
+nearest chunk boundary.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...cases import Case
+from ...diagnosis import RunView, _bad_content, _ev, make
+from .layout import Layout, layout
+
+#: The video task's own codes (after the shared ones in reports).
+VOCABULARY = ("plane_boundary_mishandled", "chroma_size_rounded_down", "saturation_on_luma", "lut_rounding",
+              "integer_path_rounding", "wraparound", "frame_boundary_mishandled", "wrong_plane_function")
+#: The largest error (8-bit levels) on table planes that counts as rounding, not a wrong function.
+ROUNDING_LEVELS = 2
+#: The largest error on integer-path planes that counts as other arithmetic (floating point,
+#: another brightness scale) for the same formula, not a wrong function.
+INTEGER_ARITHMETIC_LEVELS = 8
+
+
+def _layout(case: Case) -> Layout:
+    c = case.config
+    return layout(c["width"], c["height"], c["pix_fmt"])
+
+
+def _paths(case: Case) -> tuple:
+    from eq.video import plane_tables
+
+    return plane_tables(case.config["pix_fmt"], **case.config["params"])[1]
+
+
+def _bad_bytes(r) -> np.ndarray:
+    return np.zeros(0, dtype=np.int64) if r.error_per_frame is None else np.nonzero(r.error_per_frame > 0)[0]
+
+
+def _bad_planes(case: Case, bad: np.ndarray) -> set:
+    lay = _layout(case)
+    offsets = bad % lay.frame_bytes
+    starts = np.asarray(lay.plane_starts)
+    return {int(p) - 1 for p in np.unique(np.searchsorted(starts, offsets, side="right"))}
+
+
+def _wraps(case: Case, r) -> bool:
+    """Whether the wrong bytes on FFmpeg's integer-path planes are all saturated in the reference and
+    equal to the unclipped value modulo 256 (and there is at least one)."""
+    from eq.video import _integer_coefficients, _plane_settings
+
+    if r.values is None or not r.bad_samples:
+        return False
+    paths = _paths(case)
+    settings, _ = _plane_settings(**case.config["params"])
+    lay = _layout(case)
+    x = np.frombuffer(case.inputs[r.input_name], dtype=np.uint8).astype(np.int64)
+    bad = _bad_bytes(r)
+    planes = np.searchsorted(np.asarray(lay.plane_starts), bad % lay.frame_bytes, side="right") - 1
+    seen = 0
+    for p in range(min(3, len(lay.plane_sizes))):
+        on = bad[planes == p]
+        if not on.size or paths[p] != "integer":
+            continue
+        c, b = _integer_coefficients(*settings[p][:2])
+        unclipped = ((x[on] * c) >> 12) + b
+        if np.any((unclipped >= 0) & (unclipped <= 255)) or np.any(r.values[on] != (unclipped & 255)):
+            return False
+        seen += on.size
+    return seen > 0
+
+
+def _rounds_down(case: Case) -> bool:
+    """Whether flooring the chroma size would change it (an odd size in a subsampled direction)."""
+    c = case.config
+    sub_w, sub_h = {"yuv420p": (1, 1), "yuva420p": (1, 1), "yuv422p": (1, 0)}.get(c["pix_fmt"], (0, 0))
+    return bool((sub_w and c["width"] % 2) or (sub_h and c["height"] % 2))
+
+
+def _subsampled(case: Case) -> bool:
+    return case.config["pix_fmt"] in ("yuv420p", "yuva420p", "yuv422p")
+
+
+def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -> list[dict]:
+    """Diagnoses from what the outputs hold (see :func:`codegen_eval.diagnosis.diagnose_runs`)."""
+    out: list[dict] = []
+    whole = view.whole
+    failing = {cid: r for cid, r in whole.items() if r.max_abs > 0 and r.got_bytes == r.expected_bytes
+               and cid not in view.latency_cases and r.error_per_frame is not None}
+    right = {cid for cid, r in whole.items() if r.ok}
+
+    def explain(code: str, detail: str, ids: list[str]) -> None:
+        out.append(make(code, detail, [_ev(failing[i]) for i in ids]))
+        for i in ids:
+            failing.pop(i)
+
+    if failing:
+        bad = {cid: _bad_bytes(r) for cid, r in failing.items()}
+        later = [cid for cid in failing if bad[cid].size and bad[cid].min() >= _layout(cases[cid]).frame_bytes]
+        if later and len(later) == len(failing):
+            explain("frame_boundary_mishandled", "the first frame is right and a later frame is wrong in every "
+                    "failing case: the position in the frame is lost at the end of a frame", later)
+    if failing:
+        wrapped = [cid for cid, r in failing.items() if _wraps(cases[cid], r)]
+        if wrapped:
+            # the same bug where no integer-path byte shows it: every wrong byte one that must clip
+            wrapped += [cid for cid, r in failing.items() if cid not in wrapped and r.bad_samples
+                        and r.saturated_bad == r.bad_samples]
+            explain("wraparound", "wrong bytes are those where the output must clip to 0 or 255, and on FFmpeg's "
+                    "integer path each one is the unclipped value modulo 256: it wraps around instead of clipping",
+                    wrapped)
+    if failing:
+        odd = [cid for cid in failing if _rounds_down(cases[cid])]
+        even_right = [cid for cid in right if _subsampled(cases[cid]) and not _rounds_down(cases[cid])]
+        if odd and len(odd) == len(failing) and even_right:
+            explain("chroma_size_rounded_down", "only frames with an odd size in a subsampled direction are wrong, "
+                    "from the chroma planes on: the chroma size is rounded down instead of up", odd)
+    if failing:
+        luma_only = [cid for cid in failing if _bad_planes(cases[cid], _bad_bytes(failing[cid])) == {0}]
+        saturated = [cid for cid in luma_only if cases[cid].config["params"]["saturation"] != 1.0]
+        sat_one_right = [cid for cid in right if cases[cid].config["params"]["saturation"] == 1.0]
+        if saturated and len(saturated) == len(failing) and sat_one_right:
+            explain("saturation_on_luma", "only the luma plane is wrong, and only when saturation is not 1: "
+                    "saturation is applied to luma", saturated)
+    if failing:
+        by_path: dict = {"lut": [], "integer": []}
+        for cid, r in failing.items():
+            paths = _paths(cases[cid])
+            kinds = {paths[p] for p in _bad_planes(cases[cid], _bad_bytes(r))}
+            if kinds == {"lut"} and r.max_abs <= ROUNDING_LEVELS:
+                by_path["lut"].append(cid)
+            elif kinds == {"integer"} and r.max_abs <= INTEGER_ARITHMETIC_LEVELS:
+                by_path["integer"].append(cid)
+        if by_path["lut"]:
+            explain("lut_rounding", f"off by at most {ROUNDING_LEVELS} levels, only on planes FFmpeg computes "
+                    "with its table (gamma not 1, or |contrast| >= 7.9): not its truncating (uint8)(256 * v)",
+                    by_path["lut"])
+        if by_path["integer"]:
+            worst = max(failing[cid].max_abs for cid in by_path["integer"])
+            explain("integer_path_rounding", f"off by up to {worst:g} levels, only on planes FFmpeg computes with "
+                    "integers (gamma 1, |contrast| < 7.9): not its process_c arithmetic (c = (int)(contrast * "
+                    "4096), brightness scaled by 511/200, >> 12)", by_path["integer"])
+    if failing:
+        planes = sorted({"YUVA"[p] for cid, r in failing.items() for p in _bad_planes(cases[cid], _bad_bytes(r))})
+        explain("wrong_plane_function", f"wrong values on plane(s) {', '.join(planes)} of whole frames, fed whole",
+                list(failing))
+    if not view.nondeterministic:
+        out += _diagnose_chunking(cases, whole, view)
+    return out
+
+
+def _chunk_start(sizes: list[int], byte: int) -> int:
+    ends = np.cumsum(sizes)
+    k = int(np.searchsorted(ends, byte, side="right"))
+    return int(ends[k - 1]) if k else 0
+
+
+def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> list[dict]:
+    """Chunked runs that are wrong although the same input fed whole is right.
+
+    A chunk whose first byte is wrong was started from a lost position (``state_reset_at_boundary``:
+    the candidate does not carry its place in the frame across calls). When every chunk's first
+    byte is right and the first wrong byte is the first of a plane (or of a frame) inside a chunk,
+    the chunk was processed as one plane (``plane_boundary_mishandled``).
+    """
+    def whole_is_right(r) -> bool:
+        twin = view.replay.get((r.case_id, r.input_name))
+        if twin is not None:
+            return not _bad_content(twin)
+        return r.case_id in whole and whole[r.case_id].ok
+
+    fails = [r for r in view.first if r.chunking != "whole" and whole_is_right(r)
+             and r.case_id not in view.latency_cases and r.got_bytes == r.expected_bytes
+             and (not r.within_tolerance or r.identical_to_whole is False) and r.first_frame is not None]
+    if not fails:
+        return []
+    at_start, at_plane = [], []
+    for r in fails:
+        case = cases[r.case_id]
+        lay = _layout(case)
+        byte = r.first_frame
+        start = _chunk_start(case.chunkings[r.chunking], byte)
+        if byte == start:
+            at_start.append(r)
+        elif byte % lay.frame_bytes in lay.plane_starts:
+            at_plane.append(r)
+    if at_start:
+        return [make("state_reset_at_boundary", "whole input passes; chunked input goes wrong at the first byte "
+                     "of a chunk: the place in the frame is not carried from one call to the next",
+                     [_ev(r) for r in at_start])]
+    if at_plane:
+        return [make("plane_boundary_mishandled", "whole input passes; a chunk that crosses from one plane into "
+                     "the next goes wrong at the first byte of the new plane", [_ev(r) for r in at_plane])]
+    return []
