@@ -30,10 +30,15 @@ three things (``check_values``):
 
 Every one of these is a function of one byte, so this module computes each as a
 256-entry table, once per setting, by running the formula above over 0..255, and
-the stream is mapped byte by byte through the table of the byte's plane
-(:func:`eq._video_kernels.apply_plane_tables`). Nothing is held back: each byte's
-offset in the frame names its plane, so every byte is output as soon as it
-arrives and the output is the same however the stream is split.
+the stream is mapped byte by byte through the table of the byte's plane. The
+C extension ``eq._video`` does it, with AVX-512 VBMI byte permutes where the CPU
+has them (64 bytes looked up in a few instructions); without them, chunks of up
+to :data:`C_LOOP_MAX_BYTES` go through its portable loop and longer ones through
+the numba loop :func:`eq._video_kernels.apply_plane_tables`, which computes the
+integer path in vectorized 32-bit arithmetic; without the extension, the numba
+loop does it all. Nothing is held back: each byte's offset in the frame names
+its plane, so every byte is output as soon as it arrives and the output is the
+same however the stream is split.
 
 Note two quirks of FFmpeg that are reproduced, not fixed: the integer path with
 contrast 1 and a brightness that rounds to 0 (``|brightness| < 0.01``) lowers
@@ -49,6 +54,11 @@ import numpy as np
 
 from ._video_kernels import apply_plane_tables
 from .errors import IncompleteFrameError, InvalidParameterError, InvalidTypeError
+
+try:  # the C loop (optional: built where a C compiler was found at install time)
+    from . import _video
+except ImportError:  # pragma: no cover - depends on the build
+    _video = None
 
 __all__ = ["PIX_FMTS", "PARAM_RANGES", "StreamingVideoEqualizer", "plane_tables"]
 
@@ -80,8 +90,14 @@ MAX_SIZE_PX = 1 << 15
 _PLANE_NAMES = ("Y", "U", "V", "A")
 
 KEPT_OUTPUT_BYTES = 1 << 24
-"""Calls of up to this many bytes write into an array the equalizer keeps; longer ones
-into an array of their own, freed after the call."""
+"""Calls of up to this many bytes that run the numba loop write into an array the
+equalizer keeps; longer ones into an array of their own, freed after the call."""
+
+C_LOOP_MAX_BYTES = 1 << 16
+"""Without AVX-512 VBMI, calls of up to this many bytes run the C extension's portable
+loop (less overhead per call), longer ones the numba loop (faster per byte)."""
+
+_FAST_C = _video is not None and _video.fast_method() == 1
 
 
 def _as_c_float(value):
@@ -321,6 +337,7 @@ class StreamingVideoEqualizer:
             pix_fmt, brightness, contrast, saturation, gamma, gamma_r, gamma_g, gamma_b,
             gamma_weight)
         self._tables = np.ascontiguousarray(tables)
+        self._table_bytes = self._tables.tobytes()
         # How the kernel runs each plane (eq._video_kernels): a copy, FFmpeg's integer
         # arithmetic with self._coefficients, or the table.
         self._kinds = np.array([{"copy": 0, "integer": 1, "lut": 2}[path] for path in self._paths],
@@ -335,6 +352,7 @@ class StreamingVideoEqualizer:
         chroma = (-((-self._width) >> log2_w)) * (-((-self._height) >> log2_h))
         self._plane_bytes = ((luma,) + (chroma, chroma) + (luma,))[:n_planes]
         self._plane_ends = np.cumsum(self._plane_bytes, dtype=np.int64)
+        self._end_bytes = self._plane_ends.tobytes()
         self._frame_bytes = int(self._plane_ends[-1])
         self._frame_pos = 0
         self._frames = 0
@@ -422,10 +440,16 @@ class StreamingVideoEqualizer:
                     f"process() takes bytes, bytearray or memoryview, got {type(data).__name__}")
             if not data.c_contiguous:
                 data = data.tobytes()
-        src = np.frombuffer(data, dtype=np.uint8)
-        n = src.shape[0]
+        n = data.nbytes if type(data) is memoryview else len(data)
         if n == 0:
             return b""
+        if _video is not None and (_FAST_C or n <= C_LOOP_MAX_BYTES):
+            out_bytes = _video.map_planes(data, self._table_bytes, self._end_bytes, self._frame_pos)
+            total = self._frame_pos + n
+            self._frames += total // self._frame_bytes
+            self._frame_pos = total % self._frame_bytes
+            return out_bytes
+        src = np.frombuffer(data, dtype=np.uint8)
         if n <= KEPT_OUTPUT_BYTES:
             # kept between calls (a fresh array costs page faults), up to a bound
             if self._out.shape[0] < n:
