@@ -18,6 +18,10 @@ The answers follow the task of the prompt: the video task's prompts get the cand
 ``tests/corpus/video``, every other prompt the audio task's.
 ``demo-nocode``
     Prose only.
+``demo-hostile``
+    A hostile candidate of the corpus on every turn: C sends SIGINT to its parent from a library
+    constructor, Python forges a verdict with terminal escapes, C++ is a compile-time bomb; the
+    repair loop must score each, send the diagnoses back and go on (audio task only).
 ``demo-mixed``
     Correct, buggy or prose only, chosen by the request's ``seed`` (else by a hash of the
     conversation) modulo 3, so that pass@k lies between 0 and 1; every later turn (a conversation
@@ -50,12 +54,16 @@ from .generation import LANGUAGE_LABEL
 from .task import LANGUAGES, TASKS_DIR, load_task
 
 MODELS = ("demo-correct", "demo-buggy", "demo-nocode", "demo-mixed", "demo-repair", "demo-ratelimit",
-          "demo-flaky", "demo-slow")
+          "demo-flaky", "demo-slow", "demo-hostile")
 DEFAULT_SLOW_DELAY_S = 2.0
 MAX_DELAY_S = 600.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
 CORRECT_FILES = {"python": "python/correct_numpy.py", "c": "c/correct.c", "cpp": "cpp/correct.cpp"}
 BUGGY_FILES = {"python": "python/state_reset_at_boundary.py", "c": "c/state_reset_at_boundary.c"}
+# hostile answers (the audio task's corpus): SIGINT to the harness from a library constructor,
+# a forged verdict in terminal escapes, a compile-time bomb
+HOSTILE_FILES = {"python": "hostile/python/terminal_escape_forged_verdict.py", "c": "hostile/c/sigint_harness.c",
+                 "cpp": "hostile/cpp/template_blowup.cpp"}
 # the video task's answers (tests/corpus/video): correct, and the state-reset bug in each language
 VIDEO_CORRECT_FILES = {"python": "python/correct.py", "c": "c/correct.c", "cpp": "cpp/correct.cpp"}
 VIDEO_BUGGY_FILES = {lang: f"{lang}/state_reset_at_boundary.{ext}" for lang, ext in
@@ -126,6 +134,8 @@ def load_answers(corpus: str | Path | None = None) -> dict[str, dict[str, str]]:
     buggy = {lang: read(name) for lang, name in BUGGY_FILES.items()}
     buggy["cpp"] = cpp_state_reset(correct["cpp"])
     out = {"correct": correct, "buggy": buggy}
+    if all((folder / name).is_file() for name in HOSTILE_FILES.values()):
+        out["hostile"] = {lang: read(name) for lang, name in HOSTILE_FILES.items()}
     video = folder / "video"
     if all((video / name).is_file() for name in list(VIDEO_CORRECT_FILES.values()) + list(VIDEO_BUGGY_FILES.values())):
         out["streaming_video_eq"] = {
@@ -161,10 +171,11 @@ def detect_language(prompt: str, known: dict[str, str]) -> str | None:
 
 
 def answer_text(kind: str, language: str, answers: dict, task: str | None = None) -> str:
-    """The assistant's message for `kind` (``correct``, ``buggy`` or ``nocode``); the answers of
-    `task` when it has its own (the video task), else the audio task's."""
+    """The assistant's message for `kind` (``correct``, ``buggy``, ``hostile`` or ``nocode``); the
+    answers of `task` when it has its own of that kind (the video task), else the audio task's."""
     label = LANGUAGE_LABEL[language]
-    answers = answers.get(task, answers) if task else answers
+    if task and kind in answers.get(task, {}):
+        answers = answers[task]
     if kind == "nocode":
         return (f"A streaming equalizer in {label} keeps one biquad state per section and channel, "
                 "carries the bytes of an incomplete frame to the next call, rounds half to even and "
@@ -295,6 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
             kind = "buggy"
         elif name == "demo-nocode":
             kind = "nocode"
+        elif name == "demo-hostile":
+            kind = "hostile"
         elif name == "demo-mixed" and not repairing:
             pick = seed if isinstance(seed, int) else int(key[:8], 16)
             kind = ("correct", "buggy", "nocode")[pick % 3]

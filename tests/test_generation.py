@@ -436,3 +436,19 @@ def test_model_server_reports_a_missing_corpus(tmp_path, capsys):
 
     assert server_main(["--port", "0", "--answers", str(tmp_path / "x")]) == 1
     assert "no answers folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("language, expected", [("c", "disallowed_import"), ("python", "crash")])
+def test_repair_loop_survives_hostile_answers(server, tmp_path, language, expected):
+    """A model that answers with hostile candidates (C: SIGINT to its parent from a library
+    constructor; Python: a verdict forged in terminal escapes): the repair loop scores each turn in
+    the sandbox, is not interrupted, sends the real diagnoses back, and makes every turn."""
+    out = tmp_path / "run"
+    assert generate(server, out, "--model", "demo-hostile", "--language", language, "--turns", 3, "--seed", 2) == 0
+    turns = [record(out, "demo-hostile", language, turn=t) for t in (1, 2, 3)]
+    assert [t["turn"] for t in turns] == [1, 2, 3]
+    for t in turns[:2]:
+        assert t["feedback_verdict"] in ("fail", "error"), t["feedback_verdict"]
+        assert "\x1b" not in t["feedback_text"]  # the candidate's escapes never reach the model or a terminal
+        assert expected in t["feedback_diagnoses"]
+    assert turns[2]["feedback_verdict"] is None  # the last turn is left to `score`
