@@ -402,8 +402,8 @@ def score(candidate: str | Path | None, task: Task | None = None, seed: int | No
     keep_job_dir : bool
         Keep the staging folder (the candidate's copy and compiled library) for debugging.
     reference : bool
-        Score ``eq.StreamingEqualizer`` through the Python contract instead (in a worker that has
-        the reference bound in); `candidate` is then ignored.
+        Score the task's reference (``eq.StreamingEqualizer`` for audio) through the Python contract
+        instead (in a worker that has the reference bound in); `candidate` is then ignored.
     unsafe_no_sandbox : bool
         Run without bubblewrap (for code you trust); every report says so.
     cpu : int, optional
