@@ -174,9 +174,10 @@ def build_case(task_data: dict, case_data: dict, seed: int, setup: Callable) -> 
         The task's data and one of its ``cases``.
     seed : int
     setup : callable
-        The task judge's ``case_setup(task_data, case_data) -> CaseSetup``.
+        The task judge's ``case_setup(task_data, case_data, rng) -> CaseSetup``; `rng` is seeded by
+        the seed and the case (for a configuration drawn afresh with every seed).
     """
-    made = setup(task_data, case_data)
+    made = setup(task_data, case_data, _rng(seed, case_data["id"], "config"))
     input_bytes = made.make_input(_rng(seed, case_data["id"]))
     case = Case(id=case_data["id"], config=made.config, spec=made.spec, input_bytes=input_bytes,
                 x=made.decode(input_bytes) if made.decode else None, family=case_data.get("family", ""),

@@ -76,11 +76,13 @@ def test_corpus_verdict_and_diagnoses(entry, scored):
 def test_every_video_diagnosis_has_a_bug_in_all_three_languages():
     """The vocabulary of the task is covered: each code by a known bug in Python, C and C++."""
     judge = TASK.judge
+    catch_alls = {"wrong_plane_function", "plane_layout_mishandled"}  # what no specific rule names
     for code in judge.VOCABULARY:
-        if code == "wrong_plane_function":
-            continue  # the catch-all of the task's content rules
         languages = {e["language"] for e in MANIFEST if e["expected_diagnoses"] == [code]}
-        assert languages == {"python", "c", "cpp"}, code
+        if code in catch_alls:
+            assert languages, code
+        else:
+            assert languages == {"python", "c", "cpp"}, code
     for lang in ("python", "c", "cpp"):
         assert any(e["language"] == lang and e["expected_verdict"] == "pass" for e in MANIFEST)
 
@@ -133,7 +135,8 @@ def test_chunkings_cut_where_their_names_say():
             assert case.chunkings["plane-and-byte"][0] == c["width"] * c["height"] + 1
         if "frames-2" in case.chunkings:
             assert case.chunkings["frames-2"][0] == min(2 * frame_bytes, n)
-        assert any(s == 0 for s in case.chunkings["random"])  # empty calls
+        if "random" in case.chunkings:
+            assert any(s == 0 for s in case.chunkings["random"])  # empty calls
 
 
 def test_cases_cover_formats_sizes_and_both_paths():
@@ -157,7 +160,7 @@ def test_reference_passes_with_throughput():
     rows = result["throughput"]["rows"]
     assert [r["chunking"] for r in rows][-1] == "whole" and len(rows) == 4
     assert all(r["candidate"]["median_msamples_per_s"] > 0 for r in rows)
-    assert "640x360 yuv420p" in result["throughput"]["setting"]
+    assert "1920x1080 yuv420p" in result["throughput"]["setting"]
 
 
 def test_cli_prompt_score_and_report_by_task_name(tmp_path):

@@ -64,8 +64,9 @@ def normalise_bands(bands: list[dict]) -> list[dict]:
     return [{k: _float_value(v) if k != "type" else v for k, v in b.items()} for b in bands]
 
 
-def case_setup(task_data: dict, case_data: dict) -> CaseSetup:
-    """The configuration, sample format and input signal of one case of the task data."""
+def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None = None) -> CaseSetup:
+    """The configuration, sample format and input signal of one case of the task data (the
+    configuration is the data's; `rng` is not used)."""
     fmt = case_data["format"]
     spec = task_data["interface"]["formats"][fmt]
     channels = case_data["channels"]

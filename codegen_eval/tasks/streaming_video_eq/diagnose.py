@@ -16,7 +16,11 @@ from .layout import Layout, layout
 
 #: The video task's own codes (after the shared ones in reports).
 VOCABULARY = ("plane_boundary_mishandled", "chroma_size_rounded_down", "saturation_on_luma", "lut_rounding",
-              "integer_path_rounding", "wraparound", "frame_boundary_mishandled", "wrong_plane_function")
+              "integer_path_rounding", "wraparound", "frame_boundary_mishandled", "plane_layout_mishandled",
+              "wrong_plane_function")
+#: The fewest bytes of a chunk, from the first wrong one on, that must show the previous plane's
+#: table before a chunk is said to be processed as one plane.
+PLANE_RULE_BYTES = 4
 #: The largest error (8-bit levels) on table planes that counts as rounding, not a wrong function.
 ROUNDING_LEVELS = 2
 #: The largest error on integer-path planes that counts as other arithmetic (floating point,
@@ -27,6 +31,50 @@ INTEGER_ARITHMETIC_LEVELS = 8
 def _layout(case: Case) -> Layout:
     c = case.config
     return layout(c["width"], c["height"], c["pix_fmt"])
+
+
+def _tables(case: Case) -> np.ndarray:
+    from eq.video import plane_tables
+
+    return plane_tables(case.config["pix_fmt"], **case.config["params"])[0]
+
+
+def _map(data: bytes, lay: Layout, tables: np.ndarray, pos: int = 0) -> np.ndarray:
+    """`data` mapped through the tables of the planes `lay` puts its bytes in, from offset `pos`
+    of a frame: the output of a candidate with that layout (the model a rule is checked against)."""
+    x = np.frombuffer(data, dtype=np.uint8)
+    offsets = (pos + np.arange(x.size)) % lay.frame_bytes
+    planes = np.searchsorted(np.asarray(lay.plane_starts[1:]), offsets, side="right")
+    return tables[np.minimum(planes, len(lay.plane_sizes) - 1), x]
+
+
+def _floored(case: Case) -> Layout:
+    """The case's layout with chroma sizes rounded down."""
+    c = case.config
+    lay = _layout(case)
+    sw, sh = {"yuv420p": (1, 1), "yuva420p": (1, 1), "yuv422p": (1, 0)}.get(c["pix_fmt"], (0, 0))
+    sizes = list(lay.plane_sizes)
+    for p in (1, 2):
+        if p < len(sizes):
+            sizes[p] = (c["width"] >> sw, c["height"] >> sh)
+    return Layout(lay.width, lay.height, lay.pix_fmt, tuple(sizes))
+
+
+def _is_plane_function(case: Case, r) -> bool | None:
+    """Whether the candidate's output is a function of the input byte and its plane (the same value
+    in the same plane always gives the same output): its bytes were put in the right planes. None
+    when no value occurs twice in one plane (a 1x1 case), so that nothing tells."""
+    lay = _layout(case)
+    x = np.frombuffer(case.inputs[r.input_name], dtype=np.uint8)[: r.values.size].astype(np.int64)
+    offsets = np.arange(x.size) % lay.frame_bytes
+    key = np.searchsorted(np.asarray(lay.plane_starts[1:]), offsets, side="right") * 256 + x
+    low = np.full(4 * 256, 256)
+    high = np.full(4 * 256, -1)
+    np.minimum.at(low, key, r.values)
+    np.maximum.at(high, key, r.values)
+    if np.bincount(key).max(initial=0) < 2:
+        return None
+    return bool(np.all((low == high) | (high < 0)))
 
 
 def _paths(case: Case) -> tuple:
@@ -97,6 +145,16 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
             failing.pop(i)
 
     if failing:
+        # every failing case right for as long as every passing case lasts, wrong after: work skipped
+        # (or done wrong) on long inputs
+        longest_ok = max((len(cases[cid].input_bytes) for cid in right), default=None)
+        late = [cid for cid, r in failing.items() if longest_ok is not None and r.first_frame is not None
+                and r.first_frame >= longest_ok]
+        if late and len(late) == len(failing):
+            first = min(failing[cid].first_frame for cid in late)
+            explain("long_input_error", f"right for the first {first} bytes of a stream, wrong after; every case "
+                    f"of at most {longest_ok} bytes passes", late)
+    if failing:
         bad = {cid: _bad_bytes(r) for cid, r in failing.items()}
         later = [cid for cid in failing if bad[cid].size and bad[cid].min() >= _layout(cases[cid]).frame_bytes]
         if later and len(later) == len(failing):
@@ -114,6 +172,10 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
     if failing:
         odd = [cid for cid in failing if _rounds_down(cases[cid])]
         even_right = [cid for cid in right if _subsampled(cases[cid]) and not _rounds_down(cases[cid])]
+        # and the output is what a candidate with floored chroma sizes gives, byte for byte
+        odd = [cid for cid in odd if failing[cid].values is not None and np.array_equal(
+            failing[cid].values, _map(cases[cid].inputs[failing[cid].input_name], _floored(cases[cid]),
+                                      _tables(cases[cid]))[: failing[cid].values.size])]
         if odd and len(odd) == len(failing) and even_right:
             explain("chroma_size_rounded_down", "only frames with an odd size in a subsampled direction are wrong, "
                     "from the chroma planes on: the chroma size is rounded down instead of up", odd)
@@ -143,6 +205,14 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
                     "integers (gamma 1, |contrast| < 7.9): not its process_c arithmetic (c = (int)(contrast * "
                     "4096), brightness scaled by 511/200, >> 12)", by_path["integer"])
     if failing:
+        verdicts = {cid: _is_plane_function(cases[cid], r) for cid, r in failing.items() if r.values is not None}
+        mixed = [cid for cid, v in verdicts.items() if v is False]
+        if mixed:  # and the cases too small to tell are taken to be the same bug
+            mixed += [cid for cid, v in verdicts.items() if v is None]
+            explain("plane_layout_mishandled", "the output is not a function of the byte and its plane (one value "
+                    "in one plane gives different outputs): bytes are taken for the wrong plane (plane sizes, "
+                    "order or position in the frame)", mixed)
+    if failing:
         planes = sorted({"YUVA"[p] for cid, r in failing.items() for p in _bad_planes(cases[cid], _bad_bytes(r))})
         explain("wrong_plane_function", f"wrong values on plane(s) {', '.join(planes)} of whole frames, fed whole",
                 list(failing))
@@ -160,10 +230,12 @@ def _chunk_start(sizes: list[int], byte: int) -> int:
 def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> list[dict]:
     """Chunked runs that are wrong although the same input fed whole is right.
 
-    A chunk whose first byte is wrong was started from a lost position (``state_reset_at_boundary``:
-    the candidate does not carry its place in the frame across calls). When every chunk's first
-    byte is right and the first wrong byte is the first of a plane (or of a frame) inside a chunk,
-    the chunk was processed as one plane (``plane_boundary_mishandled``).
+    ``state_reset_at_boundary``: the first wrong byte is the first of a chunk, and the whole run is
+    what a candidate that starts every call at the start of a frame gives.
+    ``plane_boundary_mishandled``: the chunk of the first wrong byte crossed into a new plane before
+    it, and from that plane's first byte to the chunk's end went through the table of the plane the
+    chunk began in (at least :data:`PLANE_RULE_BYTES` bytes so in one run at least). When a wrong
+    run fits neither, neither is said: it is left to ``unexplained_failure``.
     """
     def whole_is_right(r) -> bool:
         twin = view.replay.get((r.case_id, r.input_name))
@@ -176,21 +248,45 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> li
              and (not r.within_tolerance or r.identical_to_whole is False) and r.first_frame is not None]
     if not fails:
         return []
-    at_start, at_plane = [], []
+    at_start, at_plane, other = [], [], []
     for r in fails:
         case = cases[r.case_id]
+        if r.values is None:
+            other.append(r)
+            continue
         lay = _layout(case)
+        tables = _tables(case)
+        data = case.inputs[r.input_name]
+        sizes = case.chunkings[r.chunking]
         byte = r.first_frame
-        start = _chunk_start(case.chunkings[r.chunking], byte)
-        if byte == start:
+        start = _chunk_start(sizes, byte)
+        ends = np.cumsum([0] + list(sizes))
+        # the whole run is what a candidate that starts every call at the start of a frame gives
+        model = np.concatenate([_map(data[a:b], lay, tables) for a, b in zip(ends[:-1], ends[1:])] or
+                               [np.zeros(0, dtype=np.uint8)])
+        stop = min(start + sizes[int(np.searchsorted(np.cumsum(sizes), byte, side="right"))], r.values.size)
+        # the last plane (or frame) start at or before the first wrong byte
+        base = byte - byte % lay.frame_bytes
+        boundary = max(base + q for q in lay.plane_starts if base + q <= byte)
+        x = np.frombuffer(data, dtype=np.uint8)[boundary:stop]
+        if np.array_equal(model[: r.values.size], r.values):
             at_start.append(r)
-        elif byte % lay.frame_bytes in lay.plane_starts:
-            at_plane.append(r)
+        elif boundary > start and np.array_equal(r.values[boundary:stop],
+                                                 tables[lay.plane_of(start % lay.frame_bytes)][x]):
+            # the chunk crossed into a new plane, and from there on went through the table of the
+            # plane it began in
+            at_plane.append((r, stop - boundary))
+        else:
+            other.append(r)
+    if other:
+        return []  # a run neither rule accounts for: left to unexplained_failure
     if at_start:
-        return [make("state_reset_at_boundary", "whole input passes; chunked input goes wrong at the first byte "
-                     "of a chunk: the place in the frame is not carried from one call to the next",
+        return [make("state_reset_at_boundary", "whole input passes; every wrong chunked run is what a candidate "
+                     "that starts each call at the start of a frame gives: the place in the frame is not carried "
+                     "from one call to the next",
                      [_ev(r) for r in at_start])]
-    if at_plane:
+    if any(n >= PLANE_RULE_BYTES for _, n in at_plane):  # one byte alone could match by chance
+        at_plane = [r for r, _ in at_plane]
         return [make("plane_boundary_mishandled", "whole input passes; a chunk that crosses from one plane into "
                      "the next goes wrong at the first byte of the new plane", [_ev(r) for r in at_plane])]
     return []

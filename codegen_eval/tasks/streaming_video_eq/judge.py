@@ -31,7 +31,16 @@ def _params(task_data: dict, given: dict) -> dict:
 
 def _content(kind: str, lay: Layout, frames: int, rng: np.random.Generator) -> bytes:
     """`frames` frames of generated content: uniform ``noise``, a ``gradient`` over the full range
-    that moves from frame to frame, or colour ``bars`` (BT.601 limited range) with a little noise."""
+    that moves from frame to frame, colour ``bars`` (BT.601 limited range) with a little noise, or
+    ``all_values``: each plane's bytes, frame after frame, run through a seeded permutation of
+    0..255 over and over, so that enough frames hold every value in every plane."""
+    if kind == "all_values":
+        per_plane = []
+        for w, h in lay.plane_sizes:
+            n = w * h * frames
+            order = np.concatenate([rng.permutation(256) for _ in range(-(-n // 256))])[:n]
+            per_plane.append(order.astype(np.uint8).reshape(frames, w * h))
+        return b"".join(per_plane[p][f].tobytes() for f in range(frames) for p in range(len(per_plane)))
     out = []
     for f in range(frames):
         planes = []
@@ -60,12 +69,55 @@ def _content(kind: str, lay: Layout, frames: int, rng: np.random.Generator) -> b
     return b"".join(out)
 
 
-def case_setup(task_data: dict, case_data: dict) -> CaseSetup:
-    """The configuration and generated frames of one case of the task data."""
+_GAMMAS = ("gamma", "gamma_r", "gamma_g", "gamma_b")
+
+
+def _draw_params(task_data: dict, rng: np.random.Generator) -> dict:
+    """Parameters drawn afresh for every seed: anywhere in their ranges, or (often) at the values
+    where FFmpeg's choices turn: 1 exactly (copy and integer paths), one float step either side of
+    1 and of 7.9, gammas whose float product or ratio is 1, a weight of 0 or 1."""
+    ranges = task_data["interface"]["params"]
+    out = {}
+    for name, (lo, hi, default) in ranges.items():
+        roll = rng.random()
+        if name == "contrast":
+            picks = [1.0, 1.0 + 1e-8, 1.0 - 1e-8, 7.9, 7.9 - 1e-7, -7.9 + 1e-7, rng.uniform(-3.0, 3.0),
+                     rng.uniform(-12.0, 12.0), rng.uniform(lo, hi)]
+            out[name] = float(picks[rng.integers(len(picks))])
+        elif roll < 0.35:
+            out[name] = float(default)
+        elif name == "gamma_weight" and roll < 0.55:
+            out[name] = float(rng.integers(0, 2))
+        elif name == "brightness" and roll < 0.55:
+            out[name] = float(rng.choice([0.005, -0.005, 0.01, 1e-9]))
+        else:
+            # uniform in the range; gammas uniform in log, where their effect is
+            out[name] = float(np.exp(rng.uniform(np.log(lo), np.log(hi))) if name in _GAMMAS
+                              else rng.uniform(lo, hi))
+    if rng.random() < 0.3:  # a float product of 1 that is not 1 in double: gamma * gamma_g
+        g = float(rng.choice([3.0, 0.3, 1.7, 7.0]))
+        out["gamma"], out["gamma_g"] = g, 1.0 / g
+    if rng.random() < 0.3:  # gamma_b (or gamma_r) one float step from gamma_g
+        gg = float(np.float32(out["gamma_g"]))
+        out[str(rng.choice(["gamma_b", "gamma_r"]))] = float(np.nextafter(np.float32(gg), np.float32(np.inf)))
+    for name, (lo, hi, _) in ranges.items():
+        out[name] = min(max(out[name], lo), hi)
+    return out
+
+
+def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None = None) -> CaseSetup:
+    """The configuration and generated frames of one case of the task data.
+
+    A case whose ``params`` is ``"random"`` draws its parameters from `rng` (seeded by the seed and
+    the case): a fresh configuration with every seed, which no candidate can know in advance.
+    """
     lay = layout(case_data["width"], case_data["height"], case_data["pix_fmt"])
+    given = case_data.get("params", {})
+    if given == "random":
+        given = _draw_params(task_data, rng if rng is not None else np.random.default_rng(0))
     config = {"width": case_data["width"], "height": case_data["height"], "pix_fmt": case_data["pix_fmt"],
-              "params": _params(task_data, case_data.get("params", {})),
-              "given": sorted(case_data.get("params", {})), "positional": bool(case_data.get("python_positional"))}
+              "params": _params(task_data, given), "given": sorted(given),
+              "positional": bool(case_data.get("python_positional"))}
 
     def make_input(rng: np.random.Generator) -> bytes:
         return _content(case_data.get("content", "noise"), lay, case_data["frames"], rng)
@@ -189,17 +241,18 @@ def measure(case: Case, ref: VideoReference, raw: RawRun) -> RunResult:
         res.first_bad_call = int(bad_calls.min())
         res.first_bad_got_bytes = int(raw.lengths[res.first_bad_call])
         res.first_bad_expected_bytes = int(want[res.first_bad_call])
-    got = np.frombuffer(raw.output, dtype=np.uint8).astype(np.int16)
-    exp = ref.values.astype(np.int16)
+    got = np.frombuffer(raw.output, dtype=np.uint8)
+    exp = ref.values
     n = min(got.size, exp.size)
-    diff = np.abs(got[:n] - exp[:n])
+    signed = got[:n].astype(np.int16) - exp[:n]
+    diff = np.abs(signed)
     if n:
         res.max_abs = float(diff.max())
         res.mismatch_fraction = float(np.mean(diff > 0))
-        res.mean_diff = float((got[:n] - exp[:n]).mean())
-        res.error_per_frame = diff.astype(np.float64)
+        res.mean_diff = float(signed.mean())
+        res.error_per_frame = diff.astype(np.float32)
         res.values = got[:n]
-        bad = np.nonzero(diff > 0)[0]
+        bad = np.nonzero(diff)[0]
         res.bad_samples = int(bad.size)
         res.saturated_bad = int(np.isin(exp[bad], (0, 255)).sum())
         if bad.size:
