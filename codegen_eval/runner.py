@@ -638,7 +638,10 @@ class _Stream:
         i = res.calls
         size = self.sizes[i]
         try:
-            kind, out = self.worker.request(PROCESS, self.data[self.pos:self.pos + size], max_reply=size + self.extra)
+            # the room is cumulative: the run's output so far may exceed its input so far by `extra`
+            # at most, so that replies padded within each call's room cannot pile up in the parent
+            room = max(0, self.pos + size + self.extra - self.total)
+            kind, out = self.worker.request(PROCESS, self.data[self.pos:self.pos + size], max_reply=room)
         except ReplyTooLong as exc:
             self._too_long(i, exc)
             return

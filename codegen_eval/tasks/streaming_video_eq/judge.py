@@ -80,7 +80,9 @@ def _draw_params(task_data: dict, rng: np.random.Generator) -> dict:
     out = {}
     for name, (lo, hi, default) in ranges.items():
         roll = rng.random()
-        if name == "contrast":
+        if roll < 0.12:  # an end of the range
+            out[name] = float(lo if rng.random() < 0.5 else hi)
+        elif name == "contrast":
             picks = [1.0, 1.0 + 1e-8, 1.0 - 1e-8, 7.9, 7.9 - 1e-7, -7.9 + 1e-7, rng.uniform(-3.0, 3.0),
                      rng.uniform(-12.0, 12.0), rng.uniform(lo, hi)]
             out[name] = float(picks[rng.integers(len(picks))])
@@ -109,12 +111,23 @@ def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None
     """The configuration and generated frames of one case of the task data.
 
     A case whose ``params`` is ``"random"`` draws its parameters from `rng` (seeded by the seed and
-    the case): a fresh configuration with every seed, which no candidate can know in advance.
+    the case): a fresh configuration with every seed, which no candidate can know in advance. A
+    ``width`` or ``height`` of ``"random"`` is drawn too (1 to 40 and 1 to 24, odd or even), and a
+    ``frames`` of ``"all_values"`` is as many frames as it takes for the smallest plane to hold
+    every value.
     """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    case_data = dict(case_data)
+    if case_data["width"] == "random":
+        case_data["width"] = int(rng.integers(1, 41))
+    if case_data["height"] == "random":
+        case_data["height"] = int(rng.integers(1, 25))
     lay = layout(case_data["width"], case_data["height"], case_data["pix_fmt"])
+    if case_data["frames"] == "all_values":
+        case_data["frames"] = max(2, -(-256 // min(lay.plane_bytes)))
     given = case_data.get("params", {})
     if given == "random":
-        given = _draw_params(task_data, rng if rng is not None else np.random.default_rng(0))
+        given = _draw_params(task_data, rng)
     config = {"width": case_data["width"], "height": case_data["height"], "pix_fmt": case_data["pix_fmt"],
               "params": _params(task_data, given), "given": sorted(given),
               "positional": bool(case_data.get("python_positional"))}
