@@ -240,6 +240,27 @@ def migrate(conn: sqlite3.Connection, target_version: int = SCHEMA_VERSION) -> i
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
+def _set_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
+    """Put the file in write-ahead-log mode and return the journal mode it is in.
+
+    Changing the journal mode takes the file's exclusive lock, and SQLite does not wait for it
+    through the busy timeout: when another process opens a new file at the same moment, the change
+    fails at once with "database is locked". It is retried until the timeout; a file already in WAL
+    mode (the usual case) is not changed at all.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() == "wal":
+            return mode
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection):
     """One write transaction: the write lock first (no upgrade deadlock between readers), commit or
@@ -313,7 +334,7 @@ class ResultsDB:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _set_wal(conn, timeout_s)
         if mode.lower() != "wal":
             raise ResultsDBError(f"{str(self.path)!r} cannot use write-ahead logging (journal mode {mode!r}); "
                                  "put it on a local file system")

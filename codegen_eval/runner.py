@@ -608,12 +608,13 @@ class CallResult:
 class _Stream:
     """One instance being fed its chunks, one call at a time, and what came back."""
 
-    def __init__(self, worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple[int, int]):
+    def __init__(self, worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple):
         self.worker = worker
         self.config = config
         self.data = data
         self.sizes = sizes
-        self.extra, self.flush_room = room
+        self.extra, self.flush_room = room[0], room[1]
+        self.cumulative = bool(room[2]) if len(room) > 2 else False
         self.res = CallResult()
         self.outputs: list[bytes] = []
         self.total = 0
@@ -638,9 +639,9 @@ class _Stream:
         i = res.calls
         size = self.sizes[i]
         try:
-            # the room is cumulative: the run's output so far may exceed its input so far by `extra`
-            # at most, so that replies padded within each call's room cannot pile up in the parent
-            room = max(0, self.pos + size + self.extra - self.total)
+            # a cumulative room: the run's output so far may exceed its input so far by `extra` at
+            # most; else each call's reply may exceed its chunk by `extra`
+            room = max(0, self.pos + size + self.extra - self.total) if self.cumulative else size + self.extra
             kind, out = self.worker.request(PROCESS, self.data[self.pos:self.pos + size], max_reply=room)
         except ReplyTooLong as exc:
             self._too_long(i, exc)
@@ -688,9 +689,10 @@ def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], room
                has_flush: bool) -> CallResult:
     """Feed `data` to a new instance in chunks of `sizes`, one call at a time, and collect it.
 
-    `config` is the worker's create message. `room` is ``(extra, flush)``: each call's reply may be
-    at most the chunk's length plus `extra` bytes, a flush's at most `flush` bytes (the task
-    judge's ``reply_room``). The parent reveals chunk k+1 only after it has the output of call k.
+    `config` is the worker's create message. `room` is ``(extra, flush, cumulative)`` (the task
+    judge's ``reply_room``): each call's reply may be at most the chunk's length plus `extra` bytes
+    (with `cumulative`, the run's output so far at most its input so far plus `extra`), a flush's at
+    most `flush` bytes. The parent reveals chunk k+1 only after it has the output of call k.
 
     Raises
     ------

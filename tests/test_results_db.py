@@ -452,3 +452,33 @@ def test_a_killed_scorer_leaves_an_intact_database_and_its_claims_are_taken_over
         holder.kill()
         holder.wait()
     assert integrity(db_file) == "ok"
+
+
+def _open_at_once(path, barrier, results):
+    from codegen_eval.results_db import ResultsDB
+
+    barrier.wait()
+    try:
+        ResultsDB(path).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """Six processes open one new file at the same instant, twenty times over: none gets "database
+    is locked" (switching to write-ahead logging takes a lock SQLite does not wait for by itself)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    failures = []
+    for trial in range(20):
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_open_at_once, args=(tmp_path / f"r{trial}.sqlite", barrier, results))
+                 for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        failures += [r for r in (results.get(timeout=10) for _ in procs) if r != "ok"]
+    assert not failures, failures

@@ -87,10 +87,11 @@ def _channels(config: dict) -> int:
     return max(1, channels) if isinstance(channels, int) and not isinstance(channels, bool) else 1
 
 
-def reply_room(config: dict) -> tuple[int, int]:
-    """Bytes a call's reply may hold beyond its input, and the most a flush may return."""
+def reply_room(config: dict) -> tuple[int, int, bool]:
+    """Bytes a call's reply may hold beyond its input, the most a flush may return, and whether the
+    room is counted over the run (no: each call may complete the frames held from earlier ones)."""
     extra = OUT_EXTRA_BYTES_PER_CHANNEL * _channels(config)
-    return extra, extra + 64 * _channels(config)
+    return extra, extra + 64 * _channels(config), False
 
 
 def worker_config(task_data: dict, config: dict, language: str, extra: int | None = None) -> dict:

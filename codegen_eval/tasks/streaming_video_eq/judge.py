@@ -140,12 +140,14 @@ def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None
                      sample_bytes=1, units=units)
 
 
-def reply_room(config: dict) -> tuple[int, int]:
+def reply_room(config: dict) -> tuple[int, int, bool]:
     """The most a call's reply may hold beyond its input, and a flush's: one frame, so that bytes
-    held back and released later show as latency, not as a broken reply. (A C call's buffer still
-    has room for its input only: the worker's guard bytes start right after it.)"""
+    held back and released later show as latency, not as a broken reply; counted over the run, so
+    that a run's output never exceeds its input so far by more than a frame (replies padded within
+    each call's room cannot pile up in the parent). A C call's buffer still has room for its input
+    only: the worker's guard bytes start right after it."""
     lay = layout(config["width"], config["height"], config["pix_fmt"])
-    return lay.frame_bytes, lay.frame_bytes
+    return lay.frame_bytes, lay.frame_bytes, True
 
 
 def worker_config(task_data: dict, config: dict, language: str, extra: int | None = None) -> dict:
