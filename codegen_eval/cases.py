@@ -43,6 +43,8 @@ class Case:
         Named sizes in bytes that chunking rules may cut by (``unit_bytes`` rules), e.g. ``row``.
     decode : callable or None
         ``decode(data) -> x`` for the inputs of other chunkings.
+    label : str
+        The sample format in the task's words, for plot titles (``s16le``, ``yuv420p``).
     """
 
     id: str
@@ -57,6 +59,7 @@ class Case:
     sample_bytes: int = 1
     units: dict = field(default_factory=dict)
     decode: Callable | None = None
+    label: str = ""
 
     def for_input(self, name: str) -> "Case":
         """The same case with the input of chunking `name` as its ``input_bytes`` and ``x``."""
@@ -75,7 +78,7 @@ class CaseSetup:
 
     Attributes
     ----------
-    config, spec, frame_bytes, sample_bytes, units, decode
+    config, spec, frame_bytes, sample_bytes, units, decode, label
         As in :class:`Case`.
     make_input : callable
         ``make_input(rng) -> bytes``: one input signal of the case from a seeded generator.
@@ -88,6 +91,7 @@ class CaseSetup:
     sample_bytes: int
     units: dict = field(default_factory=dict)
     decode: Callable | None = None
+    label: str = ""
 
 
 def _rng(seed: int, *names: str) -> np.random.Generator:
@@ -182,7 +186,7 @@ def build_case(task_data: dict, case_data: dict, seed: int, setup: Callable) -> 
     case = Case(id=case_data["id"], config=made.config, spec=made.spec, input_bytes=input_bytes,
                 x=made.decode(input_bytes) if made.decode else None, family=case_data.get("family", ""),
                 frame_bytes=made.frame_bytes, sample_bytes=made.sample_bytes, units=dict(made.units),
-                decode=made.decode)
+                decode=made.decode, label=made.label)
     only = case_data.get("chunkings")
     pairs = task_data.get("interleaved_pairs", [])
     paired = {cid for pair in pairs for cid in pair}

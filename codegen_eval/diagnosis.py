@@ -279,8 +279,8 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     violations : list of dict
         Refusals on record (see :func:`diagnose_infrastructure`).
     content : callable, optional
-        The task judge's ``diagnose_content(cases, view, found) -> list of dict``: the rules on what
-        the output holds, given a :class:`RunView` and the diagnoses found so far.
+        The task judge's ``diagnose_content(cases, view) -> list of dict``: the rules on what the
+        output holds, given a :class:`RunView`.
 
     Returns
     -------
@@ -371,7 +371,7 @@ def diagnose_runs(cases: dict[str, Case], results: list[RunResult],
     if content is not None:
         view = RunView(whole=whole, first=first, replay=replay, latency_cases=latency_cases,
                        nondeterministic=bool(nondet))
-        out += content(cases, view, out)
+        out += content(cases, view)
     return out
 
 
@@ -421,6 +421,22 @@ def unexplained(results: list[RunResult], config_results: list[dict], diagnoses:
     ev += [{"config": c["why"]} for c in bad_configs]
     return [make("unexplained_failure", f"{len(bad)} run(s) and {len(bad_configs)} configuration check(s) wrong "
                  "in a way no rule recognises", ev)]
+
+
+def late_runs(cases: dict[str, Case], whole: dict, runs: dict) -> tuple[dict, int | None]:
+    """The runs of `runs` (case id -> run) right for longer than every passing whole run lasts,
+    wrong after (``long_input_error``: work skipped or done wrong on long inputs).
+
+    Returns
+    -------
+    (dict, int or None)
+        Those runs by case id, and the length of the longest passing case in the task's units of
+        zero latency (:attr:`Case.frames`; None when no case passes).
+    """
+    longest_ok = max((cases[cid].frames for cid, r in whole.items() if r.ok), default=None)
+    if longest_ok is None:
+        return {}, None
+    return {cid: r for cid, r in runs.items() if r.first_frame is not None and r.first_frame >= longest_ok}, longest_ok
 
 
 def _diagnose_lengths(whole: dict, first: list[RunResult]) -> list[dict]:

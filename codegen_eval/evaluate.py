@@ -582,8 +582,7 @@ def _plots(results: list[scoring.RunResult], diags: list[dict], cases: dict) -> 
         bounds = np.zeros(0, dtype=np.int64) if r.boundaries_frames is None else r.boundaries_frames
         if bounds.size > PLOT_POINTS:  # one mark per plotted point is all the eye can see
             bounds = np.unique(bounds // step * step)
-        plots.append({"case": case_id, "chunking": r.chunking, "format": cases[case_id].config.get(
-                      "format", cases[case_id].config.get("pix_fmt")), "unit": r.error_unit,
+        plots.append({"case": case_id, "chunking": r.chunking, "format": cases[case_id].label, "unit": r.error_unit,
                       "frames": int(r.error_per_frame.size), "frames_per_point": step,
                       "error": [float(f"{v:.3g}") if np.isfinite(v) else None for v in pooled],
                       "boundaries_frames": [int(b) for b in bounds], "first_frame": r.first_frame,

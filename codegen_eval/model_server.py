@@ -158,11 +158,12 @@ def _task_prompts() -> dict[str, tuple[str, str]]:
     return out
 
 
-def detect_language(prompt: str, known: dict[str, str]) -> str | None:
-    """The language a prompt asks for: by equality with a task prompt, else by its title line
-    (``# Task: ... in Python|C|C++``); None when neither tells."""
+def detect_language(prompt: str, known: dict[str, tuple[str, str]]) -> str | None:
+    """The language a prompt asks for: by equality with a task prompt (`known`:
+    ``{prompt: (task name, language)}``), else by its title line (``# Task: ... in Python|C|C++``);
+    None when neither tells."""
     if prompt.strip() in known:
-        return known[prompt.strip()]
+        return known[prompt.strip()][1]
     first = prompt.strip().splitlines()[0] if prompt.strip() else ""
     for label, lang in (("C++", "cpp"), ("Python", "python"), ("C", "c")):
         if first.rstrip().endswith(" in " + label):
@@ -205,7 +206,6 @@ class ModelServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.answers = answers
         self.task_prompts = _task_prompts()
-        self.prompts = {prompt: lang for prompt, (_, lang) in self.task_prompts.items()}
         self.slow_delay_s = slow_delay_s
         self.log = log
         self.attempts: dict[str, int] = {}
@@ -283,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
             return (*_error(404, f"The model {model!r} does not exist; this test server has "
                                  f"{', '.join(MODELS)}", "invalid_request_error", "model_not_found"), {})
         first_user = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
-        language = detect_language(str(first_user), self.server.prompts)
+        language = detect_language(str(first_user), self.server.task_prompts)
         if language is None:
             return (*_error(400, "cannot tell the language of the prompt (expected a codegen-eval task "
                                  "prompt)", "invalid_request_error"), {})

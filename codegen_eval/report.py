@@ -137,6 +137,13 @@ def _num(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _distance(d: int | None, unit: str, at_zero: str) -> str:
+    """``, N unit(s) after/before the nearest chunk boundary`` (`at_zero` for 0; nothing for None)."""
+    if d is None:
+        return ""
+    return f", {at_zero}" if d == 0 else f", {abs(d)} {unit}(s) {'after' if d > 0 else 'before'} the nearest chunk boundary"
+
+
 def _call(ev: dict) -> str:
     """``call 3 of 600``: the call of an evidence item, counted from 1 (the JSON counts from 0)."""
     k, n = ev["call"], ev.get("calls")
@@ -189,19 +196,13 @@ def describe_evidence(ev: dict, unit: str = "") -> str:
         if "expected" in ev and "got" in ev:
             text += f"; expected {_num(ev['expected'])}, got {_num(ev['got'])}"
         text += ")"
-        d = ev.get("boundary_distance_bytes")
-        if d is not None:
-            text += (", the first byte of a chunk" if d == 0 else
-                     f", {abs(d)} byte(s) {'after' if d > 0 else 'before'} the nearest chunk boundary")
+        text += _distance(ev.get("boundary_distance_bytes"), "byte", "the first byte of a chunk")
         facts.append(text)
     elif "frame" in ev:
         text = f"first divergence at frame {ev['frame']}, channel {ev.get('channel')}"
         if "expected" in ev and "got" in ev:
             text += f" (expected {_num(ev['expected'])}, got {_num(ev['got'])})"
-        d = ev.get("boundary_distance_frames")
-        if d is not None:
-            text += (", at a chunk boundary" if d == 0 else
-                     f", {abs(d)} frame(s) {'after' if d > 0 else 'before'} the nearest chunk boundary")
+        text += _distance(ev.get("boundary_distance_frames"), "frame", "at a chunk boundary")
         facts.append(text)
     if "delay_frames" in ev:
         facts.append(f"output delayed by {ev['delay_frames']} frame(s)")

@@ -613,8 +613,7 @@ class _Stream:
         self.config = config
         self.data = data
         self.sizes = sizes
-        self.extra, self.flush_room = room[0], room[1]
-        self.cumulative = bool(room[2]) if len(room) > 2 else False
+        self.extra, self.flush_room, self.cumulative = room
         self.res = CallResult()
         self.outputs: list[bytes] = []
         self.total = 0
@@ -685,7 +684,7 @@ class _Stream:
         return res
 
 
-def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple[int, int],
+def run_stream(worker: Worker, config: dict, data: bytes, sizes: list[int], room: tuple[int, int, bool],
                has_flush: bool) -> CallResult:
     """Feed `data` to a new instance in chunks of `sizes`, one call at a time, and collect it.
 

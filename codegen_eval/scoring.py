@@ -132,6 +132,32 @@ def expected_lengths(sizes: list[int], frame_bytes: int) -> np.ndarray:
     return np.cumsum(sizes, dtype=np.int64) // frame_bytes * frame_bytes
 
 
+def check_calls(res: RunResult, raw: RawRun, sizes: list[int], frame_bytes: int, n_bytes: int) -> bool:
+    """Fill in what every task measures the same way: the units of zero latency where chunks end
+    (``boundaries_frames``) and, for a run that completed, the calls after which the total output
+    length is not the zero-latency count (``short_calls``, ``over_calls``, ``first_bad_*``).
+
+    Returns
+    -------
+    bool
+        Whether the run has content to compare (it was created and completed).
+    """
+    ends = np.cumsum(sizes)[:-1]
+    res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < n_bytes)] // frame_bytes)
+    if raw.create_error is not None or not raw.completed:
+        return False
+    want = expected_lengths(sizes, frame_bytes)[: raw.lengths.size]
+    short = np.nonzero(raw.lengths < want)[0]
+    over = np.nonzero(raw.lengths > want)[0]
+    res.short_calls, res.over_calls = int(short.size), int(over.size)
+    bad = np.concatenate([short, over])
+    if bad.size:
+        res.first_bad_call = int(bad.min())
+        res.first_bad_got_bytes = int(raw.lengths[res.first_bad_call])
+        res.first_bad_expected_bytes = int(want[res.first_bad_call])
+    return True
+
+
 def boundary_distance(boundaries_frames: np.ndarray, frame: int) -> int | None:
     """Return the signed distance in frames from the nearest chunk boundary to `frame`.
 

@@ -68,9 +68,6 @@ class Plan:
         ``reference(case) -> reference``: the reference output and tolerance of a fresh case.
     extra : dict
         More keys for the result (for example ``n_bands``, ``frames``).
-    output_room : int or None
-        Bytes the outputs of one timed run may take in all; default the input's length plus the
-        judge's ``reply_room`` extra for every call.
     """
 
     config: dict
@@ -82,7 +79,6 @@ class Plan:
     make_case: Callable
     reference: Callable
     extra: dict = field(default_factory=dict)
-    output_room: int | None = None
 
 
 class _Side:
@@ -223,10 +219,11 @@ def measure(task, staged, seed: int, cpu: int | None) -> dict:
     judge = task.judge
     plan = judge.throughput_plan(task.data, seed)
     n_bytes = plan.n_bytes
-    extra = judge.reply_room(plan.config)[0]
+    extra, _, cumulative = judge.reply_room(plan.config)
     chunkings = [(name, step, cases_mod._repeated(step, n_bytes)) for name, step in plan.chunkings]
     max_calls = max(len(s) for _, _, s in chunkings)
-    room = n_bytes + max_calls * extra if plan.output_room is None else plan.output_room
+    # the most all the outputs of one run may take, as in a correctness run (judge's reply_room)
+    room = n_bytes + (extra if cumulative else max_calls * extra)
     payloads = {"candidate": judge.worker_config(task.data, plan.config, staged.language, extra),
                 "reference": judge.worker_config(task.data, plan.config, "python", extra)}
     out = dict({"config": plan.record, "setting": plan.setting, "rows": [], "failures": [],
@@ -326,9 +323,8 @@ def diagnose(tp: dict | None) -> list[dict]:
     if tp.get("failures"):
         f = tp["failures"][0]
         out.append(diagnosis.make(
-            "long_input_error", "every correctness case passes, but a timed run of " + (
-                f"{tp['frames']} frames" if "frames" in tp else tp.get("setting", "the timed input"))
-            + f" ({f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
+            "long_input_error", f"every correctness case passes, but a timed run ({tp['setting']}; "
+            f"{f['chunking']}) is wrong", [{k: v for k, v in x.items() if k != "turn"} for x in tp["failures"]]))
     if tp.get("error_side") == "reference":
         return out  # the reference's own worker failed: nothing of the candidate is in question
     if tp.get("error_side") == "harness":

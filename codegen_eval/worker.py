@@ -428,9 +428,6 @@ class BufferOverrun(Exception):
     """The process function wrote past the room it was given."""
 
 
-_C_TYPES = ("int", "double")
-
-
 class CCandidate:
     """A shared library exporting the task's three functions (``interface.c`` of the task).
 
@@ -505,6 +502,10 @@ class CInstance:
         self.cand = cand
         self.ptr = ptr
         self.extra = extra
+        # guard bytes after the room, random for each instance: a blind write past the room shows
+        # (a write that puts back what it read there changes nothing). They find bugs; they are no
+        # boundary (the buffer is in the candidate's own process: the sandbox around it is)
+        self.guard = os.urandom(CCandidate.GUARD_BYTES)
         self.process_fn = cand.process_fn
         self.buf = None
         self.cap = -1
@@ -517,10 +518,7 @@ class CInstance:
             self.addr = self.cand.ct.addressof(self.buf)
             self.view = memoryview(self.buf).cast("B")
         view = self.view
-        # fresh random guard bytes for every call: a write past the room shows unless it puts back
-        # the very bytes that were there (which changes nothing). It finds bugs; it is no boundary
-        # (the buffer is in the candidate's own process: the sandbox around it is the boundary)
-        guard = os.urandom(CCandidate.GUARD_BYTES)
+        guard = self.guard
         view[room:room + CCandidate.GUARD_BYTES] = guard
         n = self.process_fn(self.ptr, chunk, len(chunk), self.addr)
         if n > room or view[room:room + CCandidate.GUARD_BYTES] != guard:

@@ -46,6 +46,9 @@ lookup_portable(const uint8_t *src, uint8_t *dst, Py_ssize_t n, const uint8_t *t
     }
 }
 
+/* 1 where the CPU has AVX-512 VBMI (found once, when the module is loaded) */
+static int vbmi_available = 0;
+
 #ifdef EQ_VIDEO_X86
 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 static void
@@ -148,9 +151,9 @@ map_planes(PyObject *module, PyObject *args, PyObject *kwargs)
         goto done;
     }
     lookup_fn lookup = lookup_portable;
-    if (method == 1 || (method == -1 && has_vbmi())) {
+    if (method == 1 || (method == -1 && vbmi_available)) {
 #ifdef EQ_VIDEO_X86
-        if (!has_vbmi()) {
+        if (!vbmi_available) {
             PyErr_SetString(PyExc_ValueError, "map_planes: this CPU has no AVX-512 VBMI");
             goto done;
         }
@@ -189,7 +192,7 @@ done:
 static PyObject *
 fast_method(PyObject *module, PyObject *unused)
 {
-    return PyLong_FromLong(has_vbmi() ? 1 : 0);
+    return PyLong_FromLong(vbmi_available);
 }
 
 static PyMethodDef video_methods[] = {
@@ -214,5 +217,6 @@ static struct PyModuleDef video_module = {
 PyMODINIT_FUNC
 PyInit__video(void)
 {
+    vbmi_available = has_vbmi();
     return PyModule_Create(&video_module);
 }

@@ -218,11 +218,11 @@ def plane_tables(pix_fmt, brightness=0.0, contrast=1.0, saturation=1.0, gamma=1.
     return tables, paths
 
 
-def _plane_programs(pix_fmt, *params):
+def _plane_programs(pix_fmt, *params, **named):
     """:func:`plane_tables`, and ``(c, b)`` of :func:`_integer_coefficients` for each plane on
     the integer path (zeros elsewhere), which the kernel computes instead of looking up."""
     n_planes = _check_pix_fmt(pix_fmt)[2]
-    settings, gamma_weight = _plane_settings(*params)
+    settings, gamma_weight = _plane_settings(*params, **named)
     tables = np.empty((n_planes, 256), dtype=np.uint8)
     coefficients = np.zeros((n_planes, 2), dtype=np.int64)
     paths = []
@@ -444,12 +444,16 @@ class StreamingVideoEqualizer:
         if n == 0:
             return b""
         if _video is not None and (_FAST_C or n <= C_LOOP_MAX_BYTES):
-            out_bytes = _video.map_planes(data, self._table_bytes, self._end_bytes, self._frame_pos)
-            total = self._frame_pos + n
-            self._frames += total // self._frame_bytes
-            self._frame_pos = total % self._frame_bytes
-            return out_bytes
-        src = np.frombuffer(data, dtype=np.uint8)
+            out = _video.map_planes(data, self._table_bytes, self._end_bytes, self._frame_pos)
+        else:
+            out = self._numba_loop(data, n)
+        total = self._frame_pos + n
+        self._frames += total // self._frame_bytes
+        self._frame_pos = total % self._frame_bytes
+        return out
+
+    def _numba_loop(self, data, n):
+        """`data` (`n` bytes) mapped by :func:`eq._video_kernels.apply_plane_tables`, as bytes."""
         if n <= KEPT_OUTPUT_BYTES:
             # kept between calls (a fresh array costs page faults), up to a bound
             if self._out.shape[0] < n:
@@ -457,11 +461,8 @@ class StreamingVideoEqualizer:
             out = self._out[:n]
         else:
             out = np.empty(n, dtype=np.uint8)
-        apply_plane_tables(src, out, self._tables, self._kinds, self._coefficients,
-                           self._plane_ends, self._frame_pos)
-        total = self._frame_pos + n
-        self._frames += total // self._frame_bytes
-        self._frame_pos = total % self._frame_bytes
+        apply_plane_tables(np.frombuffer(data, dtype=np.uint8), out, self._tables, self._kinds,
+                           self._coefficients, self._plane_ends, self._frame_pos)
         return out.tobytes()
 
     def flush(self):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ...cases import Case
-from ...diagnosis import RunView, _bad_content, _ev, make
+from ...diagnosis import RunView, _bad_content, _ev, late_runs, make
 from ...scoring import RunResult
 
 #: The audio task's own codes (after the shared ones in reports).
@@ -21,7 +21,7 @@ PRECISION_RELATIVE_RMS = 1e-4
 SMALLEST_FLOAT_ERROR = 1e-5
 
 
-def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -> list[dict]:
+def diagnose_content(cases: dict[str, Case], view: RunView) -> list[dict]:
     """Diagnoses from what the outputs hold (see :func:`codegen_eval.diagnosis.diagnose_runs`)."""
     out: list[dict] = []
     whole = view.whole
@@ -83,10 +83,7 @@ def _diagnose_large(cases: dict[str, Case], whole: dict, large: dict, explained:
     if not large:
         return out
     ok = {cid for cid, r in whole.items() if r.ok}
-    # right for as long as every passing case lasts, wrong after: work skipped on long inputs
-    longest_ok = max((cases[cid].frames for cid in ok), default=None)
-    late = {cid: r for cid, r in large.items()
-            if longest_ok is not None and r.first_frame is not None and r.first_frame >= longest_ok}
+    late, longest_ok = late_runs(cases, whole, large)
     if late:
         first = min(r.first_frame for r in late.values())
         out.append(make("long_input_error", f"right for the first {first} frames, wrong after; every case of "
@@ -167,36 +164,3 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResul
                         "whole input and frame-aligned chunks pass; chunks that split a frame or sample diverge",
                         [_ev(r) for r in misaligned]))
     return out
-
-
-def _diagnose_chunking(cases: dict[str, Case], whole: dict, first: list[RunResult], replay: dict,
-                       latency_cases: set) -> list[dict]:
-    """Chunked runs that fail although the same input fed whole (the replay) is right."""
-    out = []
-
-    def whole_is_right(r: RunResult) -> bool:
-        twin = replay.get((r.case_id, r.input_name))
-        if twin is not None:
-            return not _bad_content(twin)
-        return r.case_id in whole and whole[r.case_id].ok
-
-    fails = [r for r in first if r.chunking != "whole" and whole_is_right(r)
-             and r.case_id not in latency_cases and r.got_bytes == r.expected_bytes
-             and (not r.within_tolerance or r.identical_to_whole is False)]
-    if not fails:
-        return out
-    aligned = [r for r in fails if r.boundary_kind == "frame_aligned"]
-    misaligned = [r for r in fails if r.boundary_kind in ("sample_aligned", "misaligned")]
-    if aligned:
-        near = [r for r in aligned if r.boundary_distance_frames is not None and 0 <= r.boundary_distance_frames <= 2]
-        ev = [_ev(r) for r in (near or aligned)]
-        out.append(make("state_reset_at_boundary",
-                        "whole input passes; frame-aligned chunks diverge right after a chunk boundary"
-                        if near else "whole input passes; frame-aligned chunks diverge", ev))
-    elif misaligned:
-        out.append(make("partial_frame_mishandled",
-                        "whole input and frame-aligned chunks pass; chunks that split a frame or sample diverge",
-                        [_ev(r) for r in misaligned]))
-    return out
-
-

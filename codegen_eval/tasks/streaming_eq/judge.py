@@ -79,7 +79,7 @@ def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None
               "format_code": spec["code"], "bands": normalise_bands(case_data["bands"])}
     return CaseSetup(config=config, spec=spec, make_input=make_input, frame_bytes=spec["bytes"] * channels,
                      sample_bytes=spec["bytes"], decode=functools.partial(pcm.to_float, spec=spec,
-                                                                          channels=channels))
+                                                                          channels=channels), label=fmt)
 
 
 def _channels(config: dict) -> int:

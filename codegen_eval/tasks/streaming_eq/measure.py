@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...cases import Case, boundary_kind
-from ...scoring import RawRun, RunResult, _finite, boundary_distance, expected_lengths
+from ...scoring import RawRun, RunResult, _finite, boundary_distance, check_calls
 from . import pcm
 from .reference import Reference
 
@@ -70,19 +70,8 @@ def measure(case: Case, ref: Reference, raw: RawRun) -> RunResult:
                     create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output),
                     error_unit="abs" if spec["kind"] == "float" else "LSB", input_name=raw.input_name,
                     too_long=raw.too_long, calls=len(sizes))
-    ends = np.cumsum(sizes)[:-1]
-    res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))] // fb)
-    if raw.create_error is not None or not raw.completed:
+    if not check_calls(res, raw, sizes, fb, len(case.input_bytes)):
         return res
-    want = expected_lengths(sizes, fb)[: raw.lengths.size]
-    short = np.nonzero(raw.lengths < want)[0]
-    over = np.nonzero(raw.lengths > want)[0]
-    res.short_calls, res.over_calls = int(short.size), int(over.size)
-    bad = np.concatenate([short, over])
-    if bad.size:
-        res.first_bad_call = int(bad.min())
-        res.first_bad_got_bytes = int(raw.lengths[res.first_bad_call])
-        res.first_bad_expected_bytes = int(want[res.first_bad_call])
 
     channels = case.config["channels"]
     got = pcm.stored_values(raw.output, spec, channels).astype(np.float64)

@@ -8,10 +8,14 @@ nearest chunk boundary.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ...cases import Case
-from ...diagnosis import RunView, _bad_content, _ev, make
+from ...diagnosis import RunView, _bad_content, _ev, late_runs, make
+from eq.video import PIX_FMTS
+
 from .layout import Layout, layout
 
 #: The video task's own codes (after the shared ones in reports).
@@ -28,91 +32,72 @@ ROUNDING_LEVELS = 2
 INTEGER_ARITHMETIC_LEVELS = 8
 
 
-def _layout(case: Case) -> Layout:
+def _layout(case: Case, chroma_rounded_down: bool = False) -> Layout:
     c = case.config
-    return layout(c["width"], c["height"], c["pix_fmt"])
+    return layout(c["width"], c["height"], c["pix_fmt"], chroma_rounded_down)
 
 
-def _tables(case: Case) -> np.ndarray:
-    from eq.video import plane_tables
+@functools.lru_cache(maxsize=256)
+def _cached_programs(pix_fmt: str, params: tuple) -> tuple:
+    from eq.video import _plane_programs
 
-    return plane_tables(case.config["pix_fmt"], **case.config["params"])[0]
+    return _plane_programs(pix_fmt, **dict(params))
 
 
-def _map(data: bytes, lay: Layout, tables: np.ndarray, pos: int = 0) -> np.ndarray:
-    """`data` mapped through the tables of the planes `lay` puts its bytes in, from offset `pos`
-    of a frame: the output of a candidate with that layout (the model a rule is checked against)."""
+def _programs(case: Case) -> tuple:
+    """The reference's ``(tables, paths, integer coefficients)`` of the case's planes."""
+    return _cached_programs(case.config["pix_fmt"], tuple(case.config["params"].items()))
+
+
+def _map(data: bytes, lay: Layout, tables: np.ndarray) -> np.ndarray:
+    """`data`, from the start of a frame, mapped through the tables of the planes `lay` puts its
+    bytes in: the output of a candidate with that layout (a model a rule is checked against)."""
     x = np.frombuffer(data, dtype=np.uint8)
-    offsets = (pos + np.arange(x.size)) % lay.frame_bytes
-    planes = np.searchsorted(np.asarray(lay.plane_starts[1:]), offsets, side="right")
-    return tables[np.minimum(planes, len(lay.plane_sizes) - 1), x]
+    return tables[lay.planes_of(np.arange(x.size)), x]
 
 
-def _floored(case: Case) -> Layout:
-    """The case's layout with chroma sizes rounded down."""
-    c = case.config
-    lay = _layout(case)
-    sw, sh = {"yuv420p": (1, 1), "yuva420p": (1, 1), "yuv422p": (1, 0)}.get(c["pix_fmt"], (0, 0))
-    sizes = list(lay.plane_sizes)
-    for p in (1, 2):
-        if p < len(sizes):
-            sizes[p] = (c["width"] >> sw, c["height"] >> sh)
-    return Layout(lay.width, lay.height, lay.pix_fmt, tuple(sizes))
+def _input(case: Case, r) -> np.ndarray:
+    return np.frombuffer(case.inputs[r.input_name], dtype=np.uint8)
 
 
 def _is_plane_function(case: Case, r) -> bool | None:
     """Whether the candidate's output is a function of the input byte and its plane (the same value
     in the same plane always gives the same output): its bytes were put in the right planes. None
     when no value occurs twice in one plane (a 1x1 case), so that nothing tells."""
-    lay = _layout(case)
-    x = np.frombuffer(case.inputs[r.input_name], dtype=np.uint8)[: r.values.size].astype(np.int64)
-    offsets = np.arange(x.size) % lay.frame_bytes
-    key = np.searchsorted(np.asarray(lay.plane_starts[1:]), offsets, side="right") * 256 + x
+    x = _input(case, r)[: r.values.size].astype(np.int64)
+    key = _layout(case).planes_of(np.arange(x.size)) * 256 + x
+    if np.bincount(key).max(initial=0) < 2:
+        return None
     low = np.full(4 * 256, 256)
     high = np.full(4 * 256, -1)
     np.minimum.at(low, key, r.values)
     np.maximum.at(high, key, r.values)
-    if np.bincount(key).max(initial=0) < 2:
-        return None
     return bool(np.all((low == high) | (high < 0)))
-
-
-def _paths(case: Case) -> tuple:
-    from eq.video import plane_tables
-
-    return plane_tables(case.config["pix_fmt"], **case.config["params"])[1]
 
 
 def _bad_bytes(r) -> np.ndarray:
     return np.zeros(0, dtype=np.int64) if r.error_per_frame is None else np.nonzero(r.error_per_frame > 0)[0]
 
 
-def _bad_planes(case: Case, bad: np.ndarray) -> set:
-    lay = _layout(case)
-    offsets = bad % lay.frame_bytes
-    starts = np.asarray(lay.plane_starts)
-    return {int(p) - 1 for p in np.unique(np.searchsorted(starts, offsets, side="right"))}
+def _bad_planes(case: Case, r) -> set:
+    return set(np.unique(_layout(case).planes_of(_bad_bytes(r))).tolist())
 
 
 def _wraps(case: Case, r) -> bool:
     """Whether the wrong bytes on FFmpeg's integer-path planes are all saturated in the reference and
     equal to the unclipped value modulo 256 (and there is at least one)."""
-    from eq.video import _integer_coefficients, _plane_settings
-
     if r.values is None or not r.bad_samples:
         return False
-    paths = _paths(case)
-    settings, _ = _plane_settings(**case.config["params"])
-    lay = _layout(case)
-    x = np.frombuffer(case.inputs[r.input_name], dtype=np.uint8).astype(np.int64)
+    _, paths, coefficients = _programs(case)
+    x = _input(case, r).astype(np.int64)
     bad = _bad_bytes(r)
-    planes = np.searchsorted(np.asarray(lay.plane_starts), bad % lay.frame_bytes, side="right") - 1
+    planes = _layout(case).planes_of(bad)
     seen = 0
-    for p in range(min(3, len(lay.plane_sizes))):
+    for p, path in enumerate(paths):
         on = bad[planes == p]
-        if not on.size or paths[p] != "integer":
+        if not on.size or path != "integer":
             continue
-        c, b = _integer_coefficients(*settings[p][:2])
+        c, b = coefficients[p]
         unclipped = ((x[on] * c) >> 12) + b
         if np.any((unclipped >= 0) & (unclipped <= 255)) or np.any(r.values[on] != (unclipped & 255)):
             return False
@@ -122,16 +107,14 @@ def _wraps(case: Case, r) -> bool:
 
 def _rounds_down(case: Case) -> bool:
     """Whether flooring the chroma size would change it (an odd size in a subsampled direction)."""
-    c = case.config
-    sub_w, sub_h = {"yuv420p": (1, 1), "yuva420p": (1, 1), "yuv422p": (1, 0)}.get(c["pix_fmt"], (0, 0))
-    return bool((sub_w and c["width"] % 2) or (sub_h and c["height"] % 2))
+    return _layout(case).plane_sizes != _layout(case, chroma_rounded_down=True).plane_sizes
 
 
 def _subsampled(case: Case) -> bool:
-    return case.config["pix_fmt"] in ("yuv420p", "yuva420p", "yuv422p")
+    return PIX_FMTS[case.config["pix_fmt"]][:2] != (0, 0)
 
 
-def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -> list[dict]:
+def diagnose_content(cases: dict[str, Case], view: RunView) -> list[dict]:
     """Diagnoses from what the outputs hold (see :func:`codegen_eval.diagnosis.diagnose_runs`)."""
     out: list[dict] = []
     whole = view.whole
@@ -145,18 +128,16 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
             failing.pop(i)
 
     if failing:
-        # every failing case right for as long as every passing case lasts, wrong after: work skipped
-        # (or done wrong) on long inputs
-        longest_ok = max((len(cases[cid].input_bytes) for cid in right), default=None)
-        late = [cid for cid, r in failing.items() if longest_ok is not None and r.first_frame is not None
-                and r.first_frame >= longest_ok]
+        # every failing case right for longer than every passing case lasts (a unit of zero
+        # latency is a byte here), wrong after
+        late, longest_ok = late_runs(cases, whole, failing)
         if late and len(late) == len(failing):
-            first = min(failing[cid].first_frame for cid in late)
+            first = min(r.first_frame for r in late.values())
             explain("long_input_error", f"right for the first {first} bytes of a stream, wrong after; every case "
-                    f"of at most {longest_ok} bytes passes", late)
+                    f"of at most {longest_ok} bytes passes", list(late))
     if failing:
-        bad = {cid: _bad_bytes(r) for cid, r in failing.items()}
-        later = [cid for cid in failing if bad[cid].size and bad[cid].min() >= _layout(cases[cid]).frame_bytes]
+        later = [cid for cid, r in failing.items() if r.first_frame is not None
+                 and r.first_frame >= _layout(cases[cid]).frame_bytes]
         if later and len(later) == len(failing):
             explain("frame_boundary_mishandled", "the first frame is right and a later frame is wrong in every "
                     "failing case: the position in the frame is lost at the end of a frame", later)
@@ -174,13 +155,14 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
         even_right = [cid for cid in right if _subsampled(cases[cid]) and not _rounds_down(cases[cid])]
         # and the output is what a candidate with floored chroma sizes gives, byte for byte
         odd = [cid for cid in odd if failing[cid].values is not None and np.array_equal(
-            failing[cid].values, _map(cases[cid].inputs[failing[cid].input_name], _floored(cases[cid]),
-                                      _tables(cases[cid]))[: failing[cid].values.size])]
+            failing[cid].values, _map(cases[cid].inputs[failing[cid].input_name],
+                                      _layout(cases[cid], chroma_rounded_down=True),
+                                      _programs(cases[cid])[0])[: failing[cid].values.size])]
         if odd and len(odd) == len(failing) and even_right:
             explain("chroma_size_rounded_down", "only frames with an odd size in a subsampled direction are wrong, "
                     "from the chroma planes on: the chroma size is rounded down instead of up", odd)
     if failing:
-        luma_only = [cid for cid in failing if _bad_planes(cases[cid], _bad_bytes(failing[cid])) == {0}]
+        luma_only = [cid for cid in failing if _bad_planes(cases[cid], failing[cid]) == {0}]
         saturated = [cid for cid in luma_only if cases[cid].config["params"]["saturation"] != 1.0]
         sat_one_right = [cid for cid in right if cases[cid].config["params"]["saturation"] == 1.0]
         if saturated and len(saturated) == len(failing) and sat_one_right:
@@ -189,8 +171,8 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
     if failing:
         by_path: dict = {"lut": [], "integer": []}
         for cid, r in failing.items():
-            paths = _paths(cases[cid])
-            kinds = {paths[p] for p in _bad_planes(cases[cid], _bad_bytes(r))}
+            paths = _programs(cases[cid])[1]
+            kinds = {paths[p] for p in _bad_planes(cases[cid], r)}
             if kinds == {"lut"} and r.max_abs <= ROUNDING_LEVELS:
                 by_path["lut"].append(cid)
             elif kinds == {"integer"} and r.max_abs <= INTEGER_ARITHMETIC_LEVELS:
@@ -213,18 +195,12 @@ def diagnose_content(cases: dict[str, Case], view: RunView, found: list[dict]) -
                     "in one plane gives different outputs): bytes are taken for the wrong plane (plane sizes, "
                     "order or position in the frame)", mixed)
     if failing:
-        planes = sorted({"YUVA"[p] for cid, r in failing.items() for p in _bad_planes(cases[cid], _bad_bytes(r))})
+        planes = sorted({"YUVA"[p] for cid, r in failing.items() for p in _bad_planes(cases[cid], r)})
         explain("wrong_plane_function", f"wrong values on plane(s) {', '.join(planes)} of whole frames, fed whole",
                 list(failing))
     if not view.nondeterministic:
         out += _diagnose_chunking(cases, whole, view)
     return out
-
-
-def _chunk_start(sizes: list[int], byte: int) -> int:
-    ends = np.cumsum(sizes)
-    k = int(np.searchsorted(ends, byte, side="right"))
-    return int(ends[k - 1]) if k else 0
 
 
 def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> list[dict]:
@@ -255,16 +231,15 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> li
             other.append(r)
             continue
         lay = _layout(case)
-        tables = _tables(case)
+        tables = _programs(case)[0]
         data = case.inputs[r.input_name]
-        sizes = case.chunkings[r.chunking]
+        ends = np.cumsum([0] + list(case.chunkings[r.chunking]))
         byte = r.first_frame
-        start = _chunk_start(sizes, byte)
-        ends = np.cumsum([0] + list(sizes))
+        k = int(np.searchsorted(ends, byte, side="right"))  # the chunk [ends[k-1], ends[k]) holds it
+        start, stop = int(ends[k - 1]), min(int(ends[k]), r.values.size)
         # the whole run is what a candidate that starts every call at the start of a frame gives
         model = np.concatenate([_map(data[a:b], lay, tables) for a, b in zip(ends[:-1], ends[1:])] or
                                [np.zeros(0, dtype=np.uint8)])
-        stop = min(start + sizes[int(np.searchsorted(np.cumsum(sizes), byte, side="right"))], r.values.size)
         # the last plane (or frame) start at or before the first wrong byte
         base = byte - byte % lay.frame_bytes
         boundary = max(base + q for q in lay.plane_starts if base + q <= byte)

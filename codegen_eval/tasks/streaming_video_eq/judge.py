@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...cases import Case, CaseSetup, boundary_kind
-from ...scoring import RawRun, RunResult, _finite, boundary_distance, expected_lengths
+from ...scoring import RawRun, RunResult, _finite, boundary_distance, check_calls
 from ...throughput import Plan
 from .diagnose import VOCABULARY, diagnose_content  # noqa: F401  (the judge's interface)
 from .layout import Layout, layout
@@ -137,7 +137,7 @@ def case_setup(task_data: dict, case_data: dict, rng: np.random.Generator | None
 
     units = {"row": lay.width, "luma_plane": lay.plane_bytes[0], "frame": lay.frame_bytes}
     return CaseSetup(config=config, spec={"bytes": 1, "kind": "uint"}, make_input=make_input, frame_bytes=1,
-                     sample_bytes=1, units=units)
+                     sample_bytes=1, units=units, label=case_data["pix_fmt"])
 
 
 def reply_room(config: dict) -> tuple[int, int, bool]:
@@ -202,23 +202,16 @@ class VideoReference:
     paths: tuple
 
 
-def _reference_class():
-    from eq.video import StreamingVideoEqualizer
-
-    return StreamingVideoEqualizer
-
-
 def compute_reference(case: Case, tolerances: dict, seed: int = 0) -> VideoReference:
     """Run the reference over the whole input of `case`."""
-    from eq.video import plane_tables
+    from eq.video import StreamingVideoEqualizer
 
     c = case.config
-    engine = _reference_class()(c["width"], c["height"], c["pix_fmt"], **c["params"])
+    engine = StreamingVideoEqualizer(c["width"], c["height"], c["pix_fmt"], **c["params"])
     out = engine.process(case.input_bytes) + engine.flush()
-    _, paths = plane_tables(c["pix_fmt"], **c["params"])
     return VideoReference(output_bytes=out, values=np.frombuffer(out, dtype=np.uint8),
                           tolerance={"kind": "exact", "max_abs": int(tolerances.get("max_abs_levels", 0))},
-                          paths=tuple(paths))
+                          paths=engine.plane_paths)
 
 
 def case_summary(case: Case, ref: VideoReference) -> dict:
@@ -243,19 +236,8 @@ def measure(case: Case, ref: VideoReference, raw: RawRun) -> RunResult:
                     completed=raw.completed, error=raw.error, error_call=raw.error_call,
                     create_error=raw.create_error, expected_bytes=len(ref.output_bytes), got_bytes=len(raw.output),
                     error_unit="levels", input_name=raw.input_name, too_long=raw.too_long, calls=len(sizes))
-    ends = np.cumsum(sizes)[:-1]
-    res.boundaries_frames = np.unique(ends[(ends > 0) & (ends < len(case.input_bytes))])
-    if raw.create_error is not None or not raw.completed:
+    if not check_calls(res, raw, sizes, 1, len(case.input_bytes)):
         return res
-    want = expected_lengths(sizes, 1)[: raw.lengths.size]
-    short = np.nonzero(raw.lengths < want)[0]
-    over = np.nonzero(raw.lengths > want)[0]
-    res.short_calls, res.over_calls = int(short.size), int(over.size)
-    bad_calls = np.concatenate([short, over])
-    if bad_calls.size:
-        res.first_bad_call = int(bad_calls.min())
-        res.first_bad_got_bytes = int(raw.lengths[res.first_bad_call])
-        res.first_bad_expected_bytes = int(want[res.first_bad_call])
     got = np.frombuffer(raw.output, dtype=np.uint8)
     exp = ref.values
     n = min(got.size, exp.size)
@@ -317,4 +299,4 @@ def throughput_plan(task_data: dict, seed: int) -> Plan:
               "params": dict(spec_tp["params"])}
     return Plan(config=config, setting=setting, record=record, n_bytes=n_bytes, samples=n_bytes,
                 chunkings=chunkings, make_case=make_case, reference=reference,
-                extra={"video_frames": spec_tp["frames"]}, output_room=n_bytes)
+                extra={"video_frames": spec_tp["frames"]})

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: log2 of the chroma subsampling (width, height) and the number of planes of each pixel format.
-PIX_FMTS = {"gray": (0, 0, 1), "yuv420p": (1, 1, 3), "yuv422p": (1, 0, 3), "yuv444p": (0, 0, 3),
-            "yuva420p": (1, 1, 4), "yuva444p": (0, 0, 4)}
+import numpy as np
+
+from eq.video import PIX_FMTS  # log2 of the chroma subsampling (width, height) and the planes
+
 PLANE_NAMES = ("Y", "U", "V", "A")
 
 
@@ -18,7 +19,7 @@ class Layout:
     width, height : int
     pix_fmt : str
     plane_sizes : tuple of (int, int)
-        Width and height of each plane; chroma rounded up (``AV_CEIL_RSHIFT``).
+        Width and height of each plane.
     """
 
     width: int
@@ -42,10 +43,14 @@ class Layout:
     def frame_bytes(self) -> int:
         return sum(self.plane_bytes)
 
+    def planes_of(self, bytes_: np.ndarray) -> np.ndarray:
+        """The plane (0-based) of each byte of the stream in `bytes_` (empty planes skipped)."""
+        offsets = np.asarray(bytes_) % self.frame_bytes
+        return np.searchsorted(np.asarray(self.plane_starts[1:]), offsets, side="right")
+
     def plane_of(self, offset: int) -> int:
         """The plane (0-based) of byte `offset` of a frame."""
-        starts = self.plane_starts
-        return next(p for p in range(len(self.plane_sizes)) if offset < starts[p + 1])
+        return int(self.planes_of(np.array([offset]))[0])
 
     def locate(self, byte: int) -> dict:
         """``video_frame``, ``plane`` (``Y``, ``U``, ``V`` or ``A``), ``row`` and ``column`` of byte
@@ -56,9 +61,13 @@ class Layout:
         return {"video_frame": frame, "plane": PLANE_NAMES[plane], "row": row, "column": column}
 
 
-def layout(width: int, height: int, pix_fmt: str) -> Layout:
-    """The layout of `pix_fmt` frames of `width` x `height` pixels."""
+def layout(width: int, height: int, pix_fmt: str, chroma_rounded_down: bool = False) -> Layout:
+    """The layout of `pix_fmt` frames of `width` x `height` pixels: chroma planes rounded up
+    (``AV_CEIL_RSHIFT``), as FFmpeg does, or down (the layout of a known bug)."""
     log2_w, log2_h, planes = PIX_FMTS[pix_fmt]
-    cw, ch = -(-width >> log2_w), -(-height >> log2_h)
+    if chroma_rounded_down:
+        cw, ch = width >> log2_w, height >> log2_h
+    else:
+        cw, ch = -(-width >> log2_w), -(-height >> log2_h)
     sizes = [(width, height)] + [(cw, ch)] * min(2, planes - 1) + [(width, height)] * (planes == 4)
     return Layout(width, height, pix_fmt, tuple(sizes))
