@@ -210,8 +210,9 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> li
     what a candidate that starts every call at the start of a frame gives.
     ``plane_boundary_mishandled``: the chunk of the first wrong byte crossed into a new plane before
     it, and from that plane's first byte to the chunk's end went through the table of the plane the
-    chunk began in (at least :data:`PLANE_RULE_BYTES` bytes so in one run at least). When a wrong
-    run fits neither, neither is said: it is left to ``unexplained_failure``.
+    chunk began in (over :data:`PLANE_RULE_BYTES` bytes or more in one run at least). A run both
+    models reproduce tells neither; a code is said only when some run fits its model alone and
+    none fits the other alone. When a wrong run fits neither, neither is said: it is left to ``unexplained_failure``.
     """
     def whole_is_right(r) -> bool:
         twin = view.replay.get((r.case_id, r.input_name))
@@ -224,12 +225,11 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> li
              and (not r.within_tolerance or r.identical_to_whole is False) and r.first_frame is not None]
     if not fails:
         return []
-    at_start, at_plane, other = [], [], []
+    at_start, at_plane = [], []
     for r in fails:
         case = cases[r.case_id]
         if r.values is None:
-            other.append(r)
-            continue
+            return []
         lay = _layout(case)
         tables = _programs(case)[0]
         data = case.inputs[r.input_name]
@@ -244,24 +244,24 @@ def _diagnose_chunking(cases: dict[str, Case], whole: dict, view: RunView) -> li
         base = byte - byte % lay.frame_bytes
         boundary = max(base + q for q in lay.plane_starts if base + q <= byte)
         x = np.frombuffer(data, dtype=np.uint8)[boundary:stop]
-        if np.array_equal(model[: r.values.size], r.values):
-            at_start.append(r)
-        elif boundary > start and np.array_equal(r.values[boundary:stop],
-                                                 tables[lay.plane_of(start % lay.frame_bytes)][x]):
-            # the chunk crossed into a new plane, and from there on went through the table of the
-            # plane it began in
-            at_plane.append((r, stop - boundary))
-        else:
-            other.append(r)
-    if other:
-        return []  # a run neither rule accounts for: left to unexplained_failure
-    if at_start:
+        reset = bool(np.array_equal(model[: r.values.size], r.values))
+        # the chunk crossed into a new plane, and from there on went through the table of the plane
+        # it began in
+        one_plane = boundary > start and np.array_equal(r.values[boundary:stop],
+                                                        tables[lay.plane_of(start % lay.frame_bytes)][x])
+        if not reset and not one_plane:
+            return []  # a run neither model accounts for: left to unexplained_failure
+        if reset != one_plane:  # a run both models reproduce (tables alike there) tells neither
+            (at_start if reset else at_plane).append((r, stop - boundary))
+    # a chunk processed as one plane is said only where PLANE_RULE_BYTES bytes or more showed it
+    # in one run at least (one byte alone could match by chance)
+    strong = any(n >= PLANE_RULE_BYTES for _, n in at_plane)
+    at_start, at_plane = [r for r, _ in at_start], [r for r, _ in at_plane]
+    if at_start and not at_plane:
         return [make("state_reset_at_boundary", "whole input passes; every wrong chunked run is what a candidate "
                      "that starts each call at the start of a frame gives: the place in the frame is not carried "
-                     "from one call to the next",
-                     [_ev(r) for r in at_start])]
-    if any(n >= PLANE_RULE_BYTES for _, n in at_plane):  # one byte alone could match by chance
-        at_plane = [r for r, _ in at_plane]
+                     "from one call to the next", [_ev(r) for r in at_start])]
+    if at_plane and not at_start and strong:
         return [make("plane_boundary_mishandled", "whole input passes; a chunk that crosses from one plane into "
                      "the next goes wrong at the first byte of the new plane", [_ev(r) for r in at_plane])]
     return []
